@@ -1,0 +1,65 @@
+/**
+ * Glacier: typed data pipelines over polars, where storage is the unit.
+ *
+ * A bucket is a typed storage location. A task is a function over polars lazy frames, declared on
+ * an execution resource. `bucket.transform(task).to(bucket)` chains them, and the bucket that a
+ * chain returns carries its lineage: that value is the pipeline, which runs locally, checks itself
+ * without data and draws itself. Wiring mistakes fail `deno check`.
+ *
+ * @example
+ * ```ts
+ * import { pl, Provider, schema, t } from "@glacier/glacier";
+ *
+ * const provider = new Provider({ localRoot: await Deno.makeTempDir() });
+ * const local = provider.local();
+ *
+ * const Orders = schema({ order_id: t.int64, region: t.string, amount: t.float64 });
+ * const Revenue = schema({ region: t.string, revenue: t.float64 });
+ *
+ * const orders = provider.bucket({ bucket: "shop", path: "raw/orders.parquet", schema: Orders });
+ * const revenue = provider.bucket({ bucket: "shop", path: "out/revenue.parquet", schema: Revenue });
+ *
+ * const byRegion = local.task(
+ *   { name: "revenue_by_region", input: Orders, output: Revenue },
+ *   (df) => df.groupBy("region").agg(pl.col("amount").sum().alias("revenue")),
+ * );
+ *
+ * const report = orders.transform(byRegion).to(revenue).withName("revenue");
+ *
+ * await orders.write(pl.DataFrame({
+ *   order_id: pl.Series([1, 2, 3], pl.Int64),
+ *   region: ["eu", "us", "eu"],
+ *   amount: [10, 20, 5],
+ * }));
+ * await report.run({ mode: "local", quiet: true });
+ * console.log((await revenue.read()).sort("region").toRecords());
+ * // [ { region: "eu", revenue: 15 }, { region: "us", revenue: 20 } ]
+ * ```
+ *
+ * @module
+ */
+import "./src/targets.ts";
+import pl from "nodejs-polars";
+
+/** The polars module Glacier itself uses (nodejs-polars 0.25.2). */
+export { pl };
+export { dtypeName, type Dtypes, type ListOf, type StructOf, t } from "./src/schema/dtypes.ts";
+export { type Schema, schema } from "./src/schema/schema.ts";
+export type { Bucket, IoOptions, Transform, VisualizeOptions } from "./src/core/bucket.ts";
+export { Pipeline } from "./src/core/bucket.ts";
+export type { MultiTask, SingleTask, Task, TaskInputs } from "./src/core/task.ts";
+export type { PipelineGraph } from "./src/core/graph.ts";
+export type { BucketRef, Lineage, Step } from "./src/core/lineage.ts";
+export type { ResourceInfo, ResourceKind } from "./src/core/resource.ts";
+export type * from "./src/core/reports.ts";
+export {
+  GlacierError,
+  SchemaMismatchError,
+  StorageError,
+  TaskError,
+  UnsupportedError,
+  WiringError,
+} from "./src/core/errors.ts";
+export { AwsConfig, LambdaConfig, SparkConfig } from "./src/provider/config.ts";
+export { type BucketSpec, Provider } from "./src/provider/provider.ts";
+export type { ExecutionResource } from "./src/provider/resource.ts";

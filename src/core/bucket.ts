@@ -1,0 +1,410 @@
+/**
+ * Buckets and the fluent chain: `bucket.transform(task).to(bucket)`.
+ *
+ * @module
+ */
+import type pl from "nodejs-polars";
+import type { ExactErrors, FeedErrors } from "../schema/checks.ts";
+import { messages } from "../schema/messages.ts";
+import { exactIssues, feedIssues, type Schema } from "../schema/schema.ts";
+import { WiringError } from "./errors.ts";
+import { buildGraph, type PipelineGraph } from "./graph.ts";
+import { type BucketRef, type Lineage, mergeLineage, type Step } from "./lineage.ts";
+import type {
+  RunOptions,
+  RunResult,
+  StorageMode,
+  VisualizeFormat,
+  WriteReport,
+} from "./reports.ts";
+import { bucketIo, graphRenderer, modeHandler } from "./targets.ts";
+import type { MultiTask, SingleTask, Task, TaskInputs } from "./task.ts";
+
+/** The output schema of a task type. */
+export type OutputOf<T> = T extends { readonly output: infer O extends Schema } ? O : never;
+/** The name of a task type. */
+export type NameOf<T> = T extends { readonly name: infer N extends string } ? N : string;
+
+/** `Ok` when a union of messages is empty, else the messages, spelled out. */
+type Verdict<E, Ok> = [E] extends [never] ? Ok : keyof { [M in E & string as M]: 0 };
+
+/**
+ * What `bucket.transform(task)` accepts: the task itself when it fits the bucket, else the
+ * message saying why it does not.
+ */
+export type SingleSourceCheck<S extends Schema, L extends string, T> = T extends {
+  readonly kind: "single";
+  readonly input: infer I extends Schema;
+  readonly name: infer N extends string;
+} ? Verdict<FeedErrors<S, I, { bucket: L; task: N; input: string }>, T>
+  : T extends { readonly kind: "multi"; readonly name: infer N extends string }
+    ? `task '${N}' takes named inputs: use new Pipeline({ ... }).transform(task)`
+  : T;
+
+/** What `.to(bucket)` accepts: the bucket when its schema equals the task output, else why not. */
+export type TargetCheck<O extends Schema, N extends string, B> = B extends {
+  readonly schema: infer S extends Schema;
+  readonly location: infer L extends string;
+} ? Verdict<ExactErrors<O, S, { bucket: L; task: N }>, B>
+  : B;
+
+/** What the wiring checks need to know of a bucket type. */
+export interface BucketShape {
+  /** The bucket's schema. */
+  readonly schema: Schema;
+  /** `bucket/path`. */
+  readonly location: string;
+}
+
+/** Options of a direct read or write. */
+export interface IoOptions {
+  /** `local` (default): the filesystem under the provider's `localRoot`; `cloud`: S3. */
+  readonly mode?: StorageMode;
+}
+
+/** Options of `visualize()`. */
+export interface VisualizeOptions {
+  /** `mermaid` (default), `dot` or `ascii`. */
+  readonly format?: VisualizeFormat;
+}
+
+/**
+ * A typed storage location. Every bucket is equal: any bucket can feed a task and any can be a
+ * task's target. A bucket returned by `.to()` also carries the lineage that produces it, and that
+ * lineage is the pipeline definition.
+ *
+ * @typeParam S the bucket's schema.
+ * @typeParam L its location `bucket/path`, as a literal type for messages.
+ */
+export interface Bucket<S extends Schema = Schema, L extends string = string> extends BucketRef {
+  /** The columns the data has. */
+  readonly schema: S;
+  /** `bucket/path`. */
+  readonly location: L;
+  /** The steps that produce this bucket, upstream first; empty for a bucket nothing produces. */
+  readonly lineage: Lineage;
+  /** The pipeline's name, set by {@link Bucket.withName}. */
+  readonly pipelineName?: string;
+  /** The pipeline's description, set by {@link Bucket.withName}. */
+  readonly description?: string;
+
+  /**
+   * Starts a step that reads this bucket with a single-source task. Complete it with `.to()`.
+   *
+   * @param task a task whose input columns this bucket has, with the same dtypes.
+   * @returns the unfinished step.
+   */
+  transform<const T extends Task>(
+    task: SingleSourceCheck<S, L, T>,
+  ): Transform<OutputOf<T>, NameOf<T>>;
+
+  /**
+   * Names the pipeline that ends in this bucket.
+   *
+   * @param name the pipeline's name.
+   * @param description what it does.
+   * @returns the same bucket and lineage, named.
+   */
+  withName(name: string, description?: string): Bucket<S, L>;
+
+  /**
+   * Runs the pipeline that ends in this bucket.
+   *
+   * @param options the mode and its options.
+   * @returns what the mode reports.
+   */
+  run<const O extends RunOptions>(options: O): Promise<RunResult<O>>;
+
+  /**
+   * Reads the bucket's data, validated against its schema.
+   *
+   * @param options the storage mode (default `local`).
+   * @returns the data.
+   */
+  read(options?: IoOptions): Promise<pl.DataFrame<S>>;
+
+  /**
+   * Stores a frame in the bucket, atomically, after validating it against the schema.
+   *
+   * @param frame the data; extra columns are dropped, columns are stored in schema order.
+   * @param options the storage mode (default `local`).
+   * @returns where it went, rows and bytes.
+   */
+  write(frame: pl.DataFrame, options?: IoOptions): Promise<WriteReport>;
+
+  /**
+   * Draws the pipeline that ends in this bucket.
+   *
+   * @param options the format.
+   * @returns Mermaid (default), Graphviz dot or ASCII text.
+   */
+  visualize(options?: VisualizeOptions): string;
+
+  /**
+   * The pipeline graph that ends in this bucket.
+   *
+   * @returns the validated DAG.
+   */
+  graph(): PipelineGraph;
+}
+
+/**
+ * An unfinished step: a task applied to its sources. Only `.to(bucket)` completes it; it has no
+ * `run`.
+ *
+ * @typeParam O the task's output schema.
+ * @typeParam N the task's name.
+ */
+export interface Transform<O extends Schema, N extends string> {
+  /**
+   * Materializes the step into a bucket whose schema equals the task's output schema.
+   *
+   * @param target the bucket to write.
+   * @returns the target bucket, carrying the lineage that produces it.
+   */
+  to<const B extends BucketShape>(target: TargetCheck<O, N, B>): B;
+}
+
+/** @internal */
+export interface BucketInit {
+  readonly ref: BucketRef;
+  readonly lineage: Lineage;
+  readonly pipelineName?: string;
+  readonly description?: string;
+}
+
+/** The implementation behind {@link Bucket}: every call returns a new immutable value. */
+export class BucketImpl implements Bucket {
+  readonly bucket: string;
+  readonly path: string;
+  readonly location: string;
+  readonly schema: Schema;
+  readonly sizeHint?: number;
+  readonly settings: BucketRef["settings"];
+  readonly lineage: Lineage;
+  readonly pipelineName?: string;
+  readonly description?: string;
+
+  constructor(init: BucketInit) {
+    this.bucket = init.ref.bucket;
+    this.path = init.ref.path;
+    this.location = init.ref.location;
+    this.schema = init.ref.schema;
+    this.sizeHint = init.ref.sizeHint;
+    this.settings = init.ref.settings;
+    this.lineage = init.lineage;
+    this.pipelineName = init.pipelineName;
+    this.description = init.description;
+    Object.freeze(this);
+  }
+
+  /** The plain reference to this bucket that steps record. */
+  get ref(): BucketRef {
+    const { bucket, path, location, schema, sizeHint, settings } = this;
+    return Object.freeze({ bucket, path, location, schema, sizeHint, settings });
+  }
+
+  // deno-lint-ignore no-explicit-any
+  transform(task: any): Transform<any, any> {
+    const t = requireTask(task);
+    if (t.kind !== "single") throw new WiringError(messages.needsPipeline(t.name));
+    const issues = feedIssues(this.schema, t.input, { bucket: this.location, task: t.name });
+    if (issues.length > 0) throw new WiringError(issues.join("; "));
+    return new TransformImpl(t, { input: this });
+  }
+
+  withName(name: string, description?: string): Bucket {
+    if (typeof name !== "string" || name.length === 0) {
+      throw new TypeError(`withName() on bucket '${this.location}' needs a non-empty name`);
+    }
+    return new BucketImpl({
+      ref: this.ref,
+      lineage: this.lineage,
+      pipelineName: name,
+      description,
+    });
+  }
+
+  graph(): PipelineGraph {
+    return buildGraph(this.pipelineName ?? this.location, this.lineage, this.description);
+  }
+
+  async run<const O extends RunOptions>(options: O): Promise<RunResult<O>> {
+    if (options === null || typeof options !== "object" || typeof options.mode !== "string") {
+      throw new TypeError(`run() on '${this.location}' needs options such as { mode: "local" }`);
+    }
+    const graph = this.graph();
+    if (graph.steps.length === 0) {
+      throw new WiringError(
+        `bucket '${this.location}' has no lineage, so there is nothing to run; ` +
+          "build a pipeline with .transform(task).to(bucket) and run the bucket it returns",
+      );
+    }
+    const handler = await modeHandler(options.mode);
+    return await handler(graph, options) as RunResult<O>;
+  }
+
+  // deno-lint-ignore no-explicit-any
+  async read(options?: IoOptions): Promise<pl.DataFrame<any>> {
+    return await (await bucketIo(options?.mode ?? "local")).read(this.ref);
+  }
+
+  async write(frame: pl.DataFrame, options?: IoOptions): Promise<WriteReport> {
+    return await (await bucketIo(options?.mode ?? "local")).write(this.ref, frame);
+  }
+
+  visualize(options?: VisualizeOptions): string {
+    return graphRenderer()(this.graph(), options?.format ?? "mermaid");
+  }
+}
+
+/** The implementation behind {@link Transform}. */
+class TransformImpl implements Transform<Schema, string> {
+  readonly #task: Task;
+  readonly #sources: Readonly<Record<string, BucketImpl>>;
+
+  constructor(task: Task, sources: Record<string, BucketImpl>) {
+    this.#task = task;
+    this.#sources = Object.freeze({ ...sources });
+  }
+
+  // deno-lint-ignore no-explicit-any
+  to(target: any): any {
+    if (!(target instanceof BucketImpl)) {
+      throw new WiringError(
+        `.to() of task '${this.#task.name}' needs a bucket made by provider.bucket(...)`,
+      );
+    }
+    if (target.lineage.length > 0) {
+      throw new WiringError(
+        `.to() of task '${this.#task.name}' got bucket '${target.location}', which another ` +
+          "step already produces; pass the bucket declared with provider.bucket(...) instead",
+      );
+    }
+    const issues = exactIssues(this.#task.output, target.schema, {
+      task: this.#task.name,
+      bucket: target.location,
+    });
+    if (issues.length > 0) throw new WiringError(issues.join("; "));
+    const sources = Object.entries(this.#sources);
+    const step: Step = Object.freeze({
+      task: this.#task,
+      sources: Object.freeze(Object.fromEntries(sources.map(([k, b]) => [k, b.ref]))),
+      target: target.ref,
+    });
+    const lineage = mergeLineage(...sources.map(([, b]) => b.lineage), [step]);
+    return new BucketImpl({ ref: target.ref, lineage });
+  }
+}
+
+function requireTask(task: unknown): Task {
+  const t = task as Task;
+  if (t === null || typeof t !== "object" || typeof t.apply !== "function" || !t.name) {
+    throw new WiringError(
+      ".transform() needs a task declared with resource.task({ name, input, output }, fn)",
+    );
+  }
+  return t;
+}
+
+/** What `new Pipeline(inputs).transform(task)` accepts: the task when it fits, else why not. */
+export type MultiSourceCheck<I extends Readonly<Record<string, BucketShape>>, T> = T extends {
+  readonly kind: "multi";
+  readonly inputs: infer TI extends TaskInputs;
+  readonly name: infer N extends string;
+} ? Verdict<
+    | {
+      [K in Exclude<keyof I, keyof TI> & string]: `task '${N}' has no input named '${K}'`;
+    }[Exclude<keyof I, keyof TI> & string]
+    | {
+      [K in Exclude<keyof TI, keyof I> & string]:
+        `task '${N}' needs input '${K}', which the Pipeline does not give`;
+    }[Exclude<keyof TI, keyof I> & string]
+    | {
+      [K in keyof TI & keyof I & string]: FeedErrors<
+        I[K]["schema"],
+        TI[K],
+        { bucket: I[K]["location"]; task: N; input: K }
+      >;
+    }[keyof TI & keyof I & string],
+    T
+  >
+  : T extends { readonly kind: "single"; readonly name: infer N extends string }
+    ? `task '${N}' takes one input: use bucket.transform(task)`
+  : T;
+
+/**
+ * The start of a multi-source step: named buckets for a task with named inputs.
+ *
+ * @example
+ * ```ts
+ * import { Pipeline, pl, Provider, schema, t } from "./mod.ts";
+ * const provider = new Provider({ localRoot: await Deno.makeTempDir() });
+ * const A = schema({ id: t.int64, x: t.float64 });
+ * const B = schema({ id: t.int64, y: t.string });
+ * const AB = schema({ id: t.int64, x: t.float64, y: t.string });
+ * const join = provider.local().task(
+ *   { name: "join_ab", inputs: { left: A, right: B }, output: AB },
+ *   ({ left, right }) => left.join(right, { on: "id" }),
+ * );
+ * const ab = new Pipeline({
+ *   left: provider.bucket({ bucket: "demo", path: "a.parquet", schema: A }),
+ *   right: provider.bucket({ bucket: "demo", path: "b.parquet", schema: B }),
+ * }).transform(join).to(provider.bucket({ bucket: "demo", path: "ab.parquet", schema: AB }));
+ * console.log(ab.lineage.length); // 1
+ * ```
+ */
+export class Pipeline<const I extends Readonly<Record<string, BucketShape>>> {
+  readonly #inputs: I;
+
+  /**
+   * @param inputs the buckets, by the input names the task declares.
+   */
+  constructor(inputs: I) {
+    if (inputs === null || typeof inputs !== "object" || Object.keys(inputs).length === 0) {
+      throw new WiringError("new Pipeline() needs named buckets, such as { orders_df: orders }");
+    }
+    for (const [name, bucket] of Object.entries(inputs)) {
+      if (!(bucket instanceof BucketImpl)) {
+        throw new WiringError(`Pipeline input '${name}' is not a bucket made by provider.bucket()`);
+      }
+    }
+    this.#inputs = Object.freeze({ ...inputs });
+  }
+
+  /** The buckets, by input name. */
+  get inputs(): I {
+    return this.#inputs;
+  }
+
+  /**
+   * Starts a step that reads the named buckets with a multi-source task.
+   *
+   * @param task a task whose input names are exactly this Pipeline's names.
+   * @returns the unfinished step; complete it with `.to(bucket)`.
+   */
+  transform<const T extends Task>(task: MultiSourceCheck<I, T>): Transform<OutputOf<T>, NameOf<T>> {
+    const t = requireTask(task);
+    if (t.kind !== "multi") throw new WiringError(messages.needsBucket(t.name));
+    const given = this.#inputs as unknown as Record<string, BucketImpl>;
+    const issues: string[] = [];
+    for (const name of Object.keys(given)) {
+      if (!(name in t.inputs)) issues.push(messages.unknownInput(t.name, name));
+    }
+    for (const [name, want] of Object.entries(t.inputs as TaskInputs)) {
+      const bucket = given[name];
+      if (bucket === undefined) issues.push(messages.missingInput(t.name, name));
+      else {
+        issues.push(
+          ...feedIssues(bucket.schema, want, {
+            bucket: bucket.location,
+            task: t.name,
+            input: name,
+          }),
+        );
+      }
+    }
+    if (issues.length > 0) throw new WiringError(issues.join("; "));
+    return new TransformImpl(t, given) as unknown as Transform<OutputOf<T>, NameOf<T>>;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * The lineage IR: bucket references and the steps that connect them.
+ *
+ * @module
+ */
+import type { Schema } from "../schema/schema.ts";
+import type { Task } from "./task.ts";
+
+/** Provider-wide settings that storage needs, carried by every bucket as plain data. */
+export interface ProviderSettings {
+  /** Root directory of local-mode storage. */
+  readonly localRoot: string;
+  /** AWS region for cloud mode. */
+  readonly region: string;
+}
+
+/** A storage location with its schema: what the graph knows of a bucket. */
+export interface BucketRef {
+  /** The storage bucket (an S3 bucket in cloud mode, a directory in local mode). */
+  readonly bucket: string;
+  /** The object path inside the bucket; its extension picks the file format. */
+  readonly path: string;
+  /** `bucket/path`: the identity of the bucket in a graph and in messages. */
+  readonly location: string;
+  /** The columns the data has. */
+  readonly schema: Schema;
+  /** Expected size in bytes when there is no data yet, for cost estimates. */
+  readonly sizeHint?: number;
+  /** The provider settings storage uses. */
+  readonly settings: ProviderSettings;
+}
+
+/** One materialized step: a task reads source buckets and writes a target bucket. */
+export interface Step {
+  /** The task that runs. */
+  readonly task: Task;
+  /** The buckets read, by input name (`input` for single-source tasks). */
+  readonly sources: Readonly<Record<string, BucketRef>>;
+  /** The bucket written. */
+  readonly target: BucketRef;
+}
+
+/** The steps that produce a bucket, upstream first, each step once. */
+export type Lineage = readonly Step[];
+
+/**
+ * Joins lineages, keeping each step once and upstream steps first.
+ *
+ * @param lineages the lineages to join.
+ * @returns one lineage.
+ */
+export function mergeLineage(...lineages: Lineage[]): Lineage {
+  const seen = new Set<Step>();
+  const out: Step[] = [];
+  for (const lineage of lineages) {
+    for (const step of lineage) {
+      if (!seen.has(step)) {
+        seen.add(step);
+        out.push(step);
+      }
+    }
+  }
+  return Object.freeze(out);
+}

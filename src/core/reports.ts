@@ -1,0 +1,135 @@
+/**
+ * What each run mode returns. The targets fill these in; the types live here so that
+ * `bucket.run()` is typed without the builder importing any target.
+ *
+ * @module
+ */
+
+/** The storage a run or a direct read/write uses. */
+export type StorageMode = "local" | "cloud";
+
+/** Options for `run({ mode: "local" })` and `run({ mode: "cloud" })`. */
+export interface ExecuteOptions {
+  /** `local`: in-process on the filesystem; `cloud`: each task on its resource, S3 storage. */
+  readonly mode: StorageMode;
+  /** How many independent steps may run at once (default: 2). */
+  readonly concurrency?: number;
+  /** Print nothing (default: progress and a summary on stderr). */
+  readonly quiet?: boolean;
+}
+
+/** Options for the data-free check. */
+export interface CheckOptions {
+  /** Runs every task on empty frames of its input schema and compares its real output schema. */
+  readonly mode: "check";
+}
+
+/** Options for Terraform generation. */
+export interface GenerateOptions {
+  /** Writes Terraform for the pipeline. */
+  readonly mode: "generate";
+  /** The directory to write to. */
+  readonly outputDir: string;
+}
+
+/** Options for cost analysis. */
+export interface AnalyzeOptions {
+  /** Estimates the pipeline's cost before it runs. */
+  readonly mode: "analyze";
+}
+
+/** Any run options. */
+export type RunOptions = ExecuteOptions | CheckOptions | GenerateOptions | AnalyzeOptions;
+
+/** What one step of a run did. */
+export interface StepReport {
+  /** The task's name. */
+  readonly task: string;
+  /** The resource kind it ran on, and where. */
+  readonly resource: string;
+  /** The bucket it wrote, as `bucket/path`. */
+  readonly target: string;
+  /** Rows written. */
+  readonly rows: number;
+  /** Bytes written. */
+  readonly bytes: number;
+  /** Wall time of the step in seconds. */
+  readonly seconds: number;
+}
+
+/** What a run did. */
+export interface RunReport {
+  /** The pipeline's name. */
+  readonly pipeline: string;
+  /** The mode it ran in. */
+  readonly mode: StorageMode;
+  /** One entry per step, in the order they finished. */
+  readonly steps: readonly StepReport[];
+  /** Wall time of the whole run in seconds. */
+  readonly seconds: number;
+}
+
+/** The data-free check of one task. */
+export interface TaskCheck {
+  /** The task's name. */
+  readonly task: string;
+  /** Problems found; empty when the task's real output matches its declaration. */
+  readonly issues: readonly string[];
+}
+
+/** The result of the data-free check. */
+export interface CheckReport {
+  /** The pipeline's name. */
+  readonly pipeline: string;
+  /** `true` when no task has an issue. */
+  readonly ok: boolean;
+  /** One entry per task, in dependency order. */
+  readonly tasks: readonly TaskCheck[];
+}
+
+/** The files Terraform generation wrote. */
+export interface GenerateReport {
+  /** The pipeline's name. */
+  readonly pipeline: string;
+  /** The directory written to. */
+  readonly outputDir: string;
+  /** The files written, relative to `outputDir`. */
+  readonly files: readonly string[];
+}
+
+/** A cost estimate. */
+export interface CostEstimate {
+  /** Total estimated cost of one run, in US dollars. */
+  readonly totalUsd: number;
+  /** Estimated cost per task, in US dollars. */
+  readonly byTask: Readonly<Record<string, number>>;
+  /** The assumptions behind the numbers. */
+  readonly assumptions: readonly string[];
+}
+
+/** The result of cost analysis. */
+export interface Analysis {
+  /** The pipeline's name. */
+  readonly pipeline: string;
+  /** @returns the estimated cost of one run. */
+  estimatedCost(): CostEstimate;
+}
+
+/** The result of `run` for given options. */
+export type RunResult<O extends RunOptions> = O extends CheckOptions ? CheckReport
+  : O extends GenerateOptions ? GenerateReport
+  : O extends AnalyzeOptions ? Analysis
+  : RunReport;
+
+/** Graph renderings. */
+export type VisualizeFormat = "mermaid" | "dot" | "ascii";
+
+/** What a direct write stored. */
+export interface WriteReport {
+  /** Where the data went: a file path or an `s3://` URI. */
+  readonly uri: string;
+  /** Rows written. */
+  readonly rows: number;
+  /** Bytes written. */
+  readonly bytes: number;
+}

@@ -1,0 +1,146 @@
+/**
+ * Tasks: named functions over polars lazy frames, declared on an execution resource.
+ *
+ * @module
+ */
+import type pl from "nodejs-polars";
+import type { Schema } from "../schema/schema.ts";
+import type { ResourceInfo } from "./resource.ts";
+
+/** Named inputs of a multi-source task: input name to schema. */
+export type TaskInputs = Readonly<Record<string, Schema>>;
+
+/** The lazy frames a multi-source task body receives, one per declared input. */
+export type InputFrames<I extends TaskInputs> = { readonly [K in keyof I]: pl.LazyDataFrame<I[K]> };
+
+/** The properties every task has. */
+interface TaskCommon<O extends Schema, N extends string> {
+  /** The task's name, unique within a pipeline; errors and generated resources use it. */
+  readonly name: N;
+  /** What the task does, for people reading a graph. */
+  readonly description?: string;
+  /** The schema the task's output must have. */
+  readonly output: O;
+  /** The execution resource the task is declared on. */
+  readonly resource: ResourceInfo;
+}
+
+/** A task that reads one bucket: `bucket.transform(task)`. */
+export interface SingleTask<I extends Schema, O extends Schema, N extends string>
+  extends TaskCommon<O, N> {
+  /** Single-source tasks take one frame. */
+  readonly kind: "single";
+  /** The columns the task reads. */
+  readonly input: I;
+  /**
+   * Builds the task's lazy plan.
+   *
+   * @param df the input, already limited to the declared columns.
+   * @returns the output plan.
+   */
+  apply(df: pl.LazyDataFrame<I>): pl.LazyDataFrame;
+}
+
+/** A task that reads several buckets by name: `new Pipeline({ ... }).transform(task)`. */
+export interface MultiTask<I extends TaskInputs, O extends Schema, N extends string>
+  extends TaskCommon<O, N> {
+  /** Multi-source tasks take named frames. */
+  readonly kind: "multi";
+  /** The inputs the task reads, by name, with their columns. */
+  readonly inputs: I;
+  /**
+   * Builds the task's lazy plan.
+   *
+   * @param inputs one frame per declared input.
+   * @returns the output plan.
+   */
+  apply(inputs: InputFrames<I>): pl.LazyDataFrame;
+}
+
+/** Any task. */
+// deno-lint-ignore no-explicit-any
+export type Task = SingleTask<any, Schema, string> | MultiTask<any, Schema, string>;
+
+/** Declaration of a single-source task. */
+export interface SingleTaskSpec<I extends Schema, O extends Schema, N extends string> {
+  /** Unique name of the task. */
+  readonly name: N;
+  /** What it does. */
+  readonly description?: string;
+  /** The schema of the one bucket it reads. */
+  readonly input: I;
+  /** The schema its output must have. */
+  readonly output: O;
+}
+
+/** Declaration of a multi-source task. */
+export interface MultiTaskSpec<I extends TaskInputs, O extends Schema, N extends string> {
+  /** Unique name of the task. */
+  readonly name: N;
+  /** What it does. */
+  readonly description?: string;
+  /** The schemas of the buckets it reads, by input name. */
+  readonly inputs: I;
+  /** The schema its output must have. */
+  readonly output: O;
+}
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
+
+/**
+ * Builds a task value. Execution resources call this; user code calls `resource.task(...)`.
+ *
+ * @param resource where the task runs.
+ * @param spec the declaration.
+ * @param body the task's function.
+ * @returns the frozen task.
+ */
+export function createTask(
+  resource: ResourceInfo,
+  spec: SingleTaskSpec<Schema, Schema, string> | MultiTaskSpec<TaskInputs, Schema, string>,
+  // deno-lint-ignore no-explicit-any
+  body: (arg: any) => pl.LazyDataFrame,
+): Task {
+  if (typeof spec?.name !== "string" || !NAME.test(spec.name)) {
+    throw new TypeError(
+      `task name ${JSON.stringify(spec?.name)} is not valid: use letters, digits, '_' or '-', ` +
+        "starting with a letter or '_', at most 64 characters",
+    );
+  }
+  if (typeof body !== "function") {
+    throw new TypeError(`task '${spec.name}' needs a function as its second argument`);
+  }
+  if (spec.output === undefined) {
+    throw new TypeError(`task '${spec.name}' declares no output schema`);
+  }
+  const hasInput = "input" in spec && spec.input !== undefined;
+  const hasInputs = "inputs" in spec && spec.inputs !== undefined;
+  if (hasInput === hasInputs) {
+    throw new TypeError(
+      `task '${spec.name}' must declare either 'input' (one bucket) or 'inputs' (named buckets)`,
+    );
+  }
+  const common = {
+    name: spec.name,
+    description: spec.description,
+    output: spec.output,
+    resource,
+    apply: body,
+  };
+  if (hasInputs) {
+    const inputs = (spec as MultiTaskSpec<TaskInputs, Schema, string>).inputs;
+    if (Object.keys(inputs).length === 0) {
+      throw new TypeError(`task '${spec.name}' declares no inputs`);
+    }
+    return Object.freeze({
+      ...common,
+      kind: "multi" as const,
+      inputs: Object.freeze({ ...inputs }),
+    });
+  }
+  return Object.freeze({
+    ...common,
+    kind: "single" as const,
+    input: (spec as SingleTaskSpec<Schema, Schema, string>).input,
+  });
+}

@@ -1,0 +1,83 @@
+/**
+ * Configuration values for the provider and its execution resources.
+ *
+ * @module
+ */
+
+/** AWS settings shared by every resource of a provider. */
+export class AwsConfig {
+  /** The AWS region, such as `us-east-1`. */
+  readonly region: string;
+
+  /**
+   * @param options the region (default: `AWS_REGION`, else `us-east-1`).
+   */
+  constructor(options: { region?: string } = {}) {
+    this.region = options.region ?? envOr("AWS_REGION", "us-east-1");
+    Object.freeze(this);
+  }
+}
+
+/** Settings of an AWS Lambda execution resource. */
+export class LambdaConfig {
+  /** Memory in MB (128 to 10240). */
+  readonly memoryMb: number;
+  /** Timeout in seconds (1 to 900). */
+  readonly timeoutSeconds: number;
+
+  /**
+   * @param options memory (default 1024 MB) and timeout (default 300 s), within Lambda's limits.
+   * @throws {RangeError} outside Lambda's limits.
+   */
+  constructor(options: { memoryMb?: number; timeoutSeconds?: number } = {}) {
+    this.memoryMb = options.memoryMb ?? 1024;
+    this.timeoutSeconds = options.timeoutSeconds ?? 300;
+    if (!Number.isInteger(this.memoryMb) || this.memoryMb < 128 || this.memoryMb > 10240) {
+      throw new RangeError(
+        `LambdaConfig memoryMb must be an integer from 128 to 10240, got ${this.memoryMb}`,
+      );
+    }
+    if (
+      !Number.isInteger(this.timeoutSeconds) || this.timeoutSeconds < 1 || this.timeoutSeconds > 900
+    ) {
+      throw new RangeError(
+        `LambdaConfig timeoutSeconds must be an integer from 1 to 900 (Lambda's 15 minutes), got ${this.timeoutSeconds}`,
+      );
+    }
+    Object.freeze(this);
+  }
+}
+
+/** Settings of an Apache Spark execution resource. */
+export class SparkConfig {
+  /** Number of executors. */
+  readonly executors: number;
+  /** Memory per executor, such as `4g`. */
+  readonly executorMemory: string;
+  /** Spark master URL for self-managed Spark (`local[2]`, `spark://host:7077`); else `SPARK_MASTER`. */
+  readonly master?: string;
+
+  /**
+   * @param options executors (default 2), memory per executor (default `4g`) and the master.
+   * @throws {RangeError} when `executors` is not a positive integer.
+   */
+  constructor(options: { executors?: number; executorMemory?: string; master?: string } = {}) {
+    this.executors = options.executors ?? 2;
+    this.executorMemory = options.executorMemory ?? "4g";
+    this.master = options.master;
+    if (!Number.isInteger(this.executors) || this.executors < 1) {
+      throw new RangeError(
+        `SparkConfig executors must be a positive integer, got ${this.executors}`,
+      );
+    }
+    Object.freeze(this);
+  }
+}
+
+function envOr(name: string, fallback: string): string {
+  try {
+    return Deno.env.get(name) ?? fallback;
+  } catch {
+    return fallback;
+  }
+}

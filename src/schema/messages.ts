@@ -1,0 +1,47 @@
+/**
+ * The words of every wiring error. Each function here has a twin at the type level in
+ * `checks.ts` that prints the same sentence, so `deno check` and `glacier check` agree.
+ *
+ * @module
+ */
+
+/** Messages about wiring buckets, tasks and pipelines, shared by type checks and run-time checks. */
+export const messages = {
+  /** A bucket given to a task lacks a column the task reads. */
+  missingInputColumn(bucket: string, column: string, task: string, input?: string): string {
+    const given = input === undefined ? "" : ` given as '${input}'`;
+    return `bucket '${bucket}'${given} lacks column '${column}' that task '${task}' reads`;
+  },
+  /** A bucket given to a task has a column of another dtype. */
+  inputDtype(bucket: string, column: string, have: string, task: string, want: string): string {
+    return `column '${column}' of bucket '${bucket}' is ${have} but task '${task}' reads ${want}`;
+  },
+  /** A task writes a column the target bucket does not declare. */
+  extraOutputColumn(task: string, column: string, bucket: string): string {
+    return `task '${task}' writes column '${column}' that bucket '${bucket}' does not have`;
+  },
+  /** A target bucket declares a column the task does not write. */
+  missingOutputColumn(bucket: string, column: string, task: string): string {
+    return `bucket '${bucket}' has column '${column}' that task '${task}' does not write`;
+  },
+  /** A task writes a column with another dtype than the target bucket declares. */
+  outputDtype(column: string, out: string, task: string, have: string, bucket: string): string {
+    return `column '${column}' is ${out} in the output of task '${task}' but ${have} in bucket '${bucket}'`;
+  },
+  /** A `Pipeline` names an input the task does not declare. */
+  unknownInput(task: string, input: string): string {
+    return `task '${task}' has no input named '${input}'`;
+  },
+  /** A task declares an input the `Pipeline` does not give. */
+  missingInput(task: string, input: string): string {
+    return `task '${task}' needs input '${input}', which the Pipeline does not give`;
+  },
+  /** A multi-source task was given to a single bucket. */
+  needsPipeline(task: string): string {
+    return `task '${task}' takes named inputs: use new Pipeline({ ... }).transform(task)`;
+  },
+  /** A single-source task was given to a `Pipeline`. */
+  needsBucket(task: string): string {
+    return `task '${task}' takes one input: use bucket.transform(task)`;
+  },
+} as const;

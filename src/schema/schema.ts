@@ -1,0 +1,128 @@
+/**
+ * Schemas: plain records of polars dtypes that carry their static type.
+ *
+ * @module
+ */
+import pl from "nodejs-polars";
+import { type DataType, dtypeName, sameDtype } from "./dtypes.ts";
+import { messages } from "./messages.ts";
+
+/** A schema: column names to polars dtypes. This is nodejs-polars' own `Schema` type. */
+export type Schema = pl.Schema;
+
+/**
+ * Declares a schema. The value is the record itself, frozen; its static type keeps every
+ * column's dtype, so tasks and buckets built from it are checked by `deno check`.
+ *
+ * @param columns column names and their dtypes, in order.
+ * @returns the same record, frozen.
+ * @throws {TypeError} when a column name is empty or a value is not a polars dtype.
+ * @example
+ * ```ts
+ * import { schema, t } from "./mod.ts";
+ * const Orders = schema({ order_id: t.int64, customer_id: t.int64, amount: t.float64 });
+ * console.log(Object.keys(Orders)); // ["order_id", "customer_id", "amount"]
+ * ```
+ */
+export function schema<const S extends Schema>(columns: S): Readonly<S> {
+  if (columns === null || typeof columns !== "object" || Array.isArray(columns)) {
+    throw new TypeError(
+      "schema() takes an object of column names to dtypes, such as { id: t.int64 }",
+    );
+  }
+  for (const [name, dtype] of Object.entries(columns)) {
+    if (name.length === 0) throw new TypeError("schema() got an empty column name");
+    if (!(dtype instanceof pl.DataType)) {
+      throw new TypeError(
+        `schema() column '${name}' is not a dtype (got ${typeof dtype}); use t.int64, t.string, ...`,
+      );
+    }
+  }
+  return Object.freeze({ ...columns });
+}
+
+/** The schema of a polars frame, lazy or not. */
+export function schemaOf(frame: pl.DataFrame): Schema {
+  return frame.schema;
+}
+
+/**
+ * Checks that a bucket can feed a task input: every column the input reads is there, with the
+ * same dtype. Extra columns are allowed.
+ *
+ * @param have the bucket's schema (declared, or read from data).
+ * @param want the task input's schema.
+ * @param names the bucket, the task and, for multi-source tasks, the input name.
+ * @returns one message per problem; empty when the bucket fits.
+ */
+export function feedIssues(
+  have: Schema,
+  want: Schema,
+  names: { bucket: string; task: string; input?: string },
+): string[] {
+  const issues: string[] = [];
+  for (const [column, dtype] of Object.entries(want)) {
+    const found = have[column];
+    if (found === undefined) {
+      issues.push(messages.missingInputColumn(names.bucket, column, names.task, names.input));
+    } else if (!sameDtype(found, dtype)) {
+      issues.push(
+        messages.inputDtype(names.bucket, column, dtypeName(found), names.task, dtypeName(dtype)),
+      );
+    }
+  }
+  return issues;
+}
+
+/**
+ * Checks that a task's output matches a bucket exactly: the same columns with the same dtypes.
+ *
+ * @param out the task's output schema (declared, or the real one from its polars plan).
+ * @param bucketSchema the target bucket's schema.
+ * @param names the task and the bucket.
+ * @returns one message per problem; empty when they match.
+ */
+export function exactIssues(
+  out: Schema,
+  bucketSchema: Schema,
+  names: { task: string; bucket: string },
+): string[] {
+  const issues: string[] = [];
+  for (const [column, dtype] of Object.entries(out)) {
+    const found = bucketSchema[column];
+    if (found === undefined) {
+      issues.push(messages.extraOutputColumn(names.task, column, names.bucket));
+    } else if (!sameDtype(found, dtype)) {
+      issues.push(
+        messages.outputDtype(column, dtypeName(dtype), names.task, dtypeName(found), names.bucket),
+      );
+    }
+  }
+  for (const column of Object.keys(bucketSchema)) {
+    if (!(column in out)) {
+      issues.push(messages.missingOutputColumn(names.bucket, column, names.task));
+    }
+  }
+  return issues;
+}
+
+/**
+ * Renders a schema as `{ id: Int64, name: String }`.
+ *
+ * @param s a schema.
+ * @returns a one-line description.
+ */
+export function describeSchema(s: Schema): string {
+  return `{ ${Object.entries(s).map(([k, v]) => `${k}: ${dtypeName(v as DataType)}`).join(", ")} }`;
+}
+
+/**
+ * An empty polars frame with exactly the columns and dtypes of a schema.
+ *
+ * @param s a schema.
+ * @returns a frame with no rows.
+ */
+export function emptyFrame<S extends Schema>(s: S): pl.DataFrame<S> {
+  const columns = Object.entries(s).map(([name, dtype]) => pl.Series(name, [], dtype));
+  return pl.DataFrame(columns) as unknown as pl.DataFrame<S>;
+}
