@@ -27,7 +27,7 @@
  * const report = orders.transform(byRegion).to(revenue).withName("revenue");
  *
  * await orders.write(pl.DataFrame({
- *   order_id: pl.Series([1, 2, 3], pl.Int64),
+ *   order_id: pl.Series("order_id", [1, 2, 3], pl.Int64),
  *   region: ["eu", "us", "eu"],
  *   amount: [10, 20, 5],
  * }));
@@ -39,7 +39,7 @@
  * @module
  */
 import "./src/targets.ts";
-import pl from "nodejs-polars";
+import pl from "./src/polars.ts";
 
 /** The polars module Glacier itself uses (nodejs-polars 0.25.2). */
 export { pl };

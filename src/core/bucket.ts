@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type pl from "nodejs-polars";
+import type pl from "../polars.ts";
 import type { ExactErrors, FeedErrors } from "../schema/checks.ts";
 import { messages } from "../schema/messages.ts";
 import { exactIssues, feedIssues, type Schema } from "../schema/schema.ts";

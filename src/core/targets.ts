@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type pl from "nodejs-polars";
+import type pl from "../polars.ts";
 import { UnsupportedError } from "./errors.ts";
 import type { PipelineGraph } from "./graph.ts";
 import type { BucketRef } from "./lineage.ts";

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type pl from "nodejs-polars";
+import type pl from "../polars.ts";
 import type { Schema } from "../schema/schema.ts";
 import type { ResourceInfo } from "./resource.ts";
 

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import pl from "nodejs-polars";
+import pl from "../polars.ts";
 
 /** A polars data type, as nodejs-polars declares it. */
 export type DataType = pl.DataType;

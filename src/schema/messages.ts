@@ -44,4 +44,12 @@ export const messages = {
   needsBucket(task: string): string {
     return `task '${task}' takes one input: use bucket.transform(task)`;
   },
+  /** Stored data lacks a column that the bucket's schema declares. */
+  dataMissingColumn(bucket: string, column: string, want: string, uri: string): string {
+    return `bucket '${bucket}' data at ${uri} lacks column '${column}' (${want}) that its schema declares`;
+  },
+  /** Stored data has a column of another dtype than the bucket's schema declares. */
+  dataDtype(bucket: string, column: string, have: string, want: string, uri: string): string {
+    return `column '${column}' of bucket '${bucket}' is ${have} in ${uri} but the schema declares ${want}`;
+  },
 } as const;

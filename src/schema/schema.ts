@@ -3,7 +3,7 @@
  *
  * @module
  */
-import pl from "nodejs-polars";
+import pl from "../polars.ts";
 import { type DataType, dtypeName, sameDtype } from "./dtypes.ts";
 import { messages } from "./messages.ts";
 
@@ -68,6 +68,34 @@ export function feedIssues(
     } else if (!sameDtype(found, dtype)) {
       issues.push(
         messages.inputDtype(names.bucket, column, dtypeName(found), names.task, dtypeName(dtype)),
+      );
+    }
+  }
+  return issues;
+}
+
+/**
+ * Checks stored data (or a frame about to be stored) against a bucket's schema: every declared
+ * column must be there with the declared dtype. Extra columns are allowed and dropped on read.
+ *
+ * @param have the data's schema.
+ * @param declared the bucket's schema.
+ * @param names the bucket and where the data is.
+ * @returns one message per problem; empty when the data fits.
+ */
+export function dataIssues(
+  have: Schema,
+  declared: Schema,
+  names: { bucket: string; uri: string },
+): string[] {
+  const issues: string[] = [];
+  for (const [column, dtype] of Object.entries(declared)) {
+    const found = have[column];
+    if (found === undefined) {
+      issues.push(messages.dataMissingColumn(names.bucket, column, dtypeName(dtype), names.uri));
+    } else if (!sameDtype(found, dtype)) {
+      issues.push(
+        messages.dataDtype(names.bucket, column, dtypeName(found), dtypeName(dtype), names.uri),
       );
     }
   }

@@ -1,0 +1,98 @@
+/**
+ * Mermaid flowchart rendering of a pipeline graph.
+ *
+ * @module
+ */
+import type { PipelineGraph } from "../core/graph.ts";
+import { colours, drawPlan, titleOf } from "./_plan.ts";
+
+const ENTITIES: Readonly<Record<string, string>> = {
+  '"': "#quot;",
+  "#": "#35;",
+  "&": "#amp;",
+  "<": "#lt;",
+  ">": "#gt;",
+  "(": "#40;",
+  ")": "#41;",
+  "[": "#91;",
+  "]": "#93;",
+  "{": "#123;",
+  "}": "#125;",
+  "|": "#124;",
+  "`": "#96;",
+};
+
+/**
+ * Quotes text for a Mermaid label: characters Mermaid gives a meaning become entity codes and
+ * control characters become spaces.
+ *
+ * @param text the text.
+ * @returns the quoted label.
+ */
+function label(text: string): string {
+  const escaped = text
+    .replace(/["#&<>()[\]{}|`]/g, (ch) => ENTITIES[ch])
+    // deno-lint-ignore no-control-regex
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, " ");
+  return `"${escaped}"`;
+}
+
+/**
+ * Draws a pipeline as a Mermaid flowchart, left to right: buckets are cylinders, tasks are
+ * stadium shapes with their resource on a second line, coloured by resource kind, and the
+ * edges into a multi-source task carry the input name. The pipeline's name is the title.
+ *
+ * @example
+ * ```ts
+ * import { Provider, schema, t } from "../../mod.ts";
+ * import { renderMermaid } from "./mermaid.ts";
+ * const provider = new Provider({ localRoot: await Deno.makeTempDir() });
+ * const S = schema({ id: t.int64 });
+ * const copy = provider.local().task({ name: "copy", input: S, output: S }, (df) => df);
+ * const out = provider.bucket({ bucket: "demo", path: "a.parquet", schema: S })
+ *   .transform(copy).to(provider.bucket({ bucket: "demo", path: "b.parquet", schema: S }));
+ * console.log(renderMermaid(out.graph()).includes('b_demo_a_parquet[("demo/a.parquet")]')); // true
+ * ```
+ *
+ * @param graph the pipeline graph.
+ * @returns Mermaid source, ending with a newline.
+ */
+export function renderMermaid(graph: PipelineGraph): string {
+  const plan = drawPlan(graph);
+  const lines = ["---", `title: ${JSON.stringify(titleOf(graph))}`, "---", "flowchart LR"];
+  const classes = new Map<string, string[]>([["bucket", []]]);
+  for (const node of plan.nodes) {
+    if (node.kind === "bucket") {
+      lines.push(`  ${node.id}[(${label(node.ref.location)})]`);
+      classes.get("bucket")!.push(node.id);
+    } else {
+      const { name, resource } = node.step.task;
+      lines.push(`  ${node.id}([${label(name)}<br/>${label(resource.label).slice(1)}])`);
+      const kind = className(resource.kind);
+      classes.set(kind, [...(classes.get(kind) ?? []), node.id]);
+    }
+  }
+  for (const edge of plan.edges) {
+    const text = edge.label === undefined ? "" : `|${label(edge.label)}|`;
+    lines.push(`  ${edge.from} -->${text} ${edge.to}`);
+  }
+  for (const name of ["bucket", "local", "serverless", "spark", ...classes.keys()]) {
+    const ids = classes.get(name);
+    if (ids === undefined || ids.length === 0) continue;
+    const { fill, stroke } = colours(name);
+    lines.push(`  classDef ${name} fill:${fill},stroke:${stroke},color:#212121`);
+    lines.push(`  class ${ids.join(",")} ${name}`);
+    classes.delete(name);
+  }
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * A Mermaid class name for a resource kind.
+ *
+ * @param kind the kind.
+ * @returns the kind with anything but letters, digits, `_` and `-` replaced by `_`.
+ */
+function className(kind: string): string {
+  return kind.replace(/[^A-Za-z0-9_-]/g, "_");
+}
