@@ -1,0 +1,29 @@
+/**
+ * The `glacier` command.
+ *
+ * ```sh
+ * deno run -A jsr:@glacier/glacier/cli pipelines.ts run
+ * deno task glacier examples/complete.ts visualize --format ascii
+ * ```
+ *
+ * It imports MODULE, finds every exported pipeline (a bucket with lineage) and runs COMMAND on
+ * each: `run`, `check`, `generate`, `analyze` or `visualize`.
+ *
+ * @example
+ * ```ts
+ * import { main } from "./cli.ts";
+ * const status = await main(["--help"], { out: () => {}, err: () => {} });
+ * console.log(status); // 0
+ * ```
+ *
+ * @module
+ */
+import "./src/targets.ts";
+
+export { type CliIo, COMMANDS, main, USAGE } from "./src/cli/main.ts";
+export { discoverPipelines, type FoundPipeline, isPipeline } from "./src/cli/discover.ts";
+
+if (import.meta.main) {
+  const { main } = await import("./src/cli/main.ts");
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,196 @@
+/**
+ * The `glacier` command: imports a module, finds every exported pipeline and runs a command.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { type Bucket } from "../core/bucket.ts";
+import { GlacierError } from "../core/errors.ts";
+import { buildGraph } from "../core/graph.ts";
+import { BucketImpl } from "../core/bucket.ts";
+import { mergeLineage } from "../core/lineage.ts";
+import type { Analysis, CheckReport, StorageMode, VisualizeFormat } from "../core/reports.ts";
+import { formatCheck } from "../run/check.ts";
+import { discoverPipelines, type FoundPipeline } from "./discover.ts";
+
+/** The commands the CLI knows. */
+export const COMMANDS = ["run", "check", "generate", "analyze", "visualize"] as const;
+
+/** The usage text. */
+export const USAGE = `glacier: run, check, draw and deploy the pipelines a module exports
+
+Usage:
+  glacier MODULE COMMAND [options]
+  deno task glacier MODULE COMMAND [options]
+
+Commands:
+  run         run the pipelines (each step once, independent steps in parallel)
+  check       run every task on empty frames and compare its real output schema with its bucket
+  visualize   draw each pipeline (Mermaid by default)
+  generate    write Terraform for each pipeline
+  analyze     estimate each pipeline's cost
+
+Options:
+  --mode local|cloud          storage and execution for 'run' (default: local)
+  --pipeline NAME             only this pipeline (repeatable)
+  --out DIR                   output directory for 'generate' (default: ./terraform)
+  --format mermaid|dot|ascii  format for 'visualize' (default: mermaid)
+  --max-usd N                 'analyze' exits 1 when an estimate is above N dollars
+  --quiet                     print no progress
+  -h, --help                  this text
+
+Exit status: 0 on success, 1 when a run or check fails, 2 on a usage error.`;
+
+/** Where the CLI writes. */
+export interface CliIo {
+  /** Normal output. */
+  out(text: string): void;
+  /** Errors and progress. */
+  err(text: string): void;
+}
+
+const consoleIo: CliIo = { out: (t) => console.log(t), err: (t) => console.error(t) };
+
+/**
+ * Runs the CLI.
+ *
+ * @param args the arguments after the program name.
+ * @param io where to write (default: the console).
+ * @returns the exit status.
+ */
+export async function main(args: readonly string[], io: CliIo = consoleIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...args],
+      allowPositionals: true,
+      options: {
+        mode: { type: "string", default: "local" },
+        pipeline: { type: "string", multiple: true },
+        out: { type: "string", default: "terraform" },
+        format: { type: "string", default: "mermaid" },
+        "max-usd": { type: "string" },
+        quiet: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (error) {
+    io.err(`error: ${error instanceof Error ? error.message : error}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.out(USAGE);
+    return 0;
+  }
+  const [module, command, ...extra] = positionals;
+  const usage = (message: string) => {
+    io.err(`error: ${message}\n\n${USAGE}`);
+    return 2;
+  };
+  if (!module || !command) return usage("give a MODULE and a COMMAND");
+  if (extra.length > 0) return usage(`unexpected argument '${extra[0]}'`);
+  if (!(COMMANDS as readonly string[]).includes(command)) {
+    return usage(`unknown command '${command}'; use one of ${COMMANDS.join(", ")}`);
+  }
+  if (values.mode !== "local" && values.mode !== "cloud") {
+    return usage(`--mode must be 'local' or 'cloud', got '${values.mode}'`);
+  }
+  if (!["mermaid", "dot", "ascii"].includes(values.format!)) {
+    return usage(`--format must be mermaid, dot or ascii, got '${values.format}'`);
+  }
+  const maxUsd = values["max-usd"] === undefined ? undefined : Number(values["max-usd"]);
+  if (maxUsd !== undefined && !(maxUsd >= 0)) {
+    return usage(`--max-usd must be a number of dollars, got '${values["max-usd"]}'`);
+  }
+
+  try {
+    let pipelines = await discoverPipelines(module);
+    if (values.pipeline && values.pipeline.length > 0) {
+      const wanted = new Set(values.pipeline);
+      const unknown = [...wanted].filter((n) => !pipelines.some((p) => p.name === n));
+      if (unknown.length > 0) {
+        return usage(
+          `no pipeline named '${unknown[0]}' in '${module}'; it has: ${
+            pipelines.map((p) => p.name).join(", ")
+          }`,
+        );
+      }
+      pipelines = pipelines.filter((p) => wanted.has(p.name));
+    }
+    switch (command) {
+      case "run":
+        await combined(pipelines).run({
+          mode: values.mode as StorageMode,
+          quiet: values.quiet,
+        });
+        return 0;
+      case "check":
+        return await check(pipelines, io);
+      case "visualize":
+        for (const p of pipelines) {
+          io.out(p.bucket.visualize({ format: values.format as VisualizeFormat }));
+        }
+        return 0;
+      case "generate":
+        for (const p of pipelines) {
+          const report = await p.bucket.run({
+            mode: "generate",
+            outputDir: join(values.out!, p.name),
+          });
+          io.out(`pipeline '${p.name}': wrote ${report.files.length} files to ${report.outputDir}`);
+        }
+        return 0;
+      case "analyze":
+        return await analyze(pipelines, io, maxUsd);
+    }
+    return 2;
+  } catch (error) {
+    if (error instanceof GlacierError || error instanceof TypeError) {
+      io.err(`error: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+/** One pipeline made of several, so shared upstream steps run once. */
+function combined(pipelines: readonly FoundPipeline[]): Bucket {
+  if (pipelines.length === 1) return pipelines[0].bucket;
+  const lineage = mergeLineage(...pipelines.map((p) => p.bucket.lineage));
+  const name = pipelines.map((p) => p.name).join("+");
+  buildGraph(name, lineage);
+  return new BucketImpl({ ref: pipelines[0].bucket, lineage, pipelineName: name });
+}
+
+async function check(pipelines: readonly FoundPipeline[], io: CliIo): Promise<number> {
+  const report = await combined(pipelines).run({ mode: "check" }) as CheckReport;
+  io.out(formatCheck(report));
+  return report.ok ? 0 : 1;
+}
+
+async function analyze(
+  pipelines: readonly FoundPipeline[],
+  io: CliIo,
+  maxUsd: number | undefined,
+): Promise<number> {
+  let over = false;
+  for (const p of pipelines) {
+    const analysis = await p.bucket.run({ mode: "analyze" }) as Analysis;
+    const cost = analysis.estimatedCost();
+    const rows = Object.entries(cost.byTask).map(([task, usd]) =>
+      `  ${task.padEnd(32)} $${usd.toFixed(4)}`
+    );
+    io.out([`pipeline '${p.name}': $${cost.totalUsd.toFixed(4)} per run`, ...rows].join("\n"));
+    if (maxUsd !== undefined && cost.totalUsd > maxUsd) {
+      io.err(
+        `pipeline '${p.name}' is estimated at $${
+          cost.totalUsd.toFixed(4)
+        }, above --max-usd ${maxUsd}`,
+      );
+      over = true;
+    }
+  }
+  return over ? 1 : 0;
+}
