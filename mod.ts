@@ -54,6 +54,7 @@ export type { ResourceInfo, ResourceKind } from "./src/core/resource.ts";
 export type * from "./src/core/reports.ts";
 export {
   GlacierError,
+  NoDataError,
   SchemaMismatchError,
   StorageError,
   TaskError,

@@ -4,10 +4,9 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { type Bucket } from "../core/bucket.ts";
 import { GlacierError } from "../core/errors.ts";
-import { buildGraph } from "../core/graph.ts";
 import { BucketImpl } from "../core/bucket.ts";
 import { mergeLineage } from "../core/lineage.ts";
 import type { Analysis, CheckReport, StorageMode, VisualizeFormat } from "../core/reports.ts";
@@ -25,11 +24,14 @@ Usage:
   deno task glacier MODULE COMMAND [options]
 
 Commands:
-  run         run the pipelines (each step once, independent steps in parallel)
+  run         run the pipelines together (each step once, independent steps in parallel)
   check       run every task on empty frames and compare its real output schema with its bucket
   visualize   draw each pipeline (Mermaid by default)
   generate    write Terraform for each pipeline
   analyze     estimate each pipeline's cost
+
+visualize, generate and analyze skip a pipeline whose steps all belong to another exported
+pipeline (it is drawn as part of that one), unless --pipeline names it.
 
 Options:
   --mode local|cloud          storage and execution for 'run' (default: local)
@@ -118,16 +120,18 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
         );
       }
       pipelines = pipelines.filter((p) => wanted.has(p.name));
+    } else if (command !== "run" && command !== "check") {
+      pipelines = outermost(pipelines);
     }
     switch (command) {
       case "run":
-        await combined(pipelines).run({
+        await combined(pipelines, module).run({
           mode: values.mode as StorageMode,
           quiet: values.quiet,
         });
         return 0;
       case "check":
-        return await check(pipelines, io);
+        return await check(combined(pipelines, module), io);
       case "visualize":
         for (const p of pipelines) {
           io.out(p.bucket.visualize({ format: values.format as VisualizeFormat }));
@@ -155,17 +159,30 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
   }
 }
 
+/**
+ * The pipelines that are not part of another one: a pipeline whose steps all belong to another
+ * exported pipeline is drawn, generated and analyzed as part of that one.
+ */
+function outermost(pipelines: readonly FoundPipeline[]): FoundPipeline[] {
+  const steps = pipelines.map((p) => new Set(p.bucket.lineage));
+  return pipelines.filter((_, i) =>
+    !steps.some((other, j) =>
+      j !== i && [...steps[i]].every((s) => other.has(s)) &&
+      (other.size > steps[i].size || j < i)
+    )
+  );
+}
+
 /** One pipeline made of several, so shared upstream steps run once. */
-function combined(pipelines: readonly FoundPipeline[]): Bucket {
+function combined(pipelines: readonly FoundPipeline[], module: string): Bucket {
   if (pipelines.length === 1) return pipelines[0].bucket;
   const lineage = mergeLineage(...pipelines.map((p) => p.bucket.lineage));
-  const name = pipelines.map((p) => p.name).join("+");
-  buildGraph(name, lineage);
+  const name = `${basename(module)} (${pipelines.length} pipelines)`;
   return new BucketImpl({ ref: pipelines[0].bucket, lineage, pipelineName: name });
 }
 
-async function check(pipelines: readonly FoundPipeline[], io: CliIo): Promise<number> {
-  const report = await combined(pipelines).run({ mode: "check" }) as CheckReport;
+async function check(pipeline: Bucket, io: CliIo): Promise<number> {
+  const report = await pipeline.run({ mode: "check" }) as CheckReport;
   io.out(formatCheck(report));
   return report.ok ? 0 : 1;
 }

@@ -73,10 +73,11 @@ export interface VisualizeOptions {
  * task's target. A bucket returned by `.to()` also carries the lineage that produces it, and that
  * lineage is the pipeline definition.
  *
- * @typeParam S the bucket's schema.
+ * @typeParam S the bucket's schema; plain `Bucket` is any bucket.
  * @typeParam L its location `bucket/path`, as a literal type for messages.
  */
-export interface Bucket<S extends Schema = Schema, L extends string = string> extends BucketRef {
+// deno-lint-ignore no-explicit-any
+export interface Bucket<S extends Schema = any, L extends string = string> extends BucketRef {
   /** The columns the data has. */
   readonly schema: S;
   /** `bucket/path`. */

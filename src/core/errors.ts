@@ -25,6 +25,9 @@ export class SchemaMismatchError extends GlacierError {}
 /** A storage problem: a missing object, a corrupt file, a failed write. */
 export class StorageError extends GlacierError {}
 
+/** A bucket that has no data yet: nothing was written to it and no run produced it. */
+export class NoDataError extends StorageError {}
+
 /** A task whose code threw, or whose plan polars could not run. */
 export class TaskError extends GlacierError {}
 

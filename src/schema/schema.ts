@@ -151,6 +151,6 @@ export function describeSchema(s: Schema): string {
  * @returns a frame with no rows.
  */
 export function emptyFrame<S extends Schema>(s: S): pl.DataFrame<S> {
-  const columns = Object.entries(s).map(([name, dtype]) => pl.Series(name, [], dtype));
-  return pl.DataFrame(columns) as unknown as pl.DataFrame<S>;
+  const columns = Object.entries(s).map(([name, dtype]) => pl.lit(null).cast(dtype).alias(name));
+  return pl.DataFrame({ _: [0] }).select(...columns).head(0) as unknown as pl.DataFrame<S>;
 }

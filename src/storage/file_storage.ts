@@ -11,7 +11,7 @@
  */
 import { dirname, join } from "node:path";
 import type pl from "../polars.ts";
-import { SchemaMismatchError, StorageError } from "../core/errors.ts";
+import { NoDataError, SchemaMismatchError, StorageError } from "../core/errors.ts";
 import type { BucketRef } from "../core/lineage.ts";
 import type { WriteReport } from "../core/reports.ts";
 import { formatOf } from "../provider/format.ts";
@@ -77,7 +77,7 @@ export class FileStorage {
    */
   async scan(ref: BucketRef, path = this.pathOf(ref), missing?: string): Promise<pl.LazyDataFrame> {
     if (!(await this.exists(path))) {
-      throw new StorageError(
+      throw new NoDataError(
         missing ??
           `bucket '${ref.location}' has no data at ${path}; write it with bucket.write(frame) ` +
             "or run the pipeline that produces it",

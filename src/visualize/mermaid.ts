@@ -22,19 +22,20 @@ const ENTITIES: Readonly<Record<string, string>> = {
   "`": "#96;",
 };
 
+const KIND_ORDER = ["bucket", "local", "serverless", "spark"];
+
 /**
- * Quotes text for a Mermaid label: characters Mermaid gives a meaning become entity codes and
- * control characters become spaces.
+ * Escapes text for a quoted Mermaid label: characters Mermaid gives a meaning become entity
+ * codes and control characters become spaces.
  *
  * @param text the text.
- * @returns the quoted label.
+ * @returns the escaped text, without quotes.
  */
-function label(text: string): string {
-  const escaped = text
+function escape(text: string): string {
+  return text
     .replace(/["#&<>()[\]{}|`]/g, (ch) => ENTITIES[ch])
     // deno-lint-ignore no-control-regex
     .replace(/[\u0000-\u001f\u007f-\u009f]/g, " ");
-  return `"${escaped}"`;
 }
 
 /**
@@ -63,26 +64,30 @@ export function renderMermaid(graph: PipelineGraph): string {
   const classes = new Map<string, string[]>([["bucket", []]]);
   for (const node of plan.nodes) {
     if (node.kind === "bucket") {
-      lines.push(`  ${node.id}[(${label(node.ref.location)})]`);
+      lines.push(`  ${node.id}[("${escape(node.ref.location)}")]`);
       classes.get("bucket")!.push(node.id);
     } else {
       const { name, resource } = node.step.task;
-      lines.push(`  ${node.id}([${label(name)}<br/>${label(resource.label).slice(1)}])`);
+      lines.push(`  ${node.id}(["${escape(name)}<br/>${escape(resource.label)}"])`);
       const kind = className(resource.kind);
       classes.set(kind, [...(classes.get(kind) ?? []), node.id]);
     }
   }
   for (const edge of plan.edges) {
-    const text = edge.label === undefined ? "" : `|${label(edge.label)}|`;
+    const text = edge.label === undefined ? "" : `|"${escape(edge.label)}"|`;
     lines.push(`  ${edge.from} -->${text} ${edge.to}`);
   }
-  for (const name of ["bucket", "local", "serverless", "spark", ...classes.keys()]) {
-    const ids = classes.get(name);
-    if (ids === undefined || ids.length === 0) continue;
+  const rank = (name: string) => {
+    const known = KIND_ORDER.indexOf(name);
+    return known < 0 ? KIND_ORDER.length : known;
+  };
+  const names = [...classes.keys()].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : 1));
+  for (const name of names) {
+    const ids = classes.get(name)!;
+    if (ids.length === 0) continue;
     const { fill, stroke } = colours(name);
     lines.push(`  classDef ${name} fill:${fill},stroke:${stroke},color:#212121`);
     lines.push(`  class ${ids.join(",")} ${name}`);
-    classes.delete(name);
   }
   return lines.join("\n") + "\n";
 }
