@@ -20,10 +20,12 @@
  */
 import "./src/targets.ts";
 
+import { main } from "./src/cli/main.ts";
+
 export { type CliIo, COMMANDS, main, USAGE } from "./src/cli/main.ts";
 export { discoverPipelines, type FoundPipeline, isPipeline } from "./src/cli/discover.ts";
 
 if (import.meta.main) {
-  const { main } = await import("./src/cli/main.ts");
-  Deno.exit(await main(Deno.args));
+  // No top-level await: a pipeline module that imports this file must not wait on it.
+  main(Deno.args).then((status) => Deno.exit(status));
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import { type Bucket, NoDataError, pl } from "../mod.ts";
-import { main } from "../cli.ts";
+import { main } from "../src/cli/main.ts";
 
 /** A bucket that an example fills with sample data when it has none. */
 export interface Seed {

@@ -272,16 +272,15 @@ function sampleProducts(): pl.DataFrame {
 }
 
 if (import.meta.main) {
-  Deno.exit(
-    await runExample({
-      module: import.meta.url,
-      seeds: [
-        { bucket: rawOrders, rows: sampleOrders },
-        { bucket: rawCustomers, rows: sampleCustomers },
-        { bucket: products, rows: sampleProducts },
-      ],
-      show: [regional, categories],
-      modes: ["run", "check", "visualize", "analyze", "generate"],
-    }, Deno.args),
-  );
+  // No top-level await: the glacier command imports this module while it runs.
+  runExample({
+    module: import.meta.url,
+    seeds: [
+      { bucket: rawOrders, rows: sampleOrders },
+      { bucket: rawCustomers, rows: sampleCustomers },
+      { bucket: products, rows: sampleProducts },
+    ],
+    show: [regional, categories],
+    modes: ["run", "check", "visualize", "analyze", "generate"],
+  }, Deno.args).then((status) => Deno.exit(status));
 }

@@ -132,45 +132,44 @@ function ids(n: number): number[] {
 if (import.meta.main) {
   const countries = ["DE", "FR", "PT", "US"];
   const categories = ["coffee", "tea", "pastry"];
-  Deno.exit(
-    await runExample({
-      module: import.meta.url,
-      seeds: [
-        {
-          bucket: orders,
-          rows: () =>
-            pl.DataFrame({
-              order_id: pl.Series("order_id", ids(500), pl.Int64),
-              customer_id: pl.Series(
-                "customer_id",
-                ids(500).map((i) => 1 + (i * 7) % 60),
-                pl.Int64,
-              ),
-              product_id: pl.Series("product_id", ids(500).map((i) => 1 + (i * 11) % 25), pl.Int64),
-              quantity: pl.Series("quantity", ids(500).map((i) => 1 + (i % 3)), pl.Int64),
-            }),
-        },
-        {
-          bucket: customers,
-          rows: () =>
-            pl.DataFrame({
-              customer_id: pl.Series("customer_id", ids(50), pl.Int64),
-              name: ids(50).map((i) => `customer ${i}`),
-              country: ids(50).map((i) => countries[i % countries.length]),
-            }),
-        },
-        {
-          bucket: products,
-          rows: () =>
-            pl.DataFrame({
-              product_id: pl.Series("product_id", ids(20), pl.Int64),
-              category: ids(20).map((i) => categories[i % categories.length]),
-              price: ids(20).map((i) => 1.5 + (i % 6) * 0.5),
-            }),
-        },
-      ],
-      show: [salesByCountry],
-      modes: ["run", "check", "visualize"],
-    }, Deno.args),
-  );
+  // No top-level await: the glacier command imports this module while it runs.
+  runExample({
+    module: import.meta.url,
+    seeds: [
+      {
+        bucket: orders,
+        rows: () =>
+          pl.DataFrame({
+            order_id: pl.Series("order_id", ids(500), pl.Int64),
+            customer_id: pl.Series(
+              "customer_id",
+              ids(500).map((i) => 1 + (i * 7) % 60),
+              pl.Int64,
+            ),
+            product_id: pl.Series("product_id", ids(500).map((i) => 1 + (i * 11) % 25), pl.Int64),
+            quantity: pl.Series("quantity", ids(500).map((i) => 1 + (i % 3)), pl.Int64),
+          }),
+      },
+      {
+        bucket: customers,
+        rows: () =>
+          pl.DataFrame({
+            customer_id: pl.Series("customer_id", ids(50), pl.Int64),
+            name: ids(50).map((i) => `customer ${i}`),
+            country: ids(50).map((i) => countries[i % countries.length]),
+          }),
+      },
+      {
+        bucket: products,
+        rows: () =>
+          pl.DataFrame({
+            product_id: pl.Series("product_id", ids(20), pl.Int64),
+            category: ids(20).map((i) => categories[i % categories.length]),
+            price: ids(20).map((i) => 1.5 + (i % 6) * 0.5),
+          }),
+      },
+    ],
+    show: [salesByCountry],
+    modes: ["run", "check", "visualize"],
+  }, Deno.args).then((status) => Deno.exit(status));
 }

@@ -109,12 +109,11 @@ function sampleSales(): pl.DataFrame {
 }
 
 if (import.meta.main) {
-  Deno.exit(
-    await runExample({
-      module: import.meta.url,
-      seeds: [{ bucket: rawSales, rows: sampleSales }],
-      show: [storeMetrics],
-      modes: ["run", "check", "visualize"],
-    }, Deno.args),
-  );
+  // No top-level await: the glacier command imports this module while it runs.
+  runExample({
+    module: import.meta.url,
+    seeds: [{ bucket: rawSales, rows: sampleSales }],
+    show: [storeMetrics],
+    modes: ["run", "check", "visualize"],
+  }, Deno.args).then((status) => Deno.exit(status));
 }

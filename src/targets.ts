@@ -1,11 +1,12 @@
 /**
- * Installs the targets into the builder's registry. Each target loads on first use, so importing
- * Glacier loads no target's dependencies.
+ * Installs the targets into the builder's registry. Run modes and storage load on first use, so
+ * importing Glacier loads no heavy dependency; the renderer is small and synchronous.
  *
  * @module
  */
 import { UnsupportedError } from "./core/errors.ts";
 import { installTargets, type ModeHandler } from "./core/targets.ts";
+import { renderGraph } from "./visualize/render.ts";
 
 function notBuilt(what: string): () => Promise<never> {
   return () =>
@@ -28,4 +29,5 @@ installTargets({
     local: async () => (await import("./storage/local_io.ts")).localIo,
     cloud: notBuilt("cloud storage (S3)"),
   },
+  renderer: renderGraph,
 });

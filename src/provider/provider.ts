@@ -5,6 +5,7 @@
  */
 import { join, resolve } from "node:path";
 import type { Schema } from "../schema/schema.ts";
+import { dtypeName } from "../schema/dtypes.ts";
 import { type Bucket, BucketImpl } from "../core/bucket.ts";
 import type { ProviderSettings } from "../core/lineage.ts";
 import { AwsConfig, LambdaConfig, SparkConfig } from "./config.ts";
@@ -82,9 +83,18 @@ export class Provider {
         } is not valid: use a relative path such as raw/orders.parquet`,
       );
     }
-    formatOf(path);
     if (schema === null || typeof schema !== "object" || Object.keys(schema).length === 0) {
       throw new TypeError(`bucket '${bucket}/${path}' needs a schema with at least one column`);
+    }
+    if (formatOf(path) === "csv") {
+      for (const [column, dtype] of Object.entries(schema)) {
+        if (dtype.variant === "List" || dtype.variant === "Struct") {
+          throw new TypeError(
+            `bucket '${bucket}/${path}' is CSV, which cannot hold column '${column}' ` +
+              `(${dtypeName(dtype)}); use .parquet, .arrow or .ndjson`,
+          );
+        }
+      }
     }
     return new BucketImpl({
       ref: Object.freeze({

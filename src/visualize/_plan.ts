@@ -139,13 +139,12 @@ export function titleOf(graph: PipelineGraph): string {
 }
 
 /** Fill and stroke colours of bucket nodes and of task nodes by resource kind. */
-export const PALETTE: Readonly<Record<string, { readonly fill: string; readonly stroke: string }>> =
-  {
-    bucket: { fill: "#eceff1", stroke: "#546e7a" },
-    local: { fill: "#e8f5e9", stroke: "#2e7d32" },
-    serverless: { fill: "#fff3e0", stroke: "#ef6c00" },
-    spark: { fill: "#e3f2fd", stroke: "#1565c0" },
-  };
+const PALETTE: Readonly<Record<string, { readonly fill: string; readonly stroke: string }>> = {
+  bucket: { fill: "#eceff1", stroke: "#546e7a" },
+  local: { fill: "#e8f5e9", stroke: "#2e7d32" },
+  serverless: { fill: "#fff3e0", stroke: "#ef6c00" },
+  spark: { fill: "#e3f2fd", stroke: "#1565c0" },
+};
 
 /**
  * The colours of a node class, with a neutral fallback for an unknown resource kind.

@@ -56,10 +56,32 @@ function inputs(step: Step): string[] {
 }
 
 /**
+ * Lays out one step over as few lines of at most {@link WIDTH} columns as it can: the inputs
+ * (joined by ` + `), then the task arrow and the target, then where the target goes next, each
+ * piece moving to an indented continuation line when the current line is full.
+ *
+ * @param inputs the step's inputs.
+ * @param rest the arrow with the target, and the tail.
+ * @returns the lines.
+ */
+function wrap(inputs: readonly string[], rest: readonly string[]): string[] {
+  const lines = [INDENT + inputs[0]];
+  const add = (piece: string, separator: string, indent: string) => {
+    const last = lines[lines.length - 1];
+    if (last.length + separator.length + piece.length <= WIDTH) {
+      lines[lines.length - 1] = last + separator + piece;
+    } else lines.push(indent + piece.trimStart());
+  };
+  for (const input of inputs.slice(1)) add(`+ ${input}`, " ", INDENT);
+  for (const piece of rest) add(piece, " ", CONTINUATION);
+  return lines;
+}
+
+/**
  * Draws a pipeline as text: a title, the source buckets and the tasks that read them, one
  * section per level with one line per step (`[in] --(task @ resource)--> [out]`, arrows aligned
  * within a level, and where the output goes next), the outputs, and a legend. Steps too long for
- * 100 columns wrap before the arrow. Only control characters are escaped.
+ * 100 columns wrap onto indented lines. Only control characters are escaped.
  *
  * @example
  * ```ts
@@ -103,27 +125,25 @@ export function renderAscii(graph: PipelineGraph): string {
   plan.levels.forEach((tasks, level) => {
     lines.push("", `Level ${level + 1} (${plural(tasks.length, "step")})`);
     const rows = tasks.map(({ step }) => {
-      const target = byLocation.get(step.target.location)!;
+      const parts = inputs(step);
       return {
-        left: inputs(step),
-        right: `--(${printable(step.task.name)} @ ${printable(step.task.resource.label)})--> ` +
-          `${box(step.target.location)}  ${next(target)}`,
+        parts,
+        left: parts.join(" + "),
+        arrow: `--(${printable(step.task.name)} @ ${printable(step.task.resource.label)})--> ` +
+          box(step.target.location),
+        tail: next(byLocation.get(step.target.location)!),
       };
     });
-    const fits = (left: string, right: string) => INDENT.length + left.length + 1 + right.length;
-    const single = rows.filter(({ left, right }) => fits(left.join(" + "), right) <= WIDTH);
-    const leftWidth = Math.max(0, ...single.map(({ left }) => left.join(" + ").length));
-    const aligned = single.every(({ right }) => fits(" ".repeat(leftWidth), right) <= WIDTH);
-    for (const { left, right } of rows) {
-      const joined = left.join(" + ");
-      if (fits(joined, right) <= WIDTH) {
-        lines.push(`${INDENT}${aligned ? joined.padEnd(leftWidth) : joined} ${right}`);
-      } else if (INDENT.length + joined.length <= WIDTH) {
-        lines.push(`${INDENT}${joined}`, `${CONTINUATION}${right}`);
-      } else {
-        lines.push(...left.map((input, i) => `${INDENT}${i === 0 ? "" : "+ "}${input}`));
-        lines.push(`${CONTINUATION}${right}`);
-      }
+    const fits = (left: string, arrow: string) =>
+      INDENT.length + left.length + 1 + arrow.length <= WIDTH;
+    const single = rows.filter(({ left, arrow }) => fits(left, arrow));
+    const leftWidth = Math.max(0, ...single.map(({ left }) => left.length));
+    const aligned = single.every(({ arrow }) => fits(" ".repeat(leftWidth), arrow));
+    for (const { parts, left, arrow, tail } of rows) {
+      const pad = aligned && fits(left, arrow) ? " ".repeat(leftWidth - left.length) : "";
+      lines.push(
+        ...wrap([...parts.slice(0, -1), parts[parts.length - 1] + pad], [arrow, ` ${tail}`]),
+      );
     }
   });
 

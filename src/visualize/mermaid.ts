@@ -31,7 +31,7 @@ const KIND_ORDER = ["bucket", "local", "serverless", "spark"];
  * @param text the text.
  * @returns the escaped text, without quotes.
  */
-function escape(text: string): string {
+function escapeLabel(text: string): string {
   return text
     .replace(/["#&<>()[\]{}|`]/g, (ch) => ENTITIES[ch])
     // deno-lint-ignore no-control-regex
@@ -64,17 +64,17 @@ export function renderMermaid(graph: PipelineGraph): string {
   const classes = new Map<string, string[]>([["bucket", []]]);
   for (const node of plan.nodes) {
     if (node.kind === "bucket") {
-      lines.push(`  ${node.id}[("${escape(node.ref.location)}")]`);
+      lines.push(`  ${node.id}[("${escapeLabel(node.ref.location)}")]`);
       classes.get("bucket")!.push(node.id);
     } else {
       const { name, resource } = node.step.task;
-      lines.push(`  ${node.id}(["${escape(name)}<br/>${escape(resource.label)}"])`);
+      lines.push(`  ${node.id}(["${escapeLabel(name)}<br/>${escapeLabel(resource.label)}"])`);
       const kind = className(resource.kind);
       classes.set(kind, [...(classes.get(kind) ?? []), node.id]);
     }
   }
   for (const edge of plan.edges) {
-    const text = edge.label === undefined ? "" : `|"${escape(edge.label)}"|`;
+    const text = edge.label === undefined ? "" : `|"${escapeLabel(edge.label)}"|`;
     lines.push(`  ${edge.from} -->${text} ${edge.to}`);
   }
   const rank = (name: string) => {

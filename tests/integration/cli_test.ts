@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { main } from "../../cli.ts";
+
+const modUrl = new URL("../../mod.ts", import.meta.url).href;
+const repo = new URL("../..", import.meta.url).pathname;
+
+async function glacier(...args: string[]): Promise<{ status: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const status = await main(args, {
+    out: (t) => (out += t + "\n"),
+    err: (t) => (err += t + "\n"),
+  });
+  return { status, out, err };
+}
+
+/** A module with two pipelines sharing a step, on its own local root. */
+async function writeModule(body = ""): Promise<{ root: string; module: string }> {
+  const root = await Deno.makeTempDir({ prefix: "glacier-cli-" });
+  const module = join(root, "pipelines.ts");
+  await Deno.writeTextFile(
+    module,
+    `
+import { pl, Provider, schema, t } from "${modUrl}";
+const provider = new Provider({ localRoot: ${JSON.stringify(join(root, "data"))} });
+const local = provider.local();
+const Raw = schema({ id: t.int64, v: t.float64 });
+const Out = schema({ id: t.int64, v: t.float64 });
+const Sum = schema({ total: t.float64 });
+export const raw = provider.bucket({ bucket: "cli-test", path: "raw.parquet", schema: Raw });
+const doubled = provider.bucket({ bucket: "cli-test", path: "doubled.parquet", schema: Out });
+const total = provider.bucket({ bucket: "cli-test", path: "total.csv", schema: Sum });
+const double = local.task({ name: "double", input: Raw, output: Out }, (df) => df.withColumns(pl.col("v").mul(2)));
+const sum = local.task({ name: "sum", input: Out, output: Sum }, (df) => df.select(pl.col("v").sum().alias("total")));
+export const doubling = raw.transform(double).to(doubled).withName("doubling");
+export const totals = doubling.transform(sum).to(total);
+await raw.write(pl.DataFrame({ id: pl.Series("id", [1, 2, 3], pl.Int64), v: [1, 2, 3.5] }));
+${body}
+`,
+  );
+  return { root, module };
+}
+
+Deno.test("glacier MODULE run runs every exported pipeline once and leaves its outputs", async () => {
+  const { root, module } = await writeModule();
+  const r = await glacier(module, "run", "--quiet");
+  assert.equal(r.status, 0, r.err);
+  assert.equal(
+    (await Deno.readTextFile(join(root, "data", "cli-test", "total.csv"))).trim(),
+    "total\n13.0",
+  );
+});
+
+Deno.test("glacier MODULE check passes a correct module and names the task of a wrong one", async () => {
+  const good = await writeModule();
+  const ok = await glacier(good.module, "check");
+  assert.equal(ok.status, 0, ok.err);
+  assert.match(ok.out, /2 tasks checked, all match their buckets/);
+
+  const bad = await writeModule(`
+const Wrong = schema({ id: t.int64, n: t.int64 });
+const counted = provider.bucket({ bucket: "cli-test", path: "counted.parquet", schema: Wrong });
+const count = local.task({ name: "count_rows", input: Raw, output: Wrong }, (df) => df.select("id", pl.len().alias("n")));
+export const counting = raw.transform(count).to(counted);
+`);
+  const failed = await glacier(bad.module, "check", "--pipeline", "counting");
+  assert.equal(failed.status, 1);
+  assert.match(
+    failed.out,
+    /FAIL {2}count_rows\n.*column 'n' is UInt32 in the output of task 'count_rows' but Int64 in bucket 'cli-test\/counted.parquet'/,
+  );
+});
+
+Deno.test("glacier visualize draws the outermost pipeline unless --pipeline names another", async () => {
+  const { module } = await writeModule();
+  const all = await glacier(module, "visualize", "--format", "ascii");
+  assert.equal(all.status, 0, all.err);
+  assert.match(all.out, /sum/);
+  const one = await glacier(module, "visualize", "--pipeline", "doubling", "--format", "dot");
+  assert.equal(one.status, 0, one.err);
+  assert.match(one.out, /digraph/);
+  assert.doesNotMatch(one.out, /total\.csv/);
+});
+
+Deno.test("glacier reports usage mistakes with status 2 and missing features with status 1", async () => {
+  const { module } = await writeModule();
+  assert.equal((await glacier("--help")).status, 0);
+  assert.match((await glacier("--help")).out, /Usage:/);
+  const unknown = await glacier(module, "deploy");
+  assert.equal(unknown.status, 2);
+  assert.match(
+    unknown.err,
+    /unknown command 'deploy'; use one of run, check, generate, analyze, visualize/,
+  );
+  const noSuch = await glacier(module, "run", "--pipeline", "nope");
+  assert.equal(noSuch.status, 2);
+  assert.match(noSuch.err, /no pipeline named 'nope' in .*; it has: doubling, totals/);
+  const generate = await glacier(module, "generate", "--out", join(repo, ".glacier", "tf-test"));
+  assert.equal(generate.status, 1);
+  assert.match(generate.err, /run mode 'generate' \(Terraform generation\) is not available/);
+});
+
+Deno.test("a module without pipelines, or one that cannot be imported, is a clear error", async () => {
+  const dir = await Deno.makeTempDir();
+  const empty = join(dir, "empty.ts");
+  await Deno.writeTextFile(empty, "export const x = 1;\n");
+  const none = await glacier(empty, "run");
+  assert.equal(none.status, 1);
+  assert.match(none.err, /exports no pipeline; export the bucket a chain returns/);
+  const missing = await glacier(join(dir, "nope.ts"), "run");
+  assert.equal(missing.status, 1);
+  assert.match(missing.err, /cannot import module '.*nope.ts'/);
+});
+
+Deno.test("deno task glacier runs the command from the repository", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "-q", "glacier", "examples/simple.ts", "check"],
+    cwd: repo,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  assert.match(text, /pipeline 'store_metrics': 2 tasks checked, all match their buckets/);
+});
