@@ -11,7 +11,7 @@
  *
  * @example
  * ```ts
- * import { main } from "./cli.ts";
+ * import { main } from "@glacier/glacier/cli";
  * const status = await main(["--help"], { out: () => {}, err: () => {} });
  * console.log(status); // 0
  * ```

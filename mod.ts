@@ -45,11 +45,31 @@ import pl from "./src/polars.ts";
 export { pl };
 export { dtypeName, type Dtypes, type ListOf, type StructOf, t } from "./src/schema/dtypes.ts";
 export { type Schema, schema } from "./src/schema/schema.ts";
-export type { Bucket, IoOptions, Transform, VisualizeOptions } from "./src/core/bucket.ts";
+export type {
+  Bucket,
+  BucketShape,
+  IoOptions,
+  MultiSourceCheck,
+  NameOf,
+  OutputOf,
+  SingleSourceCheck,
+  TargetCheck,
+  Transform,
+  VisualizeOptions,
+} from "./src/core/bucket.ts";
 export { Pipeline } from "./src/core/bucket.ts";
-export type { MultiTask, SingleTask, Task, TaskInputs } from "./src/core/task.ts";
+export type {
+  InputFrames,
+  MultiTask,
+  MultiTaskSpec,
+  SingleTask,
+  SingleTaskSpec,
+  Task,
+  TaskBase,
+  TaskInputs,
+} from "./src/core/task.ts";
 export type { PipelineGraph } from "./src/core/graph.ts";
-export type { BucketRef, Lineage, Step } from "./src/core/lineage.ts";
+export type { BucketRef, Lineage, ProviderSettings, Step } from "./src/core/lineage.ts";
 export type { ResourceInfo, ResourceKind } from "./src/core/resource.ts";
 export type * from "./src/core/reports.ts";
 export {

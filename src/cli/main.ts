@@ -5,7 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { basename, join } from "node:path";
-import { type Bucket } from "../core/bucket.ts";
+import type { Bucket } from "../core/bucket.ts";
 import { GlacierError } from "../core/errors.ts";
 import { BucketImpl } from "../core/bucket.ts";
 import { mergeLineage } from "../core/lineage.ts";

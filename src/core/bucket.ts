@@ -18,14 +18,18 @@ import type {
   WriteReport,
 } from "./reports.ts";
 import { bucketIo, graphRenderer, modeHandler } from "./targets.ts";
-import type { MultiTask, SingleTask, Task, TaskInputs } from "./task.ts";
+import type { Task, TaskInputs } from "./task.ts";
 
 /** The output schema of a task type. */
 export type OutputOf<T> = T extends { readonly output: infer O extends Schema } ? O : never;
 /** The name of a task type. */
 export type NameOf<T> = T extends { readonly name: infer N extends string } ? N : string;
 
-/** `Ok` when a union of messages is empty, else the messages, spelled out. */
+/**
+ * `Ok` when a union of messages is empty, else the messages, spelled out.
+ *
+ * @internal
+ */
 type Verdict<E, Ok> = [E] extends [never] ? Ok : keyof { [M in E & string as M]: 0 };
 
 /**
@@ -339,7 +343,7 @@ export type MultiSourceCheck<I extends Readonly<Record<string, BucketShape>>, T>
  *
  * @example
  * ```ts
- * import { Pipeline, pl, Provider, schema, t } from "./mod.ts";
+ * import { Pipeline, pl, Provider, schema, t } from "@glacier/glacier";
  * const provider = new Provider({ localRoot: await Deno.makeTempDir() });
  * const A = schema({ id: t.int64, x: t.float64 });
  * const B = schema({ id: t.int64, y: t.string });
@@ -359,6 +363,8 @@ export class Pipeline<const I extends Readonly<Record<string, BucketShape>>> {
   readonly #inputs: I;
 
   /**
+   * Names the buckets of a multi-source step.
+   *
    * @param inputs the buckets, by the input names the task declares.
    */
   constructor(inputs: I) {

@@ -7,6 +7,8 @@
 /** Base class of every error Glacier raises on purpose. */
 export class GlacierError extends Error {
   /**
+   * An error that says what went wrong and what to do.
+   *
    * @param message what went wrong, naming the thing it is about, and what to do.
    * @param options the underlying cause, if any.
    */

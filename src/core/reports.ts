@@ -111,7 +111,11 @@ export interface CostEstimate {
 export interface Analysis {
   /** The pipeline's name. */
   readonly pipeline: string;
-  /** @returns the estimated cost of one run. */
+  /**
+   * The estimated cost of one run.
+   *
+   * @returns total, per task, and the assumptions behind them.
+   */
   estimatedCost(): CostEstimate;
 }
 

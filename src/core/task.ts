@@ -14,7 +14,7 @@ export type TaskInputs = Readonly<Record<string, Schema>>;
 export type InputFrames<I extends TaskInputs> = { readonly [K in keyof I]: pl.LazyDataFrame<I[K]> };
 
 /** The properties every task has. */
-interface TaskCommon<O extends Schema, N extends string> {
+export interface TaskBase<O extends Schema, N extends string> {
   /** The task's name, unique within a pipeline; errors and generated resources use it. */
   readonly name: N;
   /** What the task does, for people reading a graph. */
@@ -27,7 +27,7 @@ interface TaskCommon<O extends Schema, N extends string> {
 
 /** A task that reads one bucket: `bucket.transform(task)`. */
 export interface SingleTask<I extends Schema, O extends Schema, N extends string>
-  extends TaskCommon<O, N> {
+  extends TaskBase<O, N> {
   /** Single-source tasks take one frame. */
   readonly kind: "single";
   /** The columns the task reads. */
@@ -43,7 +43,7 @@ export interface SingleTask<I extends Schema, O extends Schema, N extends string
 
 /** A task that reads several buckets by name: `new Pipeline({ ... }).transform(task)`. */
 export interface MultiTask<I extends TaskInputs, O extends Schema, N extends string>
-  extends TaskCommon<O, N> {
+  extends TaskBase<O, N> {
   /** Multi-source tasks take named frames. */
   readonly kind: "multi";
   /** The inputs the task reads, by name, with their columns. */

@@ -10,6 +10,8 @@ export class AwsConfig {
   readonly region: string;
 
   /**
+   * AWS settings for one region.
+   *
    * @param options the region (default: `AWS_REGION`, else `us-east-1`).
    */
   constructor(options: { region?: string } = {}) {
@@ -26,6 +28,8 @@ export class LambdaConfig {
   readonly timeoutSeconds: number;
 
   /**
+   * Lambda settings, checked against Lambda's limits.
+   *
    * @param options memory (default 1024 MB) and timeout (default 300 s), within Lambda's limits.
    * @throws {RangeError} outside Lambda's limits.
    */
@@ -58,6 +62,8 @@ export class SparkConfig {
   readonly master?: string;
 
   /**
+   * Spark settings.
+   *
    * @param options executors (default 2), memory per executor (default `4g`) and the master.
    * @throws {RangeError} when `executors` is not a positive integer.
    */

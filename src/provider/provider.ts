@@ -31,7 +31,7 @@ const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
  *
  * @example
  * ```ts
- * import { AwsConfig, Provider, schema, t } from "./mod.ts";
+ * import { AwsConfig, Provider, schema, t } from "@glacier/glacier";
  * const provider = new Provider({ config: new AwsConfig({ region: "eu-west-1" }) });
  * const raw = provider.bucket({ bucket: "shop", path: "raw/orders.parquet", schema: schema({ id: t.int64 }) });
  * console.log(raw.location); // "shop/raw/orders.parquet"
@@ -45,6 +45,8 @@ export class Provider {
   readonly #settings: ProviderSettings;
 
   /**
+   * A provider with one AWS configuration and one local storage root.
+   *
    * @param options the AWS configuration and the local storage root (default `.glacier/data`
    * under the current directory).
    */

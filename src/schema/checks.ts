@@ -11,7 +11,11 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 
 type Given<I extends string> = string extends I ? "" : ` given as '${I}'`;
 
-/** The messages for a bucket of schema `Have` (named `B`) that feeds input `Want` of task `T`. */
+/**
+ * The messages for a bucket of schema `Have` (named `B`) that feeds input `Want` of task `T`.
+ *
+ * @internal
+ */
 export type FeedErrors<
   Have extends Schema,
   Want extends Schema,
@@ -26,7 +30,11 @@ export type FeedErrors<
     ]}' reads`;
 }[keyof Want & string];
 
-/** The messages for task `T`, whose output is `Out`, written to bucket `B` of schema `Have`. */
+/**
+ * The messages for task `T`, whose output is `Out`, written to bucket `B` of schema `Have`.
+ *
+ * @internal
+ */
 export type ExactErrors<
   Out extends Schema,
   Have extends Schema,

@@ -8,15 +8,12 @@ import pl from "../polars.ts";
 /** A polars data type, as nodejs-polars declares it. */
 export type DataType = pl.DataType;
 
-declare const listInner: unique symbol;
-declare const structFields: unique symbol;
-
 /** A polars `List` dtype that also remembers, statically, the dtype of its items. */
-export type ListOf<I extends DataType> = pl.List & { readonly [listInner]?: I };
+export type ListOf<I extends pl.DataType> = pl.List & { readonly "~items"?: I };
 
 /** A polars `Struct` dtype that also remembers, statically, its fields. */
-export type StructOf<F extends Record<string, DataType>> = pl.Struct & {
-  readonly [structFields]?: F;
+export type StructOf<F extends Record<string, pl.DataType>> = pl.Struct & {
+  readonly "~fields"?: F;
 };
 
 /** The dtypes a schema column can have, by short name. */
@@ -63,14 +60,14 @@ export interface Dtypes {
    * @param inner the dtype of the items.
    * @returns the polars `List` dtype.
    */
-  list<const I extends DataType>(inner: I): ListOf<I>;
+  list<const I extends pl.DataType>(inner: I): ListOf<I>;
   /**
    * A struct with named fields.
    *
    * @param fields the fields and their dtypes.
    * @returns the polars `Struct` dtype.
    */
-  struct<const F extends Record<string, DataType>>(fields: F): StructOf<F>;
+  struct<const F extends Record<string, pl.DataType>>(fields: F): StructOf<F>;
 }
 
 /**
@@ -78,7 +75,7 @@ export interface Dtypes {
  *
  * @example
  * ```ts
- * import { schema, t } from "./mod.ts";
+ * import { schema, t } from "@glacier/glacier";
  * const Event = schema({ id: t.int64, tags: t.list(t.string), at: t.datetime });
  * ```
  */
@@ -100,17 +97,17 @@ export const t: Dtypes = Object.freeze({
   datetimeOf(unit: "ms" | "us" | "ns", timeZone?: string): pl.Datetime {
     return pl.Datetime(unit, timeZone);
   },
-  list<const I extends DataType>(inner: I): ListOf<I> {
+  list<const I extends pl.DataType>(inner: I): ListOf<I> {
     return pl.List(inner) as ListOf<I>;
   },
-  struct<const F extends Record<string, DataType>>(fields: F): StructOf<F> {
+  struct<const F extends Record<string, pl.DataType>>(fields: F): StructOf<F> {
     return pl.Struct(fields) as StructOf<F>;
   },
 });
 
 /** The readable name of a dtype at the type level, the same text as {@link dtypeName}. */
-export type DtypeName<D> = D extends { readonly [listInner]?: infer I }
-  ? [I] extends [DataType] ? unknown extends I ? "List" : `List(${DtypeName<I>})` : "List"
+export type DtypeName<D> = D extends { readonly "~items"?: infer I }
+  ? [I] extends [pl.DataType] ? unknown extends I ? "List" : `List(${DtypeName<I>})` : "List"
   : D extends { readonly variant: "Utf8" } ? "String"
   : D extends { readonly variant: infer V extends string } ? V
   : "unknown";
@@ -121,18 +118,18 @@ export type DtypeName<D> = D extends { readonly [listInner]?: infer I }
  * @param dtype a polars dtype.
  * @returns its name as Glacier's messages print it.
  */
-export function dtypeName(dtype: DataType): string {
+export function dtypeName(dtype: pl.DataType): string {
   const inner = (dtype as unknown as { inner: unknown[] | null }).inner;
   switch (dtype.variant) {
     case "Utf8":
       return "String";
     case "List":
     case "FixedSizeList":
-      return `${dtype.variant}(${dtypeName(inner![0] as DataType)})`;
+      return `${dtype.variant}(${dtypeName(inner![0] as pl.DataType)})`;
     case "Datetime":
       return inner![1] ? `Datetime(${inner![0]}, ${inner![1]})` : `Datetime(${inner![0]})`;
     case "Struct": {
-      const fields = (inner as { name: string; dtype: DataType }[]).map((f) =>
+      const fields = (inner as { name: string; dtype: pl.DataType }[]).map((f) =>
         `${f.name}: ${dtypeName(f.dtype)}`
       );
       return `Struct(${fields.join(", ")})`;
@@ -149,6 +146,6 @@ export function dtypeName(dtype: DataType): string {
  * @param b the other.
  * @returns `true` when polars would treat them as the same dtype.
  */
-export function sameDtype(a: DataType, b: DataType): boolean {
+export function sameDtype(a: pl.DataType, b: pl.DataType): boolean {
   return dtypeName(a) === dtypeName(b);
 }

@@ -85,7 +85,7 @@ function wrap(inputs: readonly string[], rest: readonly string[]): string[] {
  *
  * @example
  * ```ts
- * import { Provider, schema, t } from "../../mod.ts";
+ * import { Provider, schema, t } from "@glacier/glacier";
  * import { renderAscii } from "./ascii.ts";
  * const provider = new Provider({ localRoot: await Deno.makeTempDir() });
  * const S = schema({ id: t.int64 });

@@ -39,7 +39,7 @@ function quote(text: string): string {
  *
  * @example
  * ```ts
- * import { Provider, schema, t } from "../../mod.ts";
+ * import { Provider, schema, t } from "@glacier/glacier";
  * import { renderDot } from "./dot.ts";
  * const provider = new Provider({ localRoot: await Deno.makeTempDir() });
  * const S = schema({ id: t.int64 });

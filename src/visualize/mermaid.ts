@@ -45,7 +45,7 @@ function escapeLabel(text: string): string {
  *
  * @example
  * ```ts
- * import { Provider, schema, t } from "../../mod.ts";
+ * import { Provider, schema, t } from "@glacier/glacier";
  * import { renderMermaid } from "./mermaid.ts";
  * const provider = new Provider({ localRoot: await Deno.makeTempDir() });
  * const S = schema({ id: t.int64 });

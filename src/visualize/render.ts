@@ -15,7 +15,7 @@ import { renderMermaid } from "./mermaid.ts";
  *
  * @example
  * ```ts
- * import { Provider, schema, t } from "../../mod.ts";
+ * import { Provider, schema, t } from "@glacier/glacier";
  * import { renderGraph } from "./render.ts";
  * const provider = new Provider({ localRoot: await Deno.makeTempDir() });
  * const S = schema({ id: t.int64 });
