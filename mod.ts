@@ -43,7 +43,16 @@ import pl from "./src/polars.ts";
 
 /** The polars module Glacier itself uses (nodejs-polars 0.25.2). */
 export { pl };
-export { dtypeName, type Dtypes, type ListOf, type StructOf, t } from "./src/schema/dtypes.ts";
+export { dtypeName, t } from "./src/schema/dtypes.ts";
+export type {
+  DataType,
+  DatetimeOf,
+  DtypeName,
+  Dtypes,
+  ListOf,
+  StructOf,
+  TimeUnit,
+} from "./src/schema/dtypes.ts";
 export { type Schema, schema } from "./src/schema/schema.ts";
 export type {
   Bucket,

@@ -16,6 +16,14 @@ export type StructOf<F extends Record<string, pl.DataType>> = pl.Struct & {
   readonly "~fields"?: F;
 };
 
+/** The time unit of a `Datetime` dtype. */
+export type TimeUnit = "ms" | "us" | "ns";
+
+/** A polars `Datetime` dtype that also remembers, statically, its unit and time zone. */
+export type DatetimeOf<U extends TimeUnit, Z extends string | undefined = undefined> =
+  & pl.Datetime
+  & { readonly "~unit"?: U; readonly "~zone"?: Z };
+
 /** The dtypes a schema column can have, by short name. */
 export interface Dtypes {
   /** Signed 8-bit integer (`pl.Int8`). */
@@ -45,7 +53,7 @@ export interface Dtypes {
   /** Calendar date (`pl.Date`). */
   readonly date: pl.Date;
   /** Timestamp in milliseconds without time zone (`pl.Datetime("ms")`), what JS `Date`s become. */
-  readonly datetime: pl.Datetime;
+  readonly datetime: DatetimeOf<"ms">;
   /**
    * A timestamp with an explicit unit and optional time zone.
    *
@@ -53,7 +61,10 @@ export interface Dtypes {
    * @param timeZone an IANA zone such as `"UTC"`, or none.
    * @returns the polars `Datetime` dtype.
    */
-  datetimeOf(unit: "ms" | "us" | "ns", timeZone?: string): pl.Datetime;
+  datetimeOf<const U extends TimeUnit, const Z extends string | undefined = undefined>(
+    unit: U,
+    timeZone?: Z,
+  ): DatetimeOf<U, Z>;
   /**
    * A list whose items all have the dtype `inner`.
    *
@@ -93,9 +104,12 @@ export const t: Dtypes = Object.freeze({
   bool: pl.Bool,
   string: pl.String,
   date: pl.Date,
-  datetime: pl.Datetime("ms"),
-  datetimeOf(unit: "ms" | "us" | "ns", timeZone?: string): pl.Datetime {
-    return pl.Datetime(unit, timeZone);
+  datetime: pl.Datetime("ms") as DatetimeOf<"ms">,
+  datetimeOf<const U extends TimeUnit, const Z extends string | undefined = undefined>(
+    unit: U,
+    timeZone?: Z,
+  ): DatetimeOf<U, Z> {
+    return pl.Datetime(unit, timeZone) as DatetimeOf<U, Z>;
   },
   list<const I extends pl.DataType>(inner: I): ListOf<I> {
     return pl.List(inner) as ListOf<I>;
@@ -108,6 +122,8 @@ export const t: Dtypes = Object.freeze({
 /** The readable name of a dtype at the type level, the same text as {@link dtypeName}. */
 export type DtypeName<D> = D extends { readonly "~items"?: infer I }
   ? [I] extends [pl.DataType] ? unknown extends I ? "List" : `List(${DtypeName<I>})` : "List"
+  : D extends { readonly "~unit"?: infer U extends TimeUnit; readonly "~zone"?: infer Z }
+    ? [Z] extends [string] ? `Datetime(${U}, ${Z})` : `Datetime(${U})`
   : D extends { readonly variant: "Utf8" } ? "String"
   : D extends { readonly variant: infer V extends string } ? V
   : "unknown";

@@ -101,11 +101,13 @@ assertType<IsExact<typeof again, Transform<typeof Amounts, "only_amounts">>>();
 
 // Every stage is a `Bucket` and keeps its schema and location types.
 assertType<Extends<typeof summaryOut, Bucket<typeof Summary, string>>>();
+// ...and fits a plain `Bucket`, so pipelines can be collected and passed around.
+assertType<Extends<typeof summaryOut, Bucket>>();
 assertType<IsExact<typeof enriched.schema, typeof Joined>>();
 assertType<IsExact<typeof summaryOut.location, "shop/out/summary.jsonl">>();
 assertType<IsExact<ReturnType<typeof report.withName>, typeof revenue>>();
 
 /** The pipelines, named; never called at type-check time. */
-export function pipelines(): readonly unknown[] {
+export function pipelines(): readonly Bucket[] {
   return [report.withName("revenue"), summaryOut.withName("summary", "per customer"), amountsOut];
 }

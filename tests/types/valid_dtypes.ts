@@ -4,7 +4,7 @@
  * @module
  */
 import { type ListOf, pl, Provider, schema, type StructOf, t } from "../../mod.ts";
-import { assertType, type IsExact } from "./_assert.ts";
+import { assertType, type Extends, type IsExact } from "./_assert.ts";
 
 assertType<IsExact<typeof t.int8, pl.Int8>>();
 assertType<IsExact<typeof t.int16, pl.Int16>>();
@@ -19,8 +19,11 @@ assertType<IsExact<typeof t.float64, pl.Float64>>();
 assertType<IsExact<typeof t.bool, pl.Bool>>();
 assertType<IsExact<typeof t.string, pl.String>>();
 assertType<IsExact<typeof t.date, pl.Date>>();
-assertType<IsExact<typeof t.datetime, pl.Datetime>>();
-assertType<IsExact<ReturnType<typeof t.datetimeOf>, pl.Datetime>>();
+// Parameterized dtypes are polars' own classes, possibly with static-only extras.
+assertType<Extends<typeof t.datetime, pl.Datetime>>();
+assertType<Extends<ReturnType<typeof t.datetimeOf>, pl.Datetime>>();
+assertType<Extends<ReturnType<typeof t.list>, pl.List>>();
+assertType<Extends<ReturnType<typeof t.struct>, pl.Struct>>();
 
 const tags = t.list(t.string);
 const address = t.struct({ city: t.string, zip: t.int32 });
