@@ -8,12 +8,10 @@ import { UnsupportedError } from "./core/errors.ts";
 import { installTargets, type ModeHandler } from "./core/targets.ts";
 import { renderGraph } from "./visualize/render.ts";
 
-function notBuilt(what: string): () => Promise<never> {
+function notBuilt(what: string, meanwhile: string): () => Promise<never> {
   return () =>
     Promise.reject(
-      new UnsupportedError(
-        `${what} is not available in this version of Glacier; use { mode: "local" }`,
-      ),
+      new UnsupportedError(`${what} is not available in this version of Glacier; ${meanwhile}`),
     );
 }
 
@@ -21,13 +19,25 @@ installTargets({
   modes: {
     local: async (): Promise<ModeHandler> => (await import("./run/local.ts")).runLocal,
     check: async (): Promise<ModeHandler> => (await import("./run/check.ts")).checkGraph,
-    cloud: notBuilt("run mode 'cloud' (S3 storage, Lambda and Spark execution)"),
-    generate: notBuilt("run mode 'generate' (Terraform generation)"),
-    analyze: notBuilt("run mode 'analyze' (cost estimation)"),
+    cloud: notBuilt(
+      "run mode 'cloud' (S3 storage, Lambda and Spark execution)",
+      'run the pipeline with { mode: "local" }, which runs every task in-process',
+    ),
+    generate: notBuilt(
+      "run mode 'generate' (Terraform generation)",
+      "nothing was written",
+    ),
+    analyze: notBuilt(
+      "run mode 'analyze' (cost estimation)",
+      "no estimate can be made yet",
+    ),
   },
   storage: {
     local: async () => (await import("./storage/local_io.ts")).localIo,
-    cloud: notBuilt("cloud storage (S3)"),
+    cloud: notBuilt(
+      "cloud storage (S3)",
+      'read and write with { mode: "local" }',
+    ),
   },
   renderer: renderGraph,
 });
