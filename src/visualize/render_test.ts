@@ -16,6 +16,7 @@ import { buildGraph, type PipelineGraph } from "../core/graph.ts";
 import { mergeLineage } from "../core/lineage.ts";
 import type { Renderer } from "../core/targets.ts";
 import { renderGraph } from "./render.ts";
+import { Customers, Joined, Orders, Revenue } from "../../tests/_shop.ts";
 
 // The graph renderer the builder calls must accept renderGraph as it is.
 const renderer: Renderer = renderGraph;
@@ -35,15 +36,6 @@ const lambda = provider.serverless({
   config: new LambdaConfig({ memoryMb: 1024, timeoutSeconds: 300 }),
 });
 
-const Orders = schema({ order_id: t.int64, customer_id: t.int64, amount: t.float64 });
-const Customers = schema({ customer_id: t.int64, region: t.string });
-const Joined = schema({
-  order_id: t.int64,
-  customer_id: t.int64,
-  amount: t.float64,
-  region: t.string,
-});
-const Revenue = schema({ region: t.string, revenue: t.float64 });
 const Top = schema({ customer_id: t.int64, amount: t.float64 });
 const Summary = schema({ region: t.string, revenue: t.float64 });
 

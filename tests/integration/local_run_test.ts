@@ -11,16 +11,7 @@ import {
   t,
   TaskError,
 } from "../../mod.ts";
-
-const Orders = schema({ order_id: t.int64, customer_id: t.int64, amount: t.float64 });
-const Customers = schema({ customer_id: t.int64, region: t.string });
-const Joined = schema({
-  order_id: t.int64,
-  customer_id: t.int64,
-  amount: t.float64,
-  region: t.string,
-});
-const Revenue = schema({ region: t.string, revenue: t.float64 });
+import { Customers, Joined, Orders, Revenue } from "../_shop.ts";
 
 function ints(name: string, values: number[]): pl.Series {
   return pl.Series(name, values, pl.Int64);

@@ -8,20 +8,12 @@
  * @module
  */
 import { Pipeline, pl, Provider, schema, t } from "../../mod.ts";
+import { Customers, Joined, Orders, Revenue } from "../_shop.ts";
 
 const provider = new Provider();
 const local = provider.local();
 const spark = provider.spark();
 
-const Orders = schema({ order_id: t.int64, customer_id: t.int64, amount: t.float64 });
-const Customers = schema({ customer_id: t.int64, region: t.string });
-const Joined = schema({
-  order_id: t.int64,
-  customer_id: t.int64,
-  amount: t.float64,
-  region: t.string,
-});
-const Revenue = schema({ region: t.string, revenue: t.float64 });
 const NoRegion = schema({ customer_id: t.int64, name: t.string });
 const Int32Ids = schema({ customer_id: t.int32, region: t.string });
 const FloatRegion = schema({ region: t.float64, revenue: t.float64 });
