@@ -1,9 +1,10 @@
 /**
- * Compile-time wiring checks. Each check resolves to `true` when the wiring is right, or to the
- * message that `messages.ts` prints at run time for the same mistake.
+ * Compile-time wiring checks. Each check resolves to the messages that `messages.ts` prints at run
+ * time for the same mistake, or to `never` when the wiring is right.
  *
  * @module
  */
+import type pl from "../polars.ts";
 import type { DtypeName } from "./dtypes.ts";
 import type { Schema } from "./schema.ts";
 
@@ -11,40 +12,90 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 
 type Given<I extends string> = string extends I ? "" : ` given as '${I}'`;
 
+type Fields = Record<string, pl.DataType>;
+
+/** The statically known fields of a struct dtype, or `never`. */
+type FieldsOf<D> = D extends { readonly variant: "Struct"; readonly "~fields"?: infer F }
+  ? [F] extends [Fields] ? Fields extends F ? never : F : never
+  : never;
+
+/** Both dtypes are structs whose fields are known: compare them field by field. */
+type BothStructs<A, B> = [FieldsOf<A>] extends [never] ? false
+  : [FieldsOf<B>] extends [never] ? false
+  : true;
+
+type FeedNames = { bucket: string; task: string; input: string };
+
+type FeedColumnError<H, W, C extends string, N extends FeedNames> = BothStructs<H, W> extends true
+  ? FeedFieldErrors<FieldsOf<H>, FieldsOf<W>, C, N>
+  : `column '${C}' of bucket '${N["bucket"]}' is ${DtypeName<H>} but task '${N[
+    "task"
+  ]}' reads ${DtypeName<W>}`;
+
+type FeedFieldErrors<HF, WF, C extends string, N extends FeedNames> =
+  | {
+    [K in keyof WF & string]: K extends keyof HF ? Same<HF[K], WF[K]> extends true ? never
+      : `field '${K}' of column '${C}' of bucket '${N["bucket"]}' is ${DtypeName<
+        HF[K]
+      >} but task '${N["task"]}' reads ${DtypeName<WF[K]>}`
+      : `column '${C}' of bucket '${N["bucket"]}' lacks field '${K}' that task '${N[
+        "task"
+      ]}' reads`;
+  }[keyof WF & string]
+  | {
+    [K in Exclude<keyof HF, keyof WF> & string]:
+      `column '${C}' of bucket '${N["bucket"]}' has field '${K}' that task '${N[
+        "task"
+      ]}' does not read`;
+  }[Exclude<keyof HF, keyof WF> & string];
+
 /**
- * The messages for a bucket of schema `Have` (named `B`) that feeds input `Want` of task `T`.
+ * The messages for a bucket of schema `Have` that feeds input `Want` of a task.
  *
  * @internal
  */
-export type FeedErrors<
-  Have extends Schema,
-  Want extends Schema,
-  Names extends { bucket: string; task: string; input: string },
-> = {
-  [C in keyof Want & string]: C extends keyof Have ? Same<Have[C], Want[C]> extends true ? never
-    : `column '${C}' of bucket '${Names["bucket"]}' is ${DtypeName<Have[C]>} but task '${Names[
-      "task"
-    ]}' reads ${DtypeName<Want[C]>}`
+export type FeedErrors<Have extends Schema, Want extends Schema, Names extends FeedNames> = {
+  [C in keyof Want & string]: C extends keyof Have
+    ? Same<Have[C], Want[C]> extends true ? never : FeedColumnError<Have[C], Want[C], C, Names>
     : `bucket '${Names["bucket"]}'${Given<Names["input"]>} lacks column '${C}' that task '${Names[
       "task"
     ]}' reads`;
 }[keyof Want & string];
 
+type ExactNames = { bucket: string; task: string };
+
+type ExactColumnError<O, H, C extends string, N extends ExactNames> = BothStructs<O, H> extends true
+  ? ExactFieldErrors<FieldsOf<O>, FieldsOf<H>, C, N>
+  : `column '${C}' is ${DtypeName<O>} in the output of task '${N["task"]}' but ${DtypeName<
+    H
+  >} in bucket '${N["bucket"]}'`;
+
+type ExactFieldErrors<OF, HF, C extends string, N extends ExactNames> =
+  | {
+    [K in keyof OF & string]: K extends keyof HF ? Same<OF[K], HF[K]> extends true ? never
+      : `field '${K}' of column '${C}' is ${DtypeName<OF[K]>} in the output of task '${N[
+        "task"
+      ]}' but ${DtypeName<HF[K]>} in bucket '${N["bucket"]}'`
+      : `task '${N["task"]}' writes field '${K}' of column '${C}' that bucket '${N[
+        "bucket"
+      ]}' does not have`;
+  }[keyof OF & string]
+  | {
+    [K in Exclude<keyof HF, keyof OF> & string]:
+      `column '${C}' of bucket '${N["bucket"]}' has field '${K}' that task '${N[
+        "task"
+      ]}' does not write`;
+  }[Exclude<keyof HF, keyof OF> & string];
+
 /**
- * The messages for task `T`, whose output is `Out`, written to bucket `B` of schema `Have`.
+ * The messages for a task whose output is `Out`, written to a bucket of schema `Have`.
  *
  * @internal
  */
-export type ExactErrors<
-  Out extends Schema,
-  Have extends Schema,
-  Names extends { bucket: string; task: string },
-> =
+export type ExactErrors<Out extends Schema, Have extends Schema, Names extends ExactNames> =
   | {
-    [C in keyof Out & string]: C extends keyof Have ? Same<Out[C], Have[C]> extends true ? never
-      : `column '${C}' is ${DtypeName<Out[C]>} in the output of task '${Names[
-        "task"
-      ]}' but ${DtypeName<Have[C]>} in bucket '${Names["bucket"]}'`
+    [C in keyof Out & string]: C extends keyof Have
+      ? Same<Out[C], Have[C]> extends true ? never : ExactColumnError<Out[C], Have[C], C, Names>
       : `task '${Names["task"]}' writes column '${C}' that bucket '${Names[
         "bucket"
       ]}' does not have`;

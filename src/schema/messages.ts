@@ -16,6 +16,44 @@ export const messages = {
   inputDtype(bucket: string, column: string, have: string, task: string, want: string): string {
     return `column '${column}' of bucket '${bucket}' is ${have} but task '${task}' reads ${want}`;
   },
+  /** A struct column given to a task has a field of another dtype. */
+  inputFieldDtype(
+    bucket: string,
+    column: string,
+    field: string,
+    have: string,
+    task: string,
+    want: string,
+  ): string {
+    return `field '${field}' of column '${column}' of bucket '${bucket}' is ${have} but task '${task}' reads ${want}`;
+  },
+  /** A struct column given to a task lacks a field the task reads. */
+  missingInputField(bucket: string, column: string, field: string, task: string): string {
+    return `column '${column}' of bucket '${bucket}' lacks field '${field}' that task '${task}' reads`;
+  },
+  /** A struct column given to a task has a field the task does not read (struct dtypes must match). */
+  extraInputField(bucket: string, column: string, field: string, task: string): string {
+    return `column '${column}' of bucket '${bucket}' has field '${field}' that task '${task}' does not read`;
+  },
+  /** A task writes a struct field with another dtype than the target bucket declares. */
+  outputFieldDtype(
+    column: string,
+    field: string,
+    out: string,
+    task: string,
+    have: string,
+    bucket: string,
+  ): string {
+    return `field '${field}' of column '${column}' is ${out} in the output of task '${task}' but ${have} in bucket '${bucket}'`;
+  },
+  /** A task writes a struct field the target bucket does not declare. */
+  extraOutputField(task: string, column: string, field: string, bucket: string): string {
+    return `task '${task}' writes field '${field}' of column '${column}' that bucket '${bucket}' does not have`;
+  },
+  /** A target bucket's struct column has a field the task does not write. */
+  missingOutputField(bucket: string, column: string, field: string, task: string): string {
+    return `column '${column}' of bucket '${bucket}' has field '${field}' that task '${task}' does not write`;
+  },
   /** A task writes a column the target bucket does not declare. */
   extraOutputColumn(task: string, column: string, bucket: string): string {
     return `task '${task}' writes column '${column}' that bucket '${bucket}' does not have`;

@@ -66,12 +66,45 @@ export function feedIssues(
     if (found === undefined) {
       issues.push(messages.missingInputColumn(names.bucket, column, names.task, names.input));
     } else if (!sameDtype(found, dtype)) {
-      issues.push(
-        messages.inputDtype(names.bucket, column, dtypeName(found), names.task, dtypeName(dtype)),
-      );
+      const [have, want] = [structFields(found), structFields(dtype)];
+      if (have && want) {
+        for (const [field, w] of want) {
+          const h = have.get(field);
+          if (h === undefined) {
+            issues.push(messages.missingInputField(names.bucket, column, field, names.task));
+          } else if (!sameDtype(h, w)) {
+            issues.push(
+              messages.inputFieldDtype(
+                names.bucket,
+                column,
+                field,
+                dtypeName(h),
+                names.task,
+                dtypeName(w),
+              ),
+            );
+          }
+        }
+        for (const field of have.keys()) {
+          if (!want.has(field)) {
+            issues.push(messages.extraInputField(names.bucket, column, field, names.task));
+          }
+        }
+      } else {
+        issues.push(
+          messages.inputDtype(names.bucket, column, dtypeName(found), names.task, dtypeName(dtype)),
+        );
+      }
     }
   }
   return issues;
+}
+
+/** The fields of a struct dtype, by name, in order; `undefined` for other dtypes. */
+function structFields(dtype: DataType): Map<string, DataType> | undefined {
+  if (dtype.variant !== "Struct") return undefined;
+  const fields = (dtype as unknown as { inner: { name: string; dtype: DataType }[] }).inner;
+  return new Map(fields.map((f) => [f.name, f.dtype]));
 }
 
 /**
@@ -121,9 +154,41 @@ export function exactIssues(
     if (found === undefined) {
       issues.push(messages.extraOutputColumn(names.task, column, names.bucket));
     } else if (!sameDtype(found, dtype)) {
-      issues.push(
-        messages.outputDtype(column, dtypeName(dtype), names.task, dtypeName(found), names.bucket),
-      );
+      const [out, have] = [structFields(dtype), structFields(found)];
+      if (out && have) {
+        for (const [field, o] of out) {
+          const h = have.get(field);
+          if (h === undefined) {
+            issues.push(messages.extraOutputField(names.task, column, field, names.bucket));
+          } else if (!sameDtype(o, h)) {
+            issues.push(
+              messages.outputFieldDtype(
+                column,
+                field,
+                dtypeName(o),
+                names.task,
+                dtypeName(h),
+                names.bucket,
+              ),
+            );
+          }
+        }
+        for (const field of have.keys()) {
+          if (!out.has(field)) {
+            issues.push(messages.missingOutputField(names.bucket, column, field, names.task));
+          }
+        }
+      } else {
+        issues.push(
+          messages.outputDtype(
+            column,
+            dtypeName(dtype),
+            names.task,
+            dtypeName(found),
+            names.bucket,
+          ),
+        );
+      }
     }
   }
   for (const column of Object.keys(bucketSchema)) {

@@ -75,6 +75,12 @@ const WIRING_MESSAGES = [
   "missingInput",
   "needsPipeline",
   "needsBucket",
+  "inputFieldDtype",
+  "missingInputField",
+  "extraInputField",
+  "outputFieldDtype",
+  "extraOutputField",
+  "missingOutputField",
 ] as const satisfies readonly (keyof typeof messages)[];
 
 /**
