@@ -19,10 +19,7 @@ installTargets({
   modes: {
     local: async (): Promise<ModeHandler> => (await import("./run/local.ts")).runLocal,
     check: async (): Promise<ModeHandler> => (await import("./run/check.ts")).checkGraph,
-    cloud: notBuilt(
-      "run mode 'cloud' (S3 storage, Lambda and Spark execution)",
-      'run the pipeline with { mode: "local" }, which runs every task in-process',
-    ),
+    cloud: async (): Promise<ModeHandler> => (await import("./run/cloud.ts")).runCloud,
     generate: notBuilt(
       "run mode 'generate' (Terraform generation)",
       "nothing was written",
@@ -34,10 +31,7 @@ installTargets({
   },
   storage: {
     local: async () => (await import("./storage/local_io.ts")).localIo,
-    cloud: notBuilt(
-      "cloud storage (S3)",
-      'read and write with { mode: "local" }',
-    ),
+    cloud: async () => (await import("./storage/cloud_io.ts")).cloudIo,
   },
   renderer: renderGraph,
 });

@@ -15,8 +15,8 @@ import { NoDataError, SchemaMismatchError, StorageError } from "../core/errors.t
 import type { BucketRef } from "../core/lineage.ts";
 import type { WriteReport } from "../core/reports.ts";
 import { formatOf } from "../provider/format.ts";
+import { countRows, scanValidated, sinkFile } from "./formats.ts";
 import { dataIssues } from "../schema/schema.ts";
-import { countRows, planSchema, scanFile, sinkFile } from "./formats.ts";
 import { firstLine } from "./_errors.ts";
 
 const STAGING = ".staging";
@@ -83,21 +83,7 @@ export class FileStorage {
             "or run the pipeline that produces it",
       );
     }
-    const format = formatOf(ref.path);
-    let frame: pl.LazyDataFrame;
-    let schema: pl.Schema;
-    try {
-      frame = scanFile(path, format, ref.schema);
-      schema = planSchema(frame);
-    } catch (error) {
-      throw new StorageError(
-        `bucket '${ref.location}' data at ${path} cannot be read as ${format}: ${firstLine(error)}`,
-        { cause: error },
-      );
-    }
-    const issues = dataIssues(schema, ref.schema, { bucket: ref.location, uri: path });
-    if (issues.length > 0) throw new SchemaMismatchError(issues.join("; "));
-    return frame.select(...Object.keys(ref.schema));
+    return scanValidated(ref, path, path);
   }
 
   /**

@@ -4,7 +4,11 @@
  * @module
  */
 import pl from "../polars.ts";
-import type { Schema } from "../schema/schema.ts";
+import { dataIssues, type Schema } from "../schema/schema.ts";
+import { SchemaMismatchError, StorageError } from "../core/errors.ts";
+import type { BucketRef } from "../core/lineage.ts";
+import { formatOf } from "../provider/format.ts";
+import { firstLine } from "./_errors.ts";
 import type { FileFormat } from "../provider/format.ts";
 
 /**
@@ -82,4 +86,33 @@ export async function countRows(
 ): Promise<number> {
   const counted = await scanFile(path, format, declared).select(pl.len().alias("n")).collect();
   return Number(counted.getColumn("n").get(0));
+}
+
+/**
+ * A lazy scan of a bucket's data in a local file, validated against the bucket's schema and
+ * limited to its columns, in schema order.
+ *
+ * @param ref the bucket.
+ * @param path the local file holding its data.
+ * @param uri where the data comes from, for messages (the path, or an `s3://` URI).
+ * @returns the lazy frame.
+ * @throws {StorageError} when the file cannot be read in the bucket's format.
+ * @throws {SchemaMismatchError} when the data does not fit the schema.
+ */
+export function scanValidated(ref: BucketRef, path: string, uri: string): pl.LazyDataFrame {
+  const format = formatOf(ref.path);
+  let frame: pl.LazyDataFrame;
+  let schema: Schema;
+  try {
+    frame = scanFile(path, format, ref.schema);
+    schema = planSchema(frame);
+  } catch (error) {
+    throw new StorageError(
+      `bucket '${ref.location}' data at ${uri} cannot be read as ${format}: ${firstLine(error)}`,
+      { cause: error },
+    );
+  }
+  const issues = dataIssues(schema, ref.schema, { bucket: ref.location, uri });
+  if (issues.length > 0) throw new SchemaMismatchError(issues.join("; "));
+  return frame.select(...Object.keys(ref.schema));
 }
