@@ -1,0 +1,129 @@
+/**
+ * What the local stack started, as recorded on disk: `<state dir>/stack/state.json` lists one
+ * {@linkcode Service} record per running service, and `<state dir>/stack.env` holds the union of
+ * their environment variables as `export` lines that bash can source.
+ *
+ * @module
+ */
+import { join } from "node:path";
+
+/** One process the stack started and owns; `down` stops exactly these, by pid. */
+export interface Service {
+  /** The service name, e.g. `s3` (later `lambda`, `spark-master`, `spark-worker`). */
+  readonly name: string;
+  /** The process id. */
+  readonly pid: number;
+  /** The executable the process runs, checked before it is signalled (pids get reused). */
+  readonly program: string;
+  /** The loopback port it listens on. */
+  readonly port: number;
+  /** When it was started, as an ISO 8601 timestamp. */
+  readonly startedAt: string;
+  /** The file that receives its output. */
+  readonly log: string;
+  /** The variables that point clients at it, written to `stack.env`. */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/** The contents of `state.json`. */
+export interface StackState {
+  /** The services that were started, in start order. */
+  readonly services: readonly Service[];
+}
+
+/** The files of one stack, under a state directory (`<repo>/.glacier` by default). */
+export interface StackPaths {
+  /** The state directory itself. */
+  readonly root: string;
+  /** `<root>/stack`: state file, logs and service data. */
+  readonly stack: string;
+  /** `<root>/stack/state.json`. */
+  readonly stateFile: string;
+  /** `<root>/stack.env`. */
+  readonly envFile: string;
+}
+
+/**
+ * The stack's file locations under `root`.
+ *
+ * @param root the state directory, `<repo>/.glacier` by default
+ * @returns the paths of the state file, the env file and the service directory
+ */
+export function stackPaths(root: string): StackPaths {
+  const stack = join(root, "stack");
+  return {
+    root,
+    stack,
+    stateFile: join(stack, "state.json"),
+    envFile: join(root, "stack.env"),
+  };
+}
+
+/**
+ * Reads `state.json`; a missing file is an empty stack.
+ *
+ * @param paths the stack's files
+ * @returns the recorded services
+ */
+export async function readState(paths: StackPaths): Promise<StackState> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(paths.stateFile);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return { services: [] };
+    throw error;
+  }
+  const state = JSON.parse(text) as StackState;
+  if (!Array.isArray(state.services)) {
+    throw new Error(`'${paths.stateFile}' has no 'services' list; remove it after checking`);
+  }
+  return state;
+}
+
+/**
+ * Writes `state.json` and `stack.env` for `state`, each replaced in one rename.
+ *
+ * @param paths the stack's files
+ * @param state the services that run
+ */
+export async function writeState(paths: StackPaths, state: StackState): Promise<void> {
+  await Deno.mkdir(paths.stack, { recursive: true });
+  await writeAtomically(paths.stateFile, JSON.stringify(state, null, 2) + "\n");
+  await writeAtomically(paths.envFile, envFileText(state));
+}
+
+/**
+ * Removes `state.json` and `stack.env`, if they exist.
+ *
+ * @param paths the stack's files
+ */
+export async function removeState(paths: StackPaths): Promise<void> {
+  for (const file of [paths.stateFile, paths.envFile]) {
+    await Deno.remove(file).catch((error) => {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    });
+  }
+}
+
+/**
+ * The `stack.env` text: one `export NAME='value'` line per variable of every service.
+ *
+ * @param state the services that run
+ * @returns text that bash can `source`
+ */
+export function envFileText(state: StackState): string {
+  const lines = ["# Written by `deno task stack:up`; load it in bash with `source`."];
+  for (const service of state.services) {
+    lines.push(`# ${service.name} (pid ${service.pid})`);
+    for (const [name, value] of Object.entries(service.env)) {
+      lines.push(`export ${name}='${value.replaceAll("'", `'\\''`)}'`);
+    }
+  }
+  return lines.join("\n") + "\n";
+}
+
+async function writeAtomically(file: string, text: string): Promise<void> {
+  const temporary = `${file}.${crypto.randomUUID()}.tmp`;
+  await Deno.writeTextFile(temporary, text);
+  await Deno.rename(temporary, file);
+}
