@@ -31,10 +31,12 @@ let installed: Promise<string> | undefined;
  * Starts a fresh S3 server over a new temporary directory. The caller stops it; prefer
  * {@linkcode withS3Server}.
  *
+ * @param options `iam: true` keeps user accounts (versitygw's internal IAM), so that tests can
+ *   create accounts other than root
  * @returns a running server; its `dataDir` and log live under one temporary directory
  * @throws {Error} when versitygw cannot be installed or does not start, with the reason
  */
-export async function startTestS3Server(): Promise<S3Server> {
+export async function startTestS3Server(options: { iam?: boolean } = {}): Promise<S3Server> {
   installed ??= ensureVersitygw();
   let bin: string;
   try {
@@ -48,6 +50,7 @@ export async function startTestS3Server(): Promise<S3Server> {
     dataDir: join(root, "data"),
     logFile: join(root, "versitygw.log"),
     bin,
+    ...(options.iam ? { iamDir: join(root, "iam") } : {}),
   });
 }
 

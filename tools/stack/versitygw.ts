@@ -128,6 +128,11 @@ export interface S3ServerOptions {
    * otherwise it is an ordinary child that dies with the terminal's Ctrl-C (tests).
    */
   readonly detached?: boolean;
+  /**
+   * Keep user accounts in this directory (versitygw's internal IAM), so that accounts other than
+   * root can be created with `versitygw admin create-user`; single-account mode when omitted.
+   */
+  readonly iamDir?: string;
 }
 
 /** A running versitygw server on loopback, controlled by its process id. */
@@ -303,6 +308,10 @@ class VersitygwServer implements S3Server {
     }
     await Deno.mkdir(o.dataDir, { recursive: true });
     const gateway = [o.bin, "--port", `127.0.0.1:${o.port}`, "--region", o.region, "--quiet"];
+    if (o.iamDir) {
+      await Deno.mkdir(o.iamDir, { recursive: true });
+      gateway.push("--iam-dir", o.iamDir);
+    }
     const argv = [...gateway, "posix", o.dataDir];
     // Each wrapper execs the next program, so the pid stays versitygw's own. With a log file, `sh`
     // redirects the output. A non-detached server gets SIGKILL when this process dies, even from

@@ -38,7 +38,16 @@ export function s3Connection(region: string): S3Connection {
   const endpoint = env("AWS_ENDPOINT_URL_S3") ?? env("AWS_ENDPOINT_URL");
   const resolvedRegion = env("AWS_REGION") ?? env("AWS_DEFAULT_REGION") ?? region;
   const pathStyle = endpoint !== undefined || env("AWS_S3_FORCE_PATH_STYLE") === "true";
-  const key = `${resolvedRegion}|${endpoint ?? ""}|${pathStyle}|${env("AWS_ACCESS_KEY_ID") ?? ""}`;
+  const key = [
+    resolvedRegion,
+    endpoint,
+    pathStyle,
+    env("AWS_ACCESS_KEY_ID"),
+    env("AWS_SECRET_ACCESS_KEY"),
+    env("AWS_SESSION_TOKEN"),
+    env("AWS_PROFILE"),
+    env("AWS_MAX_ATTEMPTS"),
+  ].join("|");
   let connection = connections.get(key);
   if (connection === undefined) {
     connection = {

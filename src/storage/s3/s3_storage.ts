@@ -79,6 +79,22 @@ interface Journal {
   readonly locks: readonly { bucket: string; key: string }[];
 }
 
+/** The locks this process holds, as `bucket/key`: a lock of this process not in here is stale. */
+const heldHere = new Set<string>();
+
+/** Whether the process that wrote a lock can no longer be holding it. */
+function holderIsGone(holder: { host: string; pid: number; expires: string }, id: string): boolean {
+  if (Date.parse(holder.expires) <= Date.now()) return true;
+  if (holder.host !== hostname()) return false;
+  if (holder.pid === Deno.pid) return !heldHere.has(id);
+  try {
+    Deno.statSync(`/proc/${holder.pid}`);
+    return false;
+  } catch (error) {
+    return error instanceof Deno.errors.NotFound && Deno.build.os === "linux";
+  }
+}
+
 /** A held lock on one target bucket. */
 export class S3Lock {
   readonly #storage: S3Storage;
@@ -95,6 +111,7 @@ export class S3Lock {
     this.key = key;
     this.location = ref.location;
     this.#etag = etag;
+    heldHere.add(`${this.bucket}/${key}`);
     const timer = setInterval(() => this.#refresh(), LOCK_REFRESH_MS);
     Deno.unrefTimer(timer as unknown as number);
     this.#timer = timer;
@@ -127,6 +144,7 @@ export class S3Lock {
   async release(): Promise<void> {
     clearInterval(this.#timer);
     this.#timer = undefined;
+    heldHere.delete(`${this.bucket}/${this.key}`);
     await this.#storage.deleteObject(this.bucket, this.key, this.#etag).catch(() => {});
   }
 }
@@ -293,9 +311,10 @@ export class S3Storage {
    *
    * @param bucket the S3 bucket.
    * @param prefix the key prefix.
+   * @param context what the listing is for, for messages.
    * @returns the objects, in key order.
    */
-  async list(bucket: string, prefix = ""): Promise<ObjectInfo[]> {
+  async list(bucket: string, prefix = "", context: Partial<S3Context> = {}): Promise<ObjectInfo[]> {
     const found: ObjectInfo[] = [];
     let token: string | undefined;
     do {
@@ -305,7 +324,7 @@ export class S3Storage {
         IsTruncated?: boolean;
       }>(
         new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-        this.#context("list", bucket),
+        this.#context("list", bucket, undefined, context),
       );
       for (const o of out.Contents ?? []) {
         found.push({ key: o.Key ?? "", size: o.Size ?? 0, etag: o.ETag ?? "" });
@@ -374,8 +393,9 @@ export class S3Storage {
   }
 
   /**
-   * Takes the lock on a target bucket, or says which run holds it. An expired lock (its run died
-   * without releasing it) is taken over.
+   * Takes the lock on a target bucket, or says which run holds it. A lock whose run cannot hold
+   * it any more is taken over: it expired, or it was written on this host by a process that has
+   * ended (or by this process, outside any of its live runs).
    *
    * @param ref the bucket to write.
    * @returns the held lock.
@@ -393,7 +413,7 @@ export class S3Storage {
         }
       }
       const holder = await this.#readLock(ref.bucket, key);
-      if (holder && Date.parse(holder.expires) > Date.now()) {
+      if (holder && !holderIsGone(holder, `${ref.bucket}/${key}`)) {
         throw new StorageError(
           `bucket '${ref.location}' is being written by another run (pid ${holder.pid} on ` +
             `${holder.host}, since ${holder.since}); nothing was changed. Wait for it to finish; ` +
@@ -453,12 +473,13 @@ export class S3Storage {
    * journals forward) and releases those runs' locks.
    *
    * @param buckets the S3 buckets to look in.
+   * @param purpose what the caller is about to do, for messages: the operation and the bucket.
    */
-  async recover(buckets: Iterable<string>): Promise<void> {
+  async recover(buckets: Iterable<string>, purpose: Partial<S3Context> = {}): Promise<void> {
     for (const bucket of new Set(buckets)) {
       let journals: ObjectInfo[];
       try {
-        journals = await this.list(bucket, JOURNAL);
+        journals = await this.list(bucket, JOURNAL, purpose);
       } catch (error) {
         if (error instanceof StorageError && /does not exist/.test(error.message)) continue;
         throw error;
@@ -492,7 +513,7 @@ export class S3Storage {
    * @returns the data.
    */
   async read(ref: BucketRef): Promise<pl.DataFrame> {
-    await this.recover([ref.bucket]);
+    await this.recover([ref.bucket], { op: "read", location: ref.location, key: ref.path });
     const dir = await Deno.makeTempDir({ prefix: "glacier-s3-read-" });
     try {
       const file = join(dir, "data");
@@ -536,7 +557,7 @@ export class S3Storage {
           "(JS numbers become Float64: build integer columns with pl.Series(name, values, pl.Int64))",
       );
     }
-    await this.recover([ref.bucket]);
+    await this.recover([ref.bucket], { op: "write", location: ref.location, key: ref.path });
     await this.ensureBucket(ref.bucket);
     const dir = await Deno.makeTempDir({ prefix: "glacier-s3-write-" });
     const lock = await this.lock(ref);
