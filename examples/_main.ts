@@ -1,7 +1,7 @@
 /**
  * The command line every example shares: `deno run -A examples/X.ts MODE [options]`. It writes
- * the example's sample inputs when they are absent, then hands over to the `glacier` command,
- * which finds the pipelines the example exports.
+ * the example's sample inputs when they are absent (to S3 with `--mode cloud`), then hands over
+ * to the `glacier` command, which finds the pipelines the example exports.
  *
  * @module
  */
@@ -43,8 +43,12 @@ export async function runExample(example: Example, args: readonly string[]): Pro
     );
     return 2;
   }
+  const storage = options.includes("--mode=cloud") ||
+      options.some((o, i) => o === "--mode" && options[i + 1] === "cloud")
+    ? "cloud"
+    : "local";
   if (mode === "run") {
-    for (const seed of example.seeds) await seedIfAbsent(seed);
+    for (const seed of example.seeds) await seedIfAbsent(seed, storage);
   }
   const extra = mode === "generate" && !options.includes("--out") ? ["--out", "terraform"] : [];
   const status = await main([example.module, mode, ...options, ...extra]);
@@ -52,18 +56,18 @@ export async function runExample(example: Example, args: readonly string[]): Pro
     pl.Config.setTblRows(40);
     for (const bucket of example.show) {
       console.log(`\n${bucket.location}:`);
-      console.log((await bucket.read()).toString());
+      console.log((await bucket.read({ mode: storage })).toString());
     }
   }
   return status;
 }
 
-async function seedIfAbsent(seed: Seed): Promise<void> {
+async function seedIfAbsent(seed: Seed, mode: "local" | "cloud"): Promise<void> {
   try {
-    await seed.bucket.read();
+    await seed.bucket.read({ mode });
   } catch (error) {
     if (!(error instanceof NoDataError)) throw error;
-    const report = await seed.bucket.write(seed.rows());
-    console.log(`wrote sample input ${seed.bucket.location}: ${report.rows} rows`);
+    const report = await seed.bucket.write(seed.rows(), { mode });
+    console.log(`wrote sample input ${report.uri}: ${report.rows} rows`);
   }
 }

@@ -3,6 +3,7 @@
  *
  * ```sh
  * deno run -A examples/simple.ts run         # writes sample input if absent, runs, prints the result
+ * deno run -A examples/simple.ts run --mode cloud  # the same on S3 (deno task stack:up; source .glacier/stack.env)
  * deno run -A examples/simple.ts check       # data-free check of every task
  * deno run -A examples/simple.ts visualize   # Mermaid; add `dot` or `ascii`
  * ```

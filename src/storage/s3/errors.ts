@@ -61,7 +61,9 @@ export function s3Failure(error: unknown, context: S3Context): GlacierError {
     return new NoDataError(context.missing ?? `${subject} has no data`, { cause: error });
   }
   if (name === "NoSuchBucket" || (name === "NotFound" && !context.key)) {
-    return new StorageError(
+    // Reading from a bucket that does not exist finds no data; anything else cannot proceed.
+    const family = context.op === "read" ? NoDataError : StorageError;
+    return new family(
       `S3 bucket '${context.bucket}' does not exist at ${context.endpoint}, so ${subject} cannot be ` +
         `${
           context.op === "read" ? "read" : "used"

@@ -1,0 +1,86 @@
+/**
+ * The examples, run as a new user runs them: `deno run -A examples/X.ts MODE`, each in a fresh
+ * working directory, locally and, for the one whose tasks all run in-process, on S3.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { GetObjectCommand } from "npm:@aws-sdk/client-s3@3.1175.0";
+import { pl } from "../../mod.ts";
+import { s3Client, withS3Server } from "./_s3_server.ts";
+
+const repo = new URL("../..", import.meta.url).pathname;
+
+async function example(
+  name: string,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<{ code: number; out: string; err: string; cwd: string }> {
+  const cwd = options.cwd ?? await Deno.makeTempDir({ prefix: "glacier-example-" });
+  const result = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(repo, "examples", `${name}.ts`), ...args],
+    cwd,
+    env: { NO_COLOR: "1", ...options.env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: result.code, out: decode(result.stdout), err: decode(result.stderr), cwd };
+}
+
+Deno.test("every example runs locally on its own sample data and prints its results", async () => {
+  const simple = await example("simple", ["run"]);
+  assert.equal(simple.code, 0, simple.err);
+  assert.match(simple.out, /wrote sample input .*glacier-demo\/raw\/sales.csv: 200 rows/);
+  assert.match(simple.out, /glacier-demo\/out\/store_metrics.parquet:\nshape: \(3, 5\)/);
+  assert.match(simple.err, /pipeline 'store_metrics' \(local\): 2 steps/);
+
+  const join_ = await example("multi_source_join", ["run"]);
+  assert.equal(join_.code, 0, join_.err);
+  assert.match(join_.out, /sales_by_country_category.parquet:\nshape: \(16, 4\)/);
+
+  const complete = await example("complete", ["run"]);
+  assert.equal(complete.code, 0, complete.err);
+  assert.match(complete.err, /complete.ts \(6 pipelines\)' \(local\): 6 steps/);
+  assert.match(complete.out, /regional_sales.parquet:\nshape: \(3, 3\)/);
+
+  // A second run finds its inputs and does not write them again.
+  const again = await example("simple", ["run"], { cwd: simple.cwd });
+  assert.equal(again.code, 0, again.err);
+  assert.doesNotMatch(again.out, /wrote sample input/);
+});
+
+Deno.test("the complete example checks, draws itself, and says what is not built yet", async () => {
+  const check = await example("complete", ["check"]);
+  assert.equal(check.code, 0, check.err);
+  assert.match(check.out, /6 tasks checked, all match their buckets/);
+  const draw = await example("complete", ["visualize", "--format", "dot"]);
+  assert.equal(draw.code, 0, draw.err);
+  assert.equal(draw.out.match(/^digraph /gm)?.length, 3, "one drawing per analytics branch");
+  for (const mode of ["analyze", "generate"]) {
+    const r = await example("complete", [mode]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.err,
+      new RegExp(`run mode '${mode}' .* is not available in this version of Glacier`),
+    );
+  }
+});
+
+Deno.test("the simple example gives the same rows on S3 as locally", async () => {
+  const local = await example("simple", ["run"]);
+  assert.equal(local.code, 0, local.err);
+  const localRows = pl.readParquet(
+    join(local.cwd, ".glacier/data/glacier-demo/out/store_metrics.parquet"),
+  );
+  await withS3Server(async (server) => {
+    const cloud = await example("simple", ["run", "--mode", "cloud"], { env: server.env() });
+    assert.equal(cloud.code, 0, cloud.err);
+    assert.match(cloud.out, /wrote sample input s3:\/\/glacier-demo\/raw\/sales.csv: 200 rows/);
+    assert.match(cloud.err, /pipeline 'store_metrics' \(cloud\): 2 steps/);
+    const object = await s3Client(server).send(
+      new GetObjectCommand({ Bucket: "glacier-demo", Key: "out/store_metrics.parquet" }),
+    );
+    const cloudRows = pl.readParquet(Buffer.from(await object.Body!.transformToByteArray()));
+    assert.deepEqual(cloudRows.toRecords(), localRows.toRecords());
+  });
+});
