@@ -33,6 +33,10 @@ const ENV_KEYS = [
   "AWS_REGION",
   "AWS_S3_FORCE_PATH_STYLE",
   "AWS_MAX_ATTEMPTS",
+  "AWS_PROFILE",
+  "AWS_SHARED_CREDENTIALS_FILE",
+  "AWS_CONFIG_FILE",
+  "AWS_EC2_METADATA_DISABLED",
 ];
 
 /** Points the standard AWS variables at a server for the length of `fn`. */
@@ -427,6 +431,20 @@ Deno.test("errors say which bucket, which object and what to do", async (test) =
           );
           return true;
         });
+      });
+    });
+    await test.step("no credentials at all", async () => {
+      const { AWS_ACCESS_KEY_ID: _a, AWS_SECRET_ACCESS_KEY: _s, ...rest } = server.env();
+      await withEnv({
+        ...rest,
+        AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/credentials",
+        AWS_CONFIG_FILE: "/nonexistent/config",
+        AWS_EC2_METADATA_DISABLED: "true",
+      }, async () => {
+        await assert.rejects(
+          s.customers.read({ mode: "cloud" }),
+          /no AWS credentials found to read bucket 'shop\/raw\/customers.csv' \(s3:\/\/shop\/raw\/customers.csv\); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE/,
+        );
       });
     });
     await test.step("an unreachable endpoint", async () => {

@@ -42,7 +42,8 @@ export class S3RunSession implements RunSession {
     const storage = new S3Storage(region);
     const targets = [...new Map(graph.steps.map((s) => [s.target.location, s.target])).values()]
       .sort((a, b) => a.location.localeCompare(b.location));
-    for (const bucket of new Set(targets.map((t) => t.bucket))) await storage.ensureBucket(bucket);
+    const firstTargetIn = new Map(targets.map((t) => [t.bucket, t.location] as const).reverse());
+    for (const [bucket, location] of firstTargetIn) await storage.ensureBucket(bucket, location);
     await storage.recover(graph.buckets.map((b) => b.bucket));
     const locks: S3Lock[] = [];
     try {

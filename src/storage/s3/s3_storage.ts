@@ -338,8 +338,10 @@ export class S3Storage {
    * Creates a bucket when it does not exist yet (cloud mode creates buckets on first write).
    *
    * @param bucket the S3 bucket.
+   * @param location the Glacier bucket about to be written, for messages.
    */
-  async ensureBucket(bucket: string): Promise<void> {
+  async ensureBucket(bucket: string, location?: string): Promise<void> {
+    const context = this.#context("write", bucket, undefined, location ? { location } : {});
     try {
       await this.#conn.client.send(new HeadBucketCommand({ Bucket: bucket }));
       return;
@@ -348,7 +350,7 @@ export class S3Storage {
       if (
         e.name !== "NotFound" && e.name !== "NoSuchBucket" && e.$metadata?.httpStatusCode !== 404
       ) {
-        throw s3Failure(error, this.#context("write", bucket));
+        throw s3Failure(error, context);
       }
     }
     try {
@@ -356,7 +358,7 @@ export class S3Storage {
     } catch (error) {
       const name = (error as { name?: string }).name;
       if (name !== "BucketAlreadyOwnedByYou" && name !== "BucketAlreadyExists") {
-        throw s3Failure(error, this.#context("create", bucket));
+        throw s3Failure(error, { ...context, op: "create" });
       }
     }
   }
@@ -558,7 +560,7 @@ export class S3Storage {
       );
     }
     await this.recover([ref.bucket], { op: "write", location: ref.location, key: ref.path });
-    await this.ensureBucket(ref.bucket);
+    await this.ensureBucket(ref.bucket, ref.location);
     const dir = await Deno.makeTempDir({ prefix: "glacier-s3-write-" });
     const lock = await this.lock(ref);
     try {
