@@ -4,30 +4,17 @@
  *
  * @module
  */
-import { UnsupportedError } from "./core/errors.ts";
 import { installTargets, type ModeHandler } from "./core/targets.ts";
 import { renderGraph } from "./visualize/render.ts";
-
-function notBuilt(what: string, meanwhile: string): () => Promise<never> {
-  return () =>
-    Promise.reject(
-      new UnsupportedError(`${what} is not available in this version of Glacier; ${meanwhile}`),
-    );
-}
 
 installTargets({
   modes: {
     local: async (): Promise<ModeHandler> => (await import("./run/local.ts")).runLocal,
     check: async (): Promise<ModeHandler> => (await import("./run/check.ts")).checkGraph,
     cloud: async (): Promise<ModeHandler> => (await import("./run/cloud.ts")).runCloud,
-    generate: notBuilt(
-      "run mode 'generate' (Terraform generation)",
-      "nothing was written",
-    ),
-    analyze: notBuilt(
-      "run mode 'analyze' (cost estimation)",
-      "no estimate can be made yet",
-    ),
+    generate: async (): Promise<ModeHandler> =>
+      (await import("./generate/mod.ts")).generateTerraform,
+    analyze: async (): Promise<ModeHandler> => (await import("./analyze/mod.ts")).analyzePipeline,
   },
   storage: {
     local: async () => (await import("./storage/local_io.ts")).localIo,

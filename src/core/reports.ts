@@ -36,6 +36,8 @@ export interface GenerateOptions {
 export interface AnalyzeOptions {
   /** Estimates the pipeline's cost before it runs. */
   readonly mode: "analyze";
+  /** Where to look for the real sizes of input buckets (default `local`). */
+  readonly storage?: StorageMode;
 }
 
 /** Any run options. */
@@ -95,6 +97,8 @@ export interface GenerateReport {
   readonly outputDir: string;
   /** The files written, relative to `outputDir`. */
   readonly files: readonly string[];
+  /** What the generated Terraform still needs before it can be applied, such as artifacts. */
+  readonly warnings: readonly string[];
 }
 
 /** A cost estimate. */
@@ -107,10 +111,34 @@ export interface CostEstimate {
   readonly assumptions: readonly string[];
 }
 
+/** The estimate of one step. */
+export interface StepEstimate {
+  /** The task's name. */
+  readonly task: string;
+  /** The resource kind it runs on. */
+  readonly resource: string;
+  /** Estimated bytes read. */
+  readonly inputBytes: number;
+  /** Estimated rows read. */
+  readonly inputRows: number;
+  /** Estimated bytes written. */
+  readonly outputBytes: number;
+  /** Estimated rows written. */
+  readonly outputRows: number;
+  /** Estimated run time in seconds. */
+  readonly seconds: number;
+  /** Estimated cost in US dollars. */
+  readonly usd: number;
+}
+
 /** The result of cost analysis. */
 export interface Analysis {
   /** The pipeline's name. */
   readonly pipeline: string;
+  /** One estimate per step, in dependency order. */
+  readonly steps: readonly StepEstimate[];
+  /** Problems found, such as a serverless task that will not fit Lambda's limits. */
+  readonly warnings: readonly string[];
   /**
    * The estimated cost of one run.
    *

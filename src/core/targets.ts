@@ -8,7 +8,7 @@
 import type pl from "../polars.ts";
 import { UnsupportedError } from "./errors.ts";
 import type { PipelineGraph } from "./graph.ts";
-import type { BucketRef } from "./lineage.ts";
+import type { BucketRef, Step } from "./lineage.ts";
 import type { RunOptions, StorageMode, VisualizeFormat, WriteReport } from "./reports.ts";
 
 /** Runs a pipeline graph in one mode. */
@@ -25,7 +25,29 @@ export interface BucketIo {
 /** Draws a pipeline graph. */
 export type Renderer = (graph: PipelineGraph, format: VisualizeFormat) => string;
 
+/** A deployable artifact for one task: what generated Terraform points at. */
+export interface TaskArtifact {
+  /** The file, relative to the generation's output directory. */
+  readonly file: string;
+  /** Its SHA-256, hex, for change detection. */
+  readonly sha256: string;
+  /** For Lambda: the runtime (`provided.al2023`, `nodejs22.x`) and handler. */
+  readonly runtime?: string;
+  /** For Lambda: the handler name. */
+  readonly handler?: string;
+  /** For Spark: the entry point the job runs. */
+  readonly entryPoint?: string;
+}
+
+/** Builds a task's artifact into a generation's output directory. */
+export type ArtifactBuilder = (
+  graph: PipelineGraph,
+  step: Step,
+  outputDir: string,
+) => Promise<TaskArtifact>;
+
 const modes = new Map<string, () => Promise<ModeHandler>>();
+const artifacts = new Map<"serverless" | "spark", () => Promise<ArtifactBuilder>>();
 const storage = new Map<StorageMode, () => Promise<BucketIo>>();
 let renderer: Renderer | undefined;
 
@@ -37,6 +59,10 @@ export interface TargetInstall {
   readonly storage?: Readonly<Partial<Record<StorageMode, () => Promise<BucketIo>>>>;
   /** The graph renderer. */
   readonly renderer?: Renderer;
+  /** Artifact builders for the resources that deploy code, each loaded on first use. */
+  readonly artifacts?: Readonly<
+    Partial<Record<"serverless" | "spark", () => Promise<ArtifactBuilder>>>
+  >;
 }
 
 /**
@@ -50,6 +76,22 @@ export function installTargets(install: TargetInstall): void {
     if (load) storage.set(name as StorageMode, load);
   }
   if (install.renderer) renderer = install.renderer;
+  for (const [kind, load] of Object.entries(install.artifacts ?? {})) {
+    if (load) artifacts.set(kind as "serverless" | "spark", load);
+  }
+}
+
+/**
+ * The artifact builder for a resource kind, when one is installed.
+ *
+ * @param kind `serverless` or `spark`.
+ * @returns the builder, or `undefined` when this version cannot build that kind of artifact.
+ */
+export async function artifactBuilder(
+  kind: "serverless" | "spark",
+): Promise<ArtifactBuilder | undefined> {
+  const load = artifacts.get(kind);
+  return load ? await load() : undefined;
 }
 
 /**
