@@ -144,6 +144,7 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
             outputDir: join(values.out!, p.name),
           });
           io.out(`pipeline '${p.name}': wrote ${report.files.length} files to ${report.outputDir}`);
+          for (const warning of report.warnings) io.err(`warning: ${warning}`);
         }
         return 0;
       case "analyze":
