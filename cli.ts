@@ -23,7 +23,7 @@ import "./src/targets.ts";
 import { main } from "./src/cli/main.ts";
 
 export { type CliIo, COMMANDS, main, USAGE } from "./src/cli/main.ts";
-export { discoverPipelines, type FoundPipeline, isPipeline } from "./src/cli/discover.ts";
+export { discoverPipelines, type FoundPipeline, isPipeline } from "./src/core/discover.ts";
 
 if (import.meta.main) {
   // No top-level await: a pipeline module that imports this file must not wait on it.

@@ -11,7 +11,7 @@ import { BucketImpl } from "../core/bucket.ts";
 import { mergeLineage } from "../core/lineage.ts";
 import type { Analysis, CheckReport, StorageMode, VisualizeFormat } from "../core/reports.ts";
 import { formatCheck } from "../run/check.ts";
-import { discoverPipelines, type FoundPipeline } from "./discover.ts";
+import { discoverPipelines, type FoundPipeline } from "../core/discover.ts";
 
 /** The commands the CLI knows. */
 export const COMMANDS = ["run", "check", "generate", "analyze", "visualize"] as const;

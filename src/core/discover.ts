@@ -5,8 +5,8 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { Bucket } from "../core/bucket.ts";
-import { GlacierError } from "../core/errors.ts";
+import type { Bucket } from "./bucket.ts";
+import { GlacierError } from "./errors.ts";
 
 /** A pipeline found in a module: the exported bucket that ends it, and its name. */
 export interface FoundPipeline {
