@@ -21,4 +21,7 @@ installTargets({
     cloud: async () => (await import("./storage/cloud_io.ts")).cloudIo,
   },
   renderer: renderGraph,
+  executors: {
+    serverless: async () => (await import("./lambda/invoke.ts")).lambdaExecutor,
+  },
 });

@@ -9,6 +9,7 @@ import type pl from "../polars.ts";
 import { UnsupportedError } from "./errors.ts";
 import type { PipelineGraph } from "./graph.ts";
 import type { BucketRef, Step } from "./lineage.ts";
+import type { RemoteExecutor } from "./session.ts";
 import type { RunOptions, StorageMode, VisualizeFormat, WriteReport } from "./reports.ts";
 
 /** Runs a pipeline graph in one mode. */
@@ -48,6 +49,7 @@ export type ArtifactBuilder = (
 
 const modes = new Map<string, () => Promise<ModeHandler>>();
 const artifacts = new Map<"serverless" | "spark", () => Promise<ArtifactBuilder>>();
+const executors = new Map<"serverless" | "spark", () => Promise<RemoteExecutor>>();
 const storage = new Map<StorageMode, () => Promise<BucketIo>>();
 let renderer: Renderer | undefined;
 
@@ -59,6 +61,10 @@ export interface TargetInstall {
   readonly storage?: Readonly<Partial<Record<StorageMode, () => Promise<BucketIo>>>>;
   /** The graph renderer. */
   readonly renderer?: Renderer;
+  /** Cloud-mode executors of the remote resources, each loaded on first use. */
+  readonly executors?: Readonly<
+    Partial<Record<"serverless" | "spark", () => Promise<RemoteExecutor>>>
+  >;
   /** Artifact builders for the resources that deploy code, each loaded on first use. */
   readonly artifacts?: Readonly<
     Partial<Record<"serverless" | "spark", () => Promise<ArtifactBuilder>>>
@@ -76,9 +82,25 @@ export function installTargets(install: TargetInstall): void {
     if (load) storage.set(name as StorageMode, load);
   }
   if (install.renderer) renderer = install.renderer;
+  for (const [kind, load] of Object.entries(install.executors ?? {})) {
+    if (load) executors.set(kind as "serverless" | "spark", load);
+  }
   for (const [kind, load] of Object.entries(install.artifacts ?? {})) {
     if (load) artifacts.set(kind as "serverless" | "spark", load);
   }
+}
+
+/**
+ * The cloud-mode executor for a remote resource kind, when one is installed.
+ *
+ * @param kind `serverless` or `spark`.
+ * @returns the executor, or `undefined` when this version cannot run that kind in the cloud.
+ */
+export async function remoteExecutor(
+  kind: "serverless" | "spark",
+): Promise<RemoteExecutor | undefined> {
+  const load = executors.get(kind);
+  return load ? await load() : undefined;
 }
 
 /**

@@ -9,7 +9,7 @@ import { GlacierError, StorageError, TaskError } from "../core/errors.ts";
 import type { PipelineGraph } from "../core/graph.ts";
 import type { Step } from "../core/lineage.ts";
 import type { ExecuteOptions, RunReport, StepReport } from "../core/reports.ts";
-import type { RunSession, Written } from "../storage/session.ts";
+import type { RunSession, StepContext, StepExecutor, Written } from "../core/session.ts";
 import { firstLine } from "../storage/_errors.ts";
 import { applyTask } from "./apply_task.ts";
 import { printer, type Progress, silent } from "./progress.ts";
@@ -17,21 +17,6 @@ import { schedule } from "./schedule.ts";
 
 /** How often a long step reports that it is still running, in seconds. */
 const HEARTBEAT_SECONDS = 15;
-
-/** Runs one step against a session and says what it wrote. */
-export type StepExecutor = (
-  step: Step,
-  session: RunSession,
-  context: StepContext,
-) => Promise<Written>;
-
-/** What an executor knows of the run around its step. */
-export interface StepContext {
-  /** The pipeline's name. */
-  readonly pipeline: string;
-  /** What to say when a source bucket has no data. */
-  missing(step: Step, input: string): string;
-}
 
 /**
  * Runs the graph.

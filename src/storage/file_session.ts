@@ -8,7 +8,7 @@ import { StorageError } from "../core/errors.ts";
 import type { PipelineGraph } from "../core/graph.ts";
 import type { BucketRef } from "../core/lineage.ts";
 import { FileStorage, type FileTransaction } from "./file_storage.ts";
-import type { RunSession, Written } from "./session.ts";
+import type { RunSession, Written } from "../core/session.ts";
 import { firstLine } from "./_errors.ts";
 
 /** Stages outputs under each root and commits them through each root's journal. */

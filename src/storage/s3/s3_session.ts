@@ -10,16 +10,17 @@ import type { PipelineGraph } from "../../core/graph.ts";
 import type { BucketRef } from "../../core/lineage.ts";
 import { formatOf } from "../../provider/format.ts";
 import { countRows, scanValidated, sinkFile } from "../formats.ts";
-import type { RunSession, Written } from "../session.ts";
+import type { ObjectAddress, RemoteRunSession, Written } from "../../core/session.ts";
+import { StorageError } from "../../core/errors.ts";
 import { type S3Lock, S3Storage, type StagedObject } from "./s3_storage.ts";
 
 /** One run's S3 storage. */
-export class S3RunSession implements RunSession {
+export class S3RunSession implements RemoteRunSession {
   readonly #storage: S3Storage;
   readonly #run: string;
   readonly #dir: string;
   readonly #locks: S3Lock[];
-  readonly #staged = new Map<string, StagedObject & { file: string }>();
+  readonly #staged = new Map<string, StagedObject & { file?: string }>();
   readonly #downloads = new Map<string, Promise<string>>();
 
   private constructor(storage: S3Storage, run: string, dir: string, locks: S3Lock[]) {
@@ -59,22 +60,58 @@ export class S3RunSession implements RunSession {
     return new S3RunSession(storage, run, dir, locks);
   }
 
+  /** The run's id, which names its staging keys. */
+  get runId(): string {
+    return this.#run;
+  }
+
   uriOf(ref: BucketRef): string {
     return this.#storage.uriOf(ref);
   }
 
+  locate(ref: BucketRef): ObjectAddress {
+    const staged = this.#staged.get(ref.location);
+    return staged
+      ? { bucket: staged.bucket, key: staged.staged }
+      : { bucket: ref.bucket, key: ref.path };
+  }
+
+  stagingFor(ref: BucketRef): ObjectAddress {
+    return { bucket: ref.bucket, key: this.#storage.stagingKey(this.#run, ref) };
+  }
+
+  async stagedRemotely(ref: BucketRef): Promise<number> {
+    const at = this.stagingFor(ref);
+    const head = await this.#storage.head(at.bucket, at.key);
+    if (head === undefined) {
+      throw new StorageError(
+        `the task that writes bucket '${ref.location}' reported success but left no object at ` +
+          `s3://${at.bucket}/${at.key}`,
+      );
+    }
+    this.#staged.set(ref.location, {
+      bucket: at.bucket,
+      staged: at.key,
+      final: ref.path,
+      size: head.size,
+    });
+    return head.size;
+  }
+
   input(ref: BucketRef, missing: string): Promise<pl.LazyDataFrame> {
     const staged = this.#staged.get(ref.location);
-    if (staged) return Promise.resolve(scanValidated(ref, staged.file, this.uriOf(ref)));
-    let download = this.#downloads.get(ref.location);
+    if (staged?.file) return Promise.resolve(scanValidated(ref, staged.file, this.uriOf(ref)));
+    const at = this.locate(ref);
+    const id = `${at.bucket}/${at.key}`;
+    let download = this.#downloads.get(id);
     if (download === undefined) {
-      const file = join(this.#dir, "in", ref.bucket, ref.path);
+      const file = join(this.#dir, "in", at.bucket, at.key);
       download = Deno.mkdir(join(file, ".."), { recursive: true })
         .then(() =>
-          this.#storage.download(ref.bucket, ref.path, file, { location: ref.location, missing })
+          this.#storage.download(at.bucket, at.key, file, { location: ref.location, missing })
         )
         .then(() => file);
-      this.#downloads.set(ref.location, download);
+      this.#downloads.set(id, download);
     }
     return download.then((file) => scanValidated(ref, file, this.uriOf(ref)));
   }

@@ -1,0 +1,132 @@
+/**
+ * The contract between a run and its storage and executors: a session gives inputs as validated
+ * lazy frames and stages outputs until the run commits them all, or drops them all; an executor
+ * runs one step against a session.
+ *
+ * @module
+ */
+import type pl from "../polars.ts";
+import type { PipelineGraph } from "./graph.ts";
+import type { BucketRef, Step } from "./lineage.ts";
+
+/** Rows and bytes of one staged output. */
+export interface Written {
+  /** Rows written. */
+  readonly rows: number;
+  /** Bytes written. */
+  readonly bytes: number;
+}
+
+/** One run's view of storage. Nothing it stages is visible to others before `commit()`. */
+export interface RunSession {
+  /**
+   * Where a bucket's data lives, for messages: a path or an `s3://` URI.
+   *
+   * @param ref the bucket.
+   * @returns its location.
+   */
+  uriOf(ref: BucketRef): string;
+  /**
+   * A bucket's data as this run sees it: its staged output when this run produced it, else its
+   * stored data; validated against the bucket's schema, limited to its columns.
+   *
+   * @param ref the bucket.
+   * @param missing what to say when there is no data.
+   * @returns the lazy frame.
+   */
+  input(ref: BucketRef, missing: string): Promise<pl.LazyDataFrame>;
+  /**
+   * Runs a plan into a bucket's staged output.
+   *
+   * @param ref the bucket.
+   * @param plan the plan, already checked against the bucket's schema.
+   * @returns rows and bytes written.
+   */
+  output(ref: BucketRef, plan: pl.LazyDataFrame): Promise<Written>;
+  /** Makes every staged output the bucket's data, all together. */
+  commit(): Promise<void>;
+  /** Drops every staged output; every bucket keeps its previous data. */
+  abort(): Promise<void>;
+}
+
+/** An S3 object, as remote executors address it. */
+export interface ObjectAddress {
+  /** The S3 bucket. */
+  readonly bucket: string;
+  /** The key. */
+  readonly key: string;
+}
+
+/**
+ * A session whose buckets are objects that tasks running elsewhere (a Lambda function, a Spark
+ * job) read and write themselves.
+ */
+export interface RemoteRunSession extends RunSession {
+  /** The run's id, which names its staging keys. */
+  readonly runId: string;
+  /**
+   * Where a remote task reads a bucket: the output this run staged for it, else its object.
+   *
+   * @param ref the bucket.
+   * @returns the object.
+   */
+  locate(ref: BucketRef): ObjectAddress;
+  /**
+   * Where a remote task writes a bucket's output for this run.
+   *
+   * @param ref the bucket.
+   * @returns the staging object.
+   */
+  stagingFor(ref: BucketRef): ObjectAddress;
+  /**
+   * Records that a remote task wrote a bucket's staged output, so the commit moves it into place.
+   *
+   * @param ref the bucket.
+   * @returns its size in bytes.
+   */
+  stagedRemotely(ref: BucketRef): Promise<number>;
+}
+
+/**
+ * Whether a session lets remote executors read and write its buckets.
+ *
+ * @param session a run's session.
+ * @returns `true` for a remote-capable session.
+ */
+export function isRemoteSession(session: RunSession): session is RemoteRunSession {
+  return typeof (session as RemoteRunSession).stagedRemotely === "function";
+}
+
+/** What an executor knows of the run around its step. */
+export interface StepContext {
+  /** The pipeline's name. */
+  readonly pipeline: string;
+  /**
+   * What to say when a source bucket has no data.
+   *
+   * @param step the step.
+   * @param input the input's name.
+   * @returns the message.
+   */
+  missing(step: Step, input: string): string;
+}
+
+/** Runs one step against a session and says what it wrote. */
+export type StepExecutor = (
+  step: Step,
+  session: RunSession,
+  context: StepContext,
+) => Promise<Written>;
+
+/** A cloud-mode executor for a remote resource kind. */
+export interface RemoteExecutor {
+  /** Runs one step. */
+  readonly run: StepExecutor;
+  /**
+   * Refuses, before the run reads or writes anything, steps that clearly cannot succeed on this
+   * resource (an input far larger than a function's memory, say).
+   *
+   * @param graph the pipeline about to run.
+   */
+  preflight?(graph: PipelineGraph): Promise<void>;
+}

@@ -1,0 +1,6 @@
+/**
+ * The one place Glacier names its AWS Lambda SDK dependency, pinned. Only cloud mode loads this.
+ *
+ * @module
+ */
+export { InvokeCommand, LambdaClient } from "npm:@aws-sdk/client-lambda@3.1164.0";
