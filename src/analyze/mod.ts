@@ -1,23 +1,41 @@
 /**
- * Cost analysis (not built yet).
+ * Cost analysis: `run({ mode: "analyze" })`. Measures the buckets that already hold data (local
+ * files, or S3 objects with `storage: "cloud"`), then estimates each step's rows, bytes, time and
+ * cost with the {@link CostModel} and the price table in `prices.ts`.
  *
  * @module
  */
 import { UnsupportedError } from "../core/errors.ts";
 import type { PipelineGraph } from "../core/graph.ts";
-import type { Analysis, RunOptions } from "../core/reports.ts";
+import type { RunOptions, StorageMode } from "../core/reports.ts";
+import { CostModel, type PipelineAnalysis } from "./cost_model.ts";
+import { type MeasuredSize, sizeProbe } from "./size_probe.ts";
 
 /**
- * Estimates a pipeline's cost.
+ * Estimates what one run of a pipeline costs on AWS.
  *
- * @param _graph the pipeline.
- * @param _options `{ mode: "analyze" }`.
- * @returns the analysis.
+ * @param graph the pipeline.
+ * @param options `{ mode: "analyze", storage?: "local" | "cloud" }`; `storage` says where to look
+ * for the real sizes of buckets that already hold data (default `local`).
+ * @returns the analysis: per-step estimates, warnings, and `estimatedCost()`.
+ * @throws {UnsupportedError} for a `storage` other than `local` or `cloud`.
+ * @throws {StorageError} when cloud sizes are asked for and S3 cannot be read.
  */
-export function analyzePipeline(_graph: PipelineGraph, _options: RunOptions): Promise<Analysis> {
-  return Promise.reject(
-    new UnsupportedError(
-      "run mode 'analyze' (cost estimation) is not available in this version of Glacier; no estimate can be made yet",
-    ),
+export async function analyzePipeline(
+  graph: PipelineGraph,
+  options: RunOptions,
+): Promise<PipelineAnalysis> {
+  const storage = (options as { storage?: unknown }).storage ?? "local";
+  if (storage !== "local" && storage !== "cloud") {
+    throw new UnsupportedError(
+      `run({ mode: "analyze" }) storage must be 'local' or 'cloud', got ${JSON.stringify(storage)}`,
+    );
+  }
+  const probe = sizeProbe(storage as StorageMode);
+  const found = await Promise.all(
+    graph.buckets.map(async (ref) => [ref.location, await probe(ref)] as const),
   );
+  const measured = new Map<string, MeasuredSize>();
+  for (const [location, size] of found) if (size) measured.set(location, size);
+  return new CostModel().estimate(graph, measured);
 }

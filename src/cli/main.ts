@@ -9,7 +9,8 @@ import type { Bucket } from "../core/bucket.ts";
 import { GlacierError } from "../core/errors.ts";
 import { BucketImpl } from "../core/bucket.ts";
 import { mergeLineage } from "../core/lineage.ts";
-import type { Analysis, CheckReport, StorageMode, VisualizeFormat } from "../core/reports.ts";
+import type { CheckReport, StorageMode, VisualizeFormat } from "../core/reports.ts";
+import { formatAnalysis } from "../analyze/format.ts";
 import { formatCheck } from "../run/check.ts";
 import { discoverPipelines, type FoundPipeline } from "../core/discover.ts";
 
@@ -34,7 +35,8 @@ visualize, generate and analyze skip a pipeline whose steps all belong to anothe
 pipeline (it is drawn as part of that one), unless --pipeline names it.
 
 Options:
-  --mode local|cloud          storage and execution for 'run' (default: local)
+  --mode local|cloud          storage and execution for 'run', and where 'analyze' looks for
+                              the real sizes of existing data (default: local)
   --pipeline NAME             only this pipeline (repeatable)
   --out DIR                   output directory for 'generate' (default: ./terraform)
   --format mermaid|dot|ascii  format for 'visualize' (default: mermaid)
@@ -148,7 +150,7 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
         }
         return 0;
       case "analyze":
-        return await analyze(pipelines, io, maxUsd);
+        return await analyze(pipelines, io, maxUsd, values.mode as StorageMode);
     }
     return 2;
   } catch (error) {
@@ -192,20 +194,18 @@ async function analyze(
   pipelines: readonly FoundPipeline[],
   io: CliIo,
   maxUsd: number | undefined,
+  storage: StorageMode,
 ): Promise<number> {
   let over = false;
-  for (const p of pipelines) {
-    const analysis = await p.bucket.run({ mode: "analyze" }) as Analysis;
-    const cost = analysis.estimatedCost();
-    const rows = Object.entries(cost.byTask).map(([task, usd]) =>
-      `  ${task.padEnd(32)} $${usd.toFixed(4)}`
-    );
-    io.out([`pipeline '${p.name}': $${cost.totalUsd.toFixed(4)} per run`, ...rows].join("\n"));
-    if (maxUsd !== undefined && cost.totalUsd > maxUsd) {
+  for (const [i, p] of pipelines.entries()) {
+    const named = p.bucket.withName(p.name, p.bucket.description);
+    const analysis = await named.run({ mode: "analyze", storage });
+    const total = analysis.estimatedCost().totalUsd;
+    io.out((i > 0 ? "\n" : "") + formatAnalysis(analysis));
+    if (maxUsd !== undefined && total > maxUsd) {
       io.err(
-        `pipeline '${p.name}' is estimated at $${
-          cost.totalUsd.toFixed(4)
-        }, above --max-usd ${maxUsd}`,
+        `pipeline '${p.name}' is estimated at $${total.toFixed(6)} per run, above --max-usd ` +
+          `${maxUsd}`,
       );
       over = true;
     }

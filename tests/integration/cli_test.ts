@@ -101,6 +101,20 @@ Deno.test("glacier reports usage mistakes with status 2 and missing features wit
   assert.match(generate.err, /run mode 'generate' \(Terraform generation\) is not available/);
 });
 
+Deno.test("glacier analyze estimates the outermost pipeline from its real data", async () => {
+  const { root, module } = await writeModule();
+  const r = await glacier(module, "analyze");
+  assert.equal(r.status, 0, r.err);
+  assert.equal(r.out.match(/^pipeline '/gm)?.length, 1, "doubling is part of totals");
+  assert.match(r.out, /^pipeline 'totals': \$0\.\d{6} per run/, "named as the CLI names it");
+  assert.match(r.out, /^ {2}double +local +/m);
+  assert.match(r.out, /^ {2}sum +local +/m);
+  assert.ok(r.out.includes(`measured at ${join(root, "data", "cli-test", "raw.parquet")}`));
+  const bad = await glacier(module, "analyze", "--max-usd", "lots");
+  assert.equal(bad.status, 2);
+  assert.match(bad.err, /--max-usd must be a number of dollars, got 'lots'/);
+});
+
 Deno.test("a module without pipelines, or one that cannot be imported, is a clear error", async () => {
   const dir = await Deno.makeTempDir();
   const empty = join(dir, "empty.ts");

@@ -56,7 +56,21 @@ Deno.test("the complete example checks, draws itself, and says what is not built
   const draw = await example("complete", ["visualize", "--format", "dot"]);
   assert.equal(draw.code, 0, draw.err);
   assert.equal(draw.out.match(/^digraph /gm)?.length, 3, "one drawing per analytics branch");
-  for (const mode of ["analyze", "generate"]) {
+  const analyze = await example("complete", ["analyze"]);
+  assert.equal(analyze.code, 0, analyze.err);
+  assert.deepEqual(
+    [...analyze.out.matchAll(/^pipeline '(\w+)': \$0\.\d{6} per run/gm)].map((m) => m[1]),
+    ["category_sales", "customer_value", "regional_sales"],
+    "one estimate per analytics branch",
+  );
+  for (const task of ["clean_orders", "normalize_customers", "enrich_orders", "customer_value"]) {
+    assert.match(analyze.out, new RegExp(`^  ${task} `, "m"));
+  }
+  assert.match(
+    analyze.out,
+    /input 'glacier-demo\/raw\/orders.csv': no data and no sizeHint, assumed 100 MiB/,
+  );
+  for (const mode of ["generate"]) {
     const r = await example("complete", [mode]);
     assert.equal(r.code, 1);
     assert.match(

@@ -1,0 +1,65 @@
+/**
+ * Real sizes of buckets that already hold data: the local file in local storage, the S3 object
+ * (HeadObject) in cloud storage. The S3 client is loaded only when cloud sizes are asked for, so
+ * analysis in local storage never loads the AWS SDK.
+ *
+ * @module
+ */
+import type { BucketRef } from "../core/lineage.ts";
+import type { StorageMode } from "../core/reports.ts";
+import { FileStorage } from "../storage/file_storage.ts";
+
+/** A bucket's real size. */
+export interface MeasuredSize {
+  /** Bytes its data takes. */
+  readonly bytes: number;
+  /** Where it was measured: a file path or an `s3://` URI. */
+  readonly where: string;
+}
+
+/** Measures a bucket's data; `undefined` when the bucket has none. */
+export type SizeProbe = (ref: BucketRef) => Promise<MeasuredSize | undefined>;
+
+/**
+ * Sizes of local files, `<localRoot>/<bucket>/<path>`.
+ *
+ * @returns the probe.
+ */
+export function localSizeProbe(): SizeProbe {
+  return async (ref) => {
+    const path = new FileStorage(ref.settings.localRoot).pathOf(ref);
+    try {
+      const stat = await Deno.stat(path);
+      return stat.isFile ? { bytes: stat.size, where: path } : undefined;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    }
+  };
+}
+
+/**
+ * Sizes of S3 objects, read with HeadObject on the S3 the standard AWS configuration points at.
+ * The S3 client loads on the first call.
+ *
+ * @returns the probe.
+ * @throws {StorageError} from the probe when S3 cannot be reached or refuses the request.
+ */
+export function cloudSizeProbe(): SizeProbe {
+  return async (ref) => {
+    const { S3Storage } = await import("../storage/s3/s3_storage.ts");
+    const storage = new S3Storage(ref.settings.region);
+    const object = await storage.head(ref.bucket, ref.path);
+    return object === undefined ? undefined : { bytes: object.size, where: storage.uriOf(ref) };
+  };
+}
+
+/**
+ * The probe for a storage mode.
+ *
+ * @param mode `local` or `cloud`.
+ * @returns the probe.
+ */
+export function sizeProbe(mode: StorageMode): SizeProbe {
+  return mode === "cloud" ? cloudSizeProbe() : localSizeProbe();
+}
