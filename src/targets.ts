@@ -24,4 +24,7 @@ installTargets({
   executors: {
     serverless: async () => (await import("./lambda/invoke.ts")).lambdaExecutor,
   },
+  artifacts: {
+    serverless: async () => (await import("./lambda/artifact_builder.ts")).lambdaArtifactBuilder,
+  },
 });
