@@ -30,6 +30,12 @@ export interface GenerateOptions {
   readonly mode: "generate";
   /** The directory to write to. */
   readonly outputDir: string;
+  /**
+   * When to run the pipeline on its own: an EventBridge Scheduler expression such as
+   * `rate(1 day)`, `cron(0 6 * * ? *)` or `at(2030-01-01T06:00:00)`. Without it, runs start by
+   * hand (`aws stepfunctions start-execution`).
+   */
+  readonly schedule?: string;
 }
 
 /** Options for cost analysis. */

@@ -1,0 +1,159 @@
+/**
+ * The deployable artifacts the Terraform points at: built by the Lambda and Spark targets when
+ * they are installed (`artifactBuilder`), otherwise expected at a fixed place in the output
+ * directory, with a warning that says so.
+ *
+ * @module
+ */
+import { artifactBuilder, type TaskArtifact } from "../core/targets.ts";
+import { UnsupportedError } from "../core/errors.ts";
+import type { PipelineGraph } from "../core/graph.ts";
+import type { Step } from "../core/lineage.ts";
+
+/** The Lambda runtime and handler the Terraform declares when no Lambda artifact was built. */
+export const DEFAULT_LAMBDA = Object.freeze({ runtime: "provided.al2023", handler: "bootstrap" });
+
+/** A task's artifact as the Terraform uses it. */
+export interface PlannedArtifact {
+  /** The task's name. */
+  readonly task: string;
+  /** `serverless` or `spark`. */
+  readonly kind: "serverless" | "spark";
+  /** The file to upload, relative to the output directory, with `/` separators. */
+  readonly file: string;
+  /** Its SHA-256, hex, when it was built; otherwise Terraform hashes the file itself. */
+  readonly sha256?: string;
+  /** For Lambda: the runtime. */
+  readonly runtime?: string;
+  /** For Lambda: the handler. */
+  readonly handler?: string;
+  /** For Spark: the script the job runs, relative to the output directory, when not `file`. */
+  readonly entryPoint?: string;
+  /** Whether this version of Glacier built it. */
+  readonly built: boolean;
+}
+
+/** The artifacts of a pipeline, and what is still missing. */
+export interface ArtifactSet {
+  /** By task name. */
+  readonly byTask: ReadonlyMap<string, PlannedArtifact>;
+  /** Files written to the output directory, relative to it. */
+  readonly files: readonly string[];
+  /** What is missing before `terraform apply` can work. */
+  readonly warnings: readonly string[];
+}
+
+/**
+ * Builds the artifacts of the pipeline's serverless and Spark tasks, or plans where they must be.
+ * A task whose kind has no builder, or whose builder fails, gets a placeholder path and a warning
+ * that says why: the Terraform is still written, and says plainly what it waits for.
+ *
+ * @example
+ * ```ts ignore
+ * const { byTask, warnings } = await collectArtifacts(graph, "./terraform");
+ * console.log(byTask.get("normalize_customers")?.file); // "artifacts/normalize_customers.zip"
+ * ```
+ *
+ * @param graph the pipeline.
+ * @param outputDir the generation's output directory.
+ * @returns the artifacts, the files written and the warnings.
+ */
+export async function collectArtifacts(
+  graph: PipelineGraph,
+  outputDir: string,
+): Promise<ArtifactSet> {
+  const byTask = new Map<string, PlannedArtifact>();
+  const files: string[] = [];
+  const warnings: string[] = [];
+  for (const step of graph.steps) {
+    const kind = step.task.resource.kind;
+    if (kind === "local") continue;
+    const what = kind === "serverless" ? "Lambda" : "EMR Serverless";
+    const builder = await artifactBuilder(kind);
+    let artifact: TaskArtifact | undefined;
+    let reason = `this version of Glacier cannot build ${
+      kind === "serverless" ? "Lambda packages" : "Spark jobs"
+    } yet`;
+    if (builder !== undefined) {
+      try {
+        artifact = await builder(graph, step, outputDir);
+      } catch (error) {
+        reason = `its ${what} artifact could not be built (${
+          error instanceof Error ? error.message : String(error)
+        })`;
+      }
+    }
+    if (artifact === undefined) {
+      const planned = missingArtifact(step, kind);
+      byTask.set(step.task.name, planned);
+      warnings.push(
+        `task '${step.task.name}' (${what}): ${reason}, so the Terraform expects ` +
+          `${planned.file} in ${outputDir}; 'terraform plan' and 'terraform apply' fail until ` +
+          "that file exists",
+      );
+      continue;
+    }
+    const planned = builtArtifact(step, kind, artifact);
+    byTask.set(step.task.name, planned);
+    files.push(planned.file);
+    if (planned.entryPoint !== undefined) files.push(planned.entryPoint);
+  }
+  return { byTask, files: [...new Set(files)], warnings };
+}
+
+function missingArtifact(step: Step, kind: "serverless" | "spark"): PlannedArtifact {
+  const name = step.task.name;
+  return kind === "serverless"
+    ? { task: name, kind, file: `artifacts/${name}.zip`, ...DEFAULT_LAMBDA, built: false }
+    : { task: name, kind, file: `artifacts/${name}.py`, built: false };
+}
+
+function builtArtifact(
+  step: Step,
+  kind: "serverless" | "spark",
+  artifact: TaskArtifact,
+): PlannedArtifact {
+  const file = relativeFile(step, artifact.file);
+  if (!/^[0-9a-f]{64}$/.test(artifact.sha256)) {
+    throw new UnsupportedError(
+      `the ${kind} artifact builder gave task '${step.task.name}' a SHA-256 that is not 64 ` +
+        `hexadecimal digits: ${JSON.stringify(artifact.sha256)}; nothing was written`,
+    );
+  }
+  if (kind === "serverless") {
+    return {
+      task: step.task.name,
+      kind,
+      file,
+      sha256: artifact.sha256,
+      runtime: artifact.runtime ?? DEFAULT_LAMBDA.runtime,
+      handler: artifact.handler ?? DEFAULT_LAMBDA.handler,
+      built: true,
+    };
+  }
+  const entryPoint = artifact.entryPoint === undefined
+    ? undefined
+    : relativeFile(step, artifact.entryPoint);
+  return {
+    task: step.task.name,
+    kind,
+    file,
+    sha256: artifact.sha256,
+    ...(entryPoint !== undefined && entryPoint !== file ? { entryPoint } : {}),
+    built: true,
+  };
+}
+
+function relativeFile(step: Step, file: string): string {
+  const posix = file.replaceAll("\\", "/");
+  if (
+    posix === "" || posix.startsWith("/") || /^[A-Za-z]:/.test(posix) ||
+    posix.split("/").some((p) => p === ".." || p === "")
+  ) {
+    throw new UnsupportedError(
+      `the artifact of task '${step.task.name}' is ${JSON.stringify(file)}, which is not a ` +
+        "path inside the output directory; an artifact builder must return a relative path",
+    );
+  }
+  return posix.replace(/^(\.\/)+/, "");
+}

@@ -1,0 +1,288 @@
+/**
+ * IAM policy documents as plain data: what each task's role may do, who may assume it, and
+ * what the state machine, the schedule and the KMS key allow. References to other resources are
+ * Terraform template strings, so a document can be written into any Terraform JSON as it is.
+ *
+ * A task's S3 access follows what cloud mode does for one step (see `src/storage/s3/`): it reads
+ * its input objects, uploads its output under `.glacier/staging/<run>/<path>`, takes the lock
+ * `.glacier/locks/<path>.lock`, writes and deletes its run's journal under `.glacier/journal/`,
+ * copies the staged object into place, and lists `.glacier/journal/` of every bucket it touches
+ * to finish commits cut short. Nothing else: no wildcard action, no `*` resource for S3.
+ *
+ * @module
+ */
+import type { BucketRef, Step } from "../core/lineage.ts";
+import { bucketId, byText, literal, ref } from "./_names.ts";
+
+/** One statement of an IAM policy. */
+export interface PolicyStatement {
+  /** An identifier, letters and digits. */
+  readonly Sid: string;
+  /** `Allow`: Glacier writes no deny statements. */
+  readonly Effect: "Allow";
+  /** Who the statement is about, for trust and key policies. */
+  readonly Principal?: Readonly<Record<string, string>>;
+  /** The actions, each named in full. */
+  readonly Action: readonly string[];
+  /** The resources, as ARNs or Terraform references; absent in trust policies. */
+  readonly Resource?: readonly string[];
+  /** Conditions, by operator and key. */
+  readonly Condition?: Readonly<
+    Record<string, Readonly<Record<string, string | readonly string[]>>>
+  >;
+}
+
+/** An IAM policy document. */
+export interface PolicyDocument {
+  /** The policy language version. */
+  readonly Version: "2012-10-17";
+  /** The statements. */
+  readonly Statement: readonly PolicyStatement[];
+}
+
+/** The AWS partition of the account Terraform applies to (`aws`, `aws-cn`, `aws-us-gov`). */
+export const PARTITION = "${data.aws_partition.current.partition}";
+/** The account Terraform applies to. */
+export const ACCOUNT = "${data.aws_caller_identity.current.account_id}";
+/** Where cloud mode keeps its own objects inside a bucket. */
+export const META_PREFIX = ".glacier/";
+
+/**
+ * A policy document from its statements.
+ *
+ * @param statements the statements.
+ * @returns the document.
+ */
+export function policy(statements: readonly PolicyStatement[]): PolicyDocument {
+  return { Version: "2012-10-17", Statement: statements };
+}
+
+/**
+ * The ARN of an S3 bucket that the stack declares.
+ *
+ * @param bucket the S3 bucket's name.
+ * @returns a Terraform reference to its ARN.
+ */
+export function bucketArn(bucket: string): string {
+  return ref("aws_s3_bucket", bucketId(bucket), "arn");
+}
+
+/**
+ * The ARN of an object, or of objects matching a key pattern, in a bucket the stack declares.
+ *
+ * @param bucket the S3 bucket's name.
+ * @param key the key; `*` in it is a wildcard.
+ * @returns the ARN as a Terraform template.
+ */
+export function objectArn(bucket: string, key: string): string {
+  return `${bucketArn(bucket)}/${literal(key)}`;
+}
+
+/**
+ * The S3 statements of a task's role: its inputs, its output and the keys cloud mode keeps for
+ * that output.
+ *
+ * @example
+ * ```ts
+ * import { Provider, schema, t } from "@glacier/glacier";
+ * const provider = new Provider({ localRoot: await Deno.makeTempDir() });
+ * const S = schema({ id: t.int64 });
+ * const copy = provider.serverless().task({ name: "copy", input: S, output: S }, (df) => df);
+ * const out = provider.bucket({ bucket: "demo-in", path: "a.parquet", schema: S })
+ *   .transform(copy).to(provider.bucket({ bucket: "demo-out", path: "b.parquet", schema: S }));
+ * import { taskStorageStatements } from "./policies.ts";
+ * const [step] = out.graph().steps;
+ * const statements = taskStorageStatements(step, "arn:aws:kms:eu-west-1:1:key/k", "eu-west-1");
+ * console.log(statements.find((s) => s.Sid === "LockOutput")?.Resource);
+ * // ["${aws_s3_bucket.bucket_demo-out.arn}/.glacier/locks/b.parquet.lock"]
+ * ```
+ *
+ * @param step the task's step.
+ * @param keyArn the ARN of the KMS key the buckets are encrypted with.
+ * @param region the region of the buckets.
+ * @returns the statements.
+ */
+export function taskStorageStatements(
+  step: Step,
+  keyArn: string,
+  region: string,
+): PolicyStatement[] {
+  const out = step.target;
+  const inputs = uniqueRefs(Object.values(step.sources));
+  const buckets = [...new Set([...inputs.map((r) => r.bucket), out.bucket])].sort();
+  return [
+    {
+      Sid: "ReadInputs",
+      Effect: "Allow",
+      Action: ["s3:GetObject"],
+      Resource: inputs.map((r) => objectArn(r.bucket, r.path)),
+    },
+    {
+      Sid: "WriteOutput",
+      Effect: "Allow",
+      Action: ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
+      Resource: [objectArn(out.bucket, out.path)],
+    },
+    {
+      Sid: "StageOutput",
+      Effect: "Allow",
+      Action: ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+      Resource: [objectArn(out.bucket, `${META_PREFIX}staging/*/${out.path}`)],
+    },
+    {
+      Sid: "LockOutput",
+      Effect: "Allow",
+      Action: ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+      Resource: [objectArn(out.bucket, `${META_PREFIX}locks/${out.path}.lock`)],
+    },
+    {
+      Sid: "KeepJournal",
+      Effect: "Allow",
+      Action: ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+      Resource: [objectArn(out.bucket, `${META_PREFIX}journal/*`)],
+    },
+    {
+      Sid: "ListJournals",
+      Effect: "Allow",
+      Action: ["s3:ListBucket"],
+      Resource: buckets.map(bucketArn),
+      Condition: { StringLike: { "s3:prefix": [`${META_PREFIX}journal/*`] } },
+    },
+    encryptionStatement(keyArn, region),
+  ];
+}
+
+/**
+ * Use of the pipeline's KMS key through S3 only: decrypting what a role reads, and data keys for
+ * what it writes.
+ *
+ * @param keyArn the key's ARN.
+ * @param region the region of the buckets.
+ * @returns the statement.
+ */
+export function encryptionStatement(keyArn: string, region: string): PolicyStatement {
+  return {
+    Sid: "UseBucketKey",
+    Effect: "Allow",
+    Action: ["kms:Decrypt", "kms:GenerateDataKey"],
+    Resource: [keyArn],
+    Condition: { StringEquals: { "kms:ViaService": `s3.${region}.amazonaws.com` } },
+  };
+}
+
+/**
+ * The trust policy of a role that an AWS service assumes.
+ *
+ * @param service the service principal, such as `lambda.amazonaws.com`.
+ * @param scope for services that say on whose behalf they assume the role: the account, and the
+ * resource that may use the role (`aws:SourceAccount`, `aws:SourceArn`). Lambda does not, so its
+ * execution roles trust the service alone.
+ * @returns the document.
+ */
+export function serviceTrust(
+  service: string,
+  scope?: { readonly sourceArn?: string },
+): PolicyDocument {
+  return policy([{
+    Sid: "ServiceAssumes",
+    Effect: "Allow",
+    Principal: { Service: service },
+    Action: ["sts:AssumeRole"],
+    ...(scope
+      ? {
+        Condition: {
+          StringEquals: { "aws:SourceAccount": ACCOUNT },
+          ...(scope.sourceArn ? { ArnLike: { "aws:SourceArn": scope.sourceArn } } : {}),
+        },
+      }
+      : {}),
+  }]);
+}
+
+/**
+ * The trust policy of a role that principals of the account assume when their own IAM policy
+ * lets them: the role of an activity worker, which may run anywhere.
+ *
+ * @returns the document.
+ */
+export function accountTrust(): PolicyDocument {
+  return policy([{
+    Sid: "AccountAssumes",
+    Effect: "Allow",
+    Principal: { AWS: `arn:${PARTITION}:iam::${ACCOUNT}:root` },
+    Action: ["sts:AssumeRole"],
+  }]);
+}
+
+/**
+ * The policy of the pipeline's KMS key: the account administers it through IAM (the default
+ * key policy), and CloudWatch Logs may use it for this account's log groups.
+ *
+ * @param region the stack's region.
+ * @returns the document.
+ */
+export function keyPolicy(region: string): PolicyDocument {
+  return policy([
+    {
+      Sid: "AccountAdministers",
+      Effect: "Allow",
+      Principal: { AWS: `arn:${PARTITION}:iam::${ACCOUNT}:root` },
+      Action: ["kms:*"],
+      Resource: ["*"],
+    },
+    {
+      Sid: "LogsEncrypt",
+      Effect: "Allow",
+      Principal: { Service: `logs.${region}.amazonaws.com` },
+      Action: [
+        "kms:Decrypt",
+        "kms:DescribeKey",
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+        "kms:GenerateDataKeyWithoutPlaintext",
+        "kms:ReEncryptFrom",
+        "kms:ReEncryptTo",
+      ],
+      Resource: ["*"],
+      Condition: {
+        ArnLike: {
+          "kms:EncryptionContext:aws:logs:arn":
+            `arn:${PARTITION}:logs:${region}:${ACCOUNT}:log-group:*`,
+        },
+      },
+    },
+  ]);
+}
+
+/** Actions that X-Ray allows on `*` only. */
+export const TRACING_ACTIONS: readonly string[] = [
+  "xray:GetSamplingRules",
+  "xray:GetSamplingTargets",
+  "xray:PutTelemetryRecords",
+  "xray:PutTraceSegments",
+];
+
+/** Actions that CloudWatch Logs' vended log delivery allows on `*` only. */
+export const LOG_DELIVERY_ACTIONS: readonly string[] = [
+  "logs:CreateLogDelivery",
+  "logs:DeleteLogDelivery",
+  "logs:DescribeLogGroups",
+  "logs:DescribeResourcePolicies",
+  "logs:GetLogDelivery",
+  "logs:ListLogDeliveries",
+  "logs:PutResourcePolicy",
+  "logs:UpdateLogDelivery",
+];
+
+/** Actions an activity worker reports with; Step Functions allows them on `*` only. */
+export const ACTIVITY_REPORT_ACTIONS: readonly string[] = [
+  "states:SendTaskFailure",
+  "states:SendTaskHeartbeat",
+  "states:SendTaskSuccess",
+];
+
+function uniqueRefs(refs: readonly BucketRef[]): BucketRef[] {
+  const seen = new Map<string, BucketRef>();
+  for (const r of refs) seen.set(r.location, r);
+  return [...seen.values()].sort((a, b) => byText(a.location, b.location));
+}

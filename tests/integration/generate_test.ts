@@ -1,0 +1,885 @@
+/**
+ * Terraform generation, end to end: golden files, structure (every reference resolves, every task
+ * has its role, every role touches only its task's objects), determinism, a pipeline module the
+ * generator has never seen, and checkov over everything generated.
+ *
+ * Golden files live in `tests/golden/`; after an intended change, regenerate them with
+ *
+ * ```sh
+ * UPDATE_GOLDEN=1 deno test -A tests/integration/generate_test.ts
+ * ```
+ *
+ * and review the diff. checkov comes from PyPI: the first run installs the pinned version into
+ * `.glacier/venv` (a Python virtual environment), later runs reuse it.
+ */
+import assert from "node:assert/strict";
+import { join, relative } from "node:path";
+import type { Bucket, GenerateReport, PipelineGraph } from "../../mod.ts";
+import { UnsupportedError } from "../../mod.ts";
+import { main } from "../../cli.ts";
+import { type ArtifactBuilder, installTargets } from "../../src/core/targets.ts";
+import { categoryReport, customerReport, regionalReport } from "../../examples/complete.ts";
+
+const repo = new URL("../..", import.meta.url).pathname;
+const modUrl = new URL("../../mod.ts", import.meta.url).href;
+const goldenRoot = join(repo, "tests", "golden");
+const updateGolden = Deno.env.get("UPDATE_GOLDEN") === "1";
+const CHECKOV_VERSION = "3.3.30";
+const SCHEDULE = "cron(0 6 * * ? *)";
+
+// deno-lint-ignore no-explicit-any
+type Json = any;
+
+// Generation without artifact builders, as for a target that has none: goldens must not depend on
+// the bytes of a built Lambda package. A loader that yields no builder is the registry's "none".
+// (Builders are exercised in their own subprocess below.)
+const noBuilder = (): Promise<ArtifactBuilder> =>
+  Promise.resolve(undefined as unknown as ArtifactBuilder);
+installTargets({ artifacts: { serverless: noBuilder, spark: noBuilder } });
+
+// ---------------------------------------------------------------------------------------------
+// The pipeline module the generator has never seen: written here, imported from a temporary file.
+
+const UNSEEN_MODULE = `
+import { AwsConfig, LambdaConfig, Pipeline, pl, Provider, schema, SparkConfig, t } from "${modUrl}";
+
+const provider = new Provider({ config: new AwsConfig({ region: "eu-west-1" }) });
+const local = provider.local();
+const lambda = provider.serverless({ config: new LambdaConfig({ memoryMb: 2048, timeoutSeconds: 600 }) });
+const spark = provider.spark({ config: new SparkConfig({ executors: 4, executorMemory: "8g" }) });
+
+const RawEvents = schema({ event_id: t.int64, user_id: t.int64, kind: t.string, ms: t.int64 });
+const Events = schema({ event_id: t.int64, user_id: t.int64, kind: t.string, ms: t.int64 });
+const Users = schema({ user_id: t.int64, country: t.string });
+const Devices = schema({ user_id: t.int64, device: t.string });
+const Profiles = schema({ user_id: t.int64, country: t.string, device: t.string });
+const Sessions = schema({ user_id: t.int64, country: t.string, events: t.int64 });
+const Hourly = schema({ hour: t.int64, events: t.int64 });
+const Countries = schema({ country: t.string, users: t.int64 });
+const Report = schema({ country: t.string, users: t.int64, events: t.int64, peak_hour: t.int64 });
+
+const rawEvents = provider.bucket({ bucket: "telemetry-raw", path: "events/2026.ndjson", schema: RawEvents });
+const users = provider.bucket({ bucket: "telemetry-raw", path: "users.csv", schema: Users });
+const devices = provider.bucket({ bucket: "telemetry-raw", path: "devices.csv", schema: Devices });
+const events = provider.bucket({ bucket: "telemetry.curated", path: "events.parquet", schema: Events });
+const profiles = provider.bucket({ bucket: "telemetry.curated", path: "profiles.parquet", schema: Profiles });
+const sessions = provider.bucket({ bucket: "telemetry.curated", path: "sessions.parquet", schema: Sessions });
+const hourly = provider.bucket({ bucket: "telemetry-reports", path: "hourly.arrow", schema: Hourly });
+const countries = provider.bucket({ bucket: "telemetry-reports", path: "countries.csv", schema: Countries });
+const report = provider.bucket({ bucket: "telemetry-reports", path: "report.parquet", schema: Report });
+
+const dedupe = lambda.task({ name: "dedupe_events", input: RawEvents, output: Events },
+  (df) => df.unique());
+const profile = local.task(
+  { name: "build-profiles", inputs: { users_df: Users, devices_df: Devices }, output: Profiles },
+  ({ users_df, devices_df }) => users_df.join(devices_df, { on: "user_id" }));
+const sessionize = spark.task(
+  { name: "sessionize", inputs: { events_df: Events, profiles_df: Profiles }, output: Sessions },
+  ({ events_df, profiles_df }) =>
+    events_df.join(profiles_df, { on: "user_id" }).groupBy(["user_id", "country"])
+      .agg(pl.len().cast(pl.Int64).alias("events")));
+const perHour = spark.task({ name: "per_hour", input: Events, output: Hourly },
+  (df) => df.select(pl.col("ms").div(3600000).floor().cast(pl.Int64).alias("hour"))
+    .groupBy("hour").agg(pl.len().cast(pl.Int64).alias("events")));
+const perCountry = local.task({ name: "per_country", input: Profiles, output: Countries },
+  (df) => df.groupBy("country").agg(pl.len().cast(pl.Int64).alias("users")));
+const summarize = lambda.task(
+  {
+    name: "summarize",
+    inputs: { sessions_df: Sessions, hourly_df: Hourly, countries_df: Countries },
+    output: Report,
+  },
+  ({ sessions_df, hourly_df, countries_df }) =>
+    sessions_df.groupBy("country").agg(pl.col("events").sum().alias("events"))
+      .join(countries_df, { on: "country" })
+      .join(hourly_df.sort("events", true).head(1).select(pl.col("hour").alias("peak_hour")), { how: "cross" })
+      .select("country", "users", "events", "peak_hour"));
+
+const cleaned = rawEvents.transform(dedupe).to(events);
+const profiled = new Pipeline({ users_df: users, devices_df: devices }).transform(profile).to(profiles);
+const sessionized = new Pipeline({ events_df: cleaned, profiles_df: profiled }).transform(sessionize).to(sessions);
+const hours = cleaned.transform(perHour).to(hourly);
+const byCountry = profiled.transform(perCountry).to(countries);
+
+/** Every task, all three resources, single- and multi-source steps. */
+export const telemetry = new Pipeline({ sessions_df: sessionized, hourly_df: hours, countries_df: byCountry })
+  .transform(summarize).to(report).withName("telemetry report", "Daily telemetry per country");
+`;
+
+let unseen: Promise<{ file: string; pipeline: Bucket }> | undefined;
+
+/** The unseen module, written once to a temporary file, and the pipeline it exports. */
+function unseenModule(): Promise<{ file: string; pipeline: Bucket }> {
+  unseen ??= (async () => {
+    const dir = await Deno.makeTempDir({ prefix: "glacier-unseen-" });
+    const file = join(dir, "telemetry.ts");
+    await Deno.writeTextFile(file, UNSEEN_MODULE);
+    const pipeline = (await import(new URL(`file://${file}`).href)).telemetry as Bucket;
+    return { file, pipeline };
+  })();
+  return unseen;
+}
+
+async function unseenPipeline(): Promise<Bucket> {
+  return (await unseenModule()).pipeline;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Everything generated, once: the complete example's pipelines, the unseen one, and the unseen
+// one on a schedule. checkov runs over all of it in one go.
+
+interface Generated {
+  readonly name: string;
+  readonly pipeline: Bucket;
+  readonly report: GenerateReport;
+  readonly text: string;
+  readonly tf: Json;
+}
+
+let generated: Promise<{ root: string; all: Generated[] }> | undefined;
+
+function generateAll(): Promise<{ root: string; all: Generated[] }> {
+  generated ??= (async () => {
+    const root = await Deno.makeTempDir({ prefix: "glacier-tf-" });
+    const telemetry = await unseenPipeline();
+    const cases: [string, Bucket, string?][] = [
+      ["complete/regional_sales", regionalReport],
+      ["complete/category_sales", categoryReport],
+      ["complete/customer_value", customerReport],
+      ["telemetry", telemetry],
+      ["telemetry_scheduled", telemetry, SCHEDULE],
+    ];
+    const all: Generated[] = [];
+    for (const [name, pipeline, schedule] of cases) {
+      const report = await pipeline.run({
+        mode: "generate",
+        outputDir: join(root, name),
+        ...(schedule ? { schedule } : {}),
+      });
+      const text = await Deno.readTextFile(join(root, name, "cdk.tf.json"));
+      all.push({ name, pipeline, report, text, tf: JSON.parse(text) });
+    }
+    return { root, all };
+  })();
+  return generated;
+}
+
+async function one(name: string): Promise<Generated> {
+  return (await generateAll()).all.find((g) => g.name === name)!;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Structural checks, written against the pipeline, not against the generator's code.
+
+/** Every `${...}` expression in a string, outer ones only, `$${` escapes skipped. */
+function interpolations(text: string): string[] {
+  const found: string[] = [];
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === "$" && text[i + 1] === "$") {
+      i++;
+      continue;
+    }
+    if (text[i] !== "$" || text[i + 1] !== "{") continue;
+    let depth = 0;
+    let j = i + 1;
+    for (; j < text.length; j++) {
+      if (text[j] === "{") depth++;
+      else if (text[j] === "}" && --depth === 0) break;
+    }
+    found.push(text.slice(i + 2, j));
+    i = j;
+  }
+  return found;
+}
+
+function strings(value: Json, out: string[] = []): string[] {
+  if (typeof value === "string") out.push(value);
+  else if (Array.isArray(value)) value.forEach((v) => strings(v, out));
+  else if (value && typeof value === "object") Object.values(value).forEach((v) => strings(v, out));
+  return out;
+}
+
+/** The resources and data sources an expression refers to, inside its quoted strings too. */
+function references(expression: string): string[] {
+  const inner: string[] = [];
+  const outer = expression.replace(/"(?:[^"\\]|\\.)*"/g, (quoted) => {
+    for (const nested of interpolations(quoted)) inner.push(...references(nested));
+    return '""';
+  });
+  const own = outer.match(/(?:data\.)?[a-z_][a-z0-9_]*\.[A-Za-z_][A-Za-z0-9_-]*/g) ?? [];
+  return [...own, ...inner];
+}
+
+/** Every resource and data source reference resolves; nothing else is referenced. */
+function assertReferencesResolve(tf: Json, name: string): void {
+  const declared = new Set<string>(["path.module"]);
+  for (const [type, byName] of Object.entries(tf.resource ?? {})) {
+    for (const id of Object.keys(byName as object)) declared.add(`${type}.${id}`);
+  }
+  for (const [type, byName] of Object.entries(tf.data ?? {})) {
+    for (const id of Object.keys(byName as object)) declared.add(`data.${type}.${id}`);
+  }
+  const expressions = strings(tf).flatMap(interpolations);
+  assert.ok(expressions.length > 20, `${name}: expected references, found ${expressions.length}`);
+  for (const expression of expressions) {
+    const refs = references(expression);
+    assert.ok(refs.length > 0, `${name}: '\${${expression}}' refers to nothing`);
+    for (const r of refs) {
+      assert.ok(
+        declared.has(r),
+        `${name}: '\${${expression}}' refers to ${r}, which is not declared`,
+      );
+    }
+  }
+  for (const [type, byName] of Object.entries(tf.resource)) {
+    for (const [id, body] of Object.entries(byName as Record<string, Json>)) {
+      for (const dep of body.depends_on ?? []) {
+        assert.ok(declared.has(dep), `${name}: ${type}.${id} depends on undeclared ${dep}`);
+      }
+    }
+  }
+}
+
+/** The Terraform identifier of the `aws_s3_bucket` that declares an S3 bucket. */
+function bucketResource(tf: Json, bucket: string): string {
+  const found = Object.entries(tf.resource.aws_s3_bucket as Record<string, Json>)
+    .filter(([, b]) => b.bucket === bucket);
+  assert.equal(found.length, 1, `S3 bucket '${bucket}' is declared ${found.length} times`);
+  return found[0][0];
+}
+
+/** The `aws_s3_object` a Lambda function's package is uploaded as. */
+function packageOf(tf: Json, functionId: string): Json {
+  const key: string = tf.resource.aws_lambda_function[functionId].s3_key;
+  return tf.resource.aws_s3_object[key.match(/^\$\{aws_s3_object\.([^.]+)\.key\}$/)![1]];
+}
+
+/** The states of a definition, including those inside `Parallel` branches, with their wave. */
+function taskStates(definition: Json): Map<string, { state: Json; wave: number; fail: Json }> {
+  const out = new Map<string, { state: Json; wave: number; fail: Json }>();
+  let name: string | undefined = definition.StartAt;
+  let wave = 0;
+  while (name !== undefined) {
+    const state = definition.States[name];
+    assert.ok(state, `state '${name}' is not defined`);
+    const scopes = state.Type === "Parallel"
+      ? state.Branches.map((b: Json) => ({ start: b.StartAt, states: b.States }))
+      : [{ start: name, states: definition.States }];
+    for (const scope of scopes) {
+      const task = scope.states[scope.start];
+      assert.equal(task.Type, "Task");
+      assert.ok(!out.has(scope.start), `task '${scope.start}' runs twice`);
+      const fail = scope.states[task.Catch?.[0]?.Next];
+      out.set(scope.start, { state: task, wave, fail });
+    }
+    name = state.End ? undefined : state.Next;
+    wave++;
+  }
+  return out;
+}
+
+interface PolicyStatement {
+  Sid: string;
+  Effect: string;
+  Action: string[];
+  Resource: string[];
+  Principal?: Record<string, string>;
+  Condition?: Record<string, Record<string, string[]>>;
+}
+
+/** A policy's statements, written as JSON or through an `aws_iam_policy_document`. */
+function statementsOf(tf: Json, policy: string): PolicyStatement[] {
+  const id = policy.match(/^\$\{data\.aws_iam_policy_document\.([^.]+)\.json\}$/)?.[1];
+  if (id === undefined) return JSON.parse(policy).Statement;
+  const document = tf.data.aws_iam_policy_document[id];
+  assert.ok(document, `policy document ${id} is not declared`);
+  return document.statement.map((s: Json) => {
+    const condition: Record<string, Record<string, string[]>> = {};
+    for (const c of s.condition ?? []) (condition[c.test] ??= {})[c.variable] = c.values;
+    return {
+      Sid: s.sid,
+      Effect: s.effect,
+      Action: s.actions,
+      Resource: s.resources ?? [],
+      ...(s.principals
+        ? {
+          Principal: Object.fromEntries(s.principals.map((p: Json) => [p.type, p.identifiers[0]])),
+        }
+        : {}),
+      ...(s.condition ? { Condition: condition } : {}),
+    };
+  });
+}
+
+/** Actions AWS allows on `*` only: no resource to name. */
+const UNRESTRICTABLE =
+  /^(xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)|states:SendTask(Success|Failure|Heartbeat)|logs:(CreateLogDelivery|GetLogDelivery|UpdateLogDelivery|DeleteLogDelivery|ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups))$/;
+
+function assertPolicyShape(policy: PolicyStatement[], where: string): void {
+  for (const s of policy) {
+    assert.equal(s.Effect, "Allow", `${where}: ${s.Sid} is not an Allow`);
+    for (const action of s.Action) {
+      assert.ok(!action.includes("*"), `${where}: ${s.Sid} has wildcard action ${action}`);
+    }
+    if (s.Resource.includes("*")) {
+      for (const action of s.Action) {
+        assert.ok(!action.startsWith("s3:"), `${where}: ${s.Sid} allows ${action} on '*'`);
+        assert.match(action, UNRESTRICTABLE, `${where}: ${s.Sid} allows ${action} on '*'`);
+      }
+    }
+  }
+}
+
+/** The structure every generated stack must have, checked against the pipeline's own graph. */
+function assertStructure(g: Generated): void {
+  const { tf, name } = g;
+  const graph: PipelineGraph = g.pipeline.graph();
+  const r = tf.resource;
+  assertReferencesResolve(tf, name);
+
+  assert.deepEqual(tf.terraform.required_providers.aws.source, "hashicorp/aws");
+  assert.match(tf.terraform.required_providers.aws.version, /^\d+\.\d+\.\d+$/, "pinned provider");
+  assert.equal(tf.terraform.backend, undefined, "no backend with a machine's path");
+  assert.equal(tf.provider.aws[0].region, graph.buckets[0].settings.region);
+
+  // Buckets: every S3 bucket, public access blocked, KMS encryption, versioning.
+  const s3Buckets = [...new Set(graph.buckets.map((b) => b.bucket))];
+  for (const bucket of s3Buckets) {
+    const id = bucketResource(tf, bucket);
+    const block = r.aws_s3_bucket_public_access_block[id];
+    assert.ok(block, `${name}: bucket '${bucket}' has no public access block`);
+    for (const k of ["block_public_acls", "block_public_policy", "ignore_public_acls"]) {
+      assert.equal(block[k], true, `${name}: bucket '${bucket}' ${k}`);
+    }
+    assert.equal(block.restrict_public_buckets, true);
+    assert.equal(block.bucket, `\${aws_s3_bucket.${id}.id}`);
+    const sse = r.aws_s3_bucket_server_side_encryption_configuration[id];
+    assert.equal(sse.rule[0].apply_server_side_encryption_by_default.sse_algorithm, "aws:kms");
+    assert.equal(r.aws_s3_bucket_versioning[id].versioning_configuration.status, "Enabled");
+    assert.ok(
+      Object.values(tf.output).some((o: Json) => o.value === `\${aws_s3_bucket.${id}.bucket}`),
+      `${name}: no output names bucket '${bucket}'`,
+    );
+  }
+  assert.equal(
+    Object.keys(r.aws_s3_bucket).length,
+    s3Buckets.length + (graph.steps.some((s) => s.task.resource.kind !== "local") ? 1 : 0),
+    `${name}: the data buckets and one artifacts bucket`,
+  );
+  assert.equal(tf.output.state_machine_arn.value, "${aws_sfn_state_machine.pipeline.arn}");
+
+  // The state machine runs every task once, each after the tasks it depends on.
+  const machines = Object.values(r.aws_sfn_state_machine) as Json[];
+  assert.equal(machines.length, 1);
+  const definition = JSON.parse(machines[0].definition);
+  const states = taskStates(definition);
+  assert.deepEqual(
+    [...states.keys()].sort(),
+    graph.steps.map((s) => s.task.name).sort(),
+    `${name}: one task state per task`,
+  );
+  const producer = new Map(graph.steps.map((s) => [s.target.location, s.task.name]));
+  for (const step of graph.steps) {
+    const mine = states.get(step.task.name)!;
+    for (const source of Object.values(step.sources)) {
+      const up = producer.get(source.location);
+      if (up) {
+        assert.ok(
+          states.get(up)!.wave < mine.wave,
+          `${name}: '${step.task.name}' must start after '${up}'`,
+        );
+      }
+    }
+    assert.ok(mine.state.Retry.length > 0, `${name}: '${step.task.name}' retries`);
+    for (const retry of mine.state.Retry) assert.ok(retry.BackoffRate > 1, "backoff");
+    assert.deepEqual(mine.state.Catch[0].ErrorEquals, ["States.ALL"]);
+    assert.equal(mine.fail.Type, "Fail");
+    assert.match(mine.fail.Cause, new RegExp(`task '${step.task.name}'`));
+  }
+  const waves = new Set([...states.values()].map((s) => s.wave)).size;
+  assert.equal(waves, graph.levels.length, `${name}: one wave per level, parallel inside`);
+
+  // Every task has its role, used by what runs the task, allowed only the task's objects.
+  const artifactsArn = "${aws_s3_bucket.artifacts.arn}";
+  for (const step of graph.steps) {
+    const task = step.task.name;
+    const roleId = `task_${task}`;
+    const role = r.aws_iam_role[roleId];
+    assert.ok(role, `${name}: task '${task}' has no role`);
+    const attached = Object.values(r.aws_iam_role_policy as Record<string, Json>)
+      .filter((p) => p.role === `\${aws_iam_role.${roleId}.name}`);
+    assert.equal(attached.length, 1, `${name}: task '${task}' has one policy`);
+    const policy = statementsOf(tf, attached[0].policy);
+    assertPolicyShape(policy, `${name}: role of '${task}'`);
+    assert.equal(role.managed_policy_arns, undefined);
+
+    const arnOf = (b: string) => `\${aws_s3_bucket.${bucketResource(tf, b)}.arn}`;
+    const out = step.target;
+    const allowed = new Set([
+      ...Object.values(step.sources).map((s) => `${arnOf(s.bucket)}/${s.path}`),
+      `${arnOf(out.bucket)}/${out.path}`,
+      `${arnOf(out.bucket)}/.glacier/staging/*/${out.path}`,
+      `${arnOf(out.bucket)}/.glacier/locks/${out.path}.lock`,
+      `${arnOf(out.bucket)}/.glacier/journal/*`,
+    ]);
+    const myBuckets = new Set(
+      [...Object.values(step.sources).map((s) => s.bucket), out.bucket].map(arnOf),
+    );
+    const state = states.get(task)!.state;
+    const kind = step.task.resource.kind;
+    for (const s of policy) {
+      for (const action of s.Action.filter((a) => a.startsWith("s3:"))) {
+        for (const resource of s.Resource) {
+          if (action === "s3:ListBucket") {
+            assert.ok(myBuckets.has(resource), `${name}: '${task}' lists ${resource}`);
+            assert.deepEqual(s.Condition, {
+              StringLike: { "s3:prefix": [".glacier/journal/*"] },
+            });
+          } else if (resource.startsWith(`${artifactsArn}/`)) {
+            assert.equal(kind, "spark", `${name}: only Spark roles read artifacts`);
+            assert.equal(action, "s3:GetObject");
+            const job = state.Parameters.JobDriver.SparkSubmit;
+            const used = [job.EntryPoint, ...(job.SparkSubmitParameters.match(/s3:\/\/\S+/g) ?? [])]
+              .map((uri: string) => uri.replace("s3://${aws_s3_bucket.artifacts.bucket}/", ""));
+            const key = resource.slice(artifactsArn.length + 1);
+            assert.ok(used.includes(key), `${name}: '${task}' reads ${key}, which it does not run`);
+            assert.ok(
+              Object.values(r.aws_s3_object).some((o: Json) => o.key === key),
+              `${name}: ${key} is not uploaded`,
+            );
+          } else {
+            assert.ok(allowed.has(resource), `${name}: '${task}' may ${action} ${resource}`);
+          }
+        }
+      }
+      const writes = s.Action.some((a) => a === "s3:PutObject" || a === "s3:DeleteObject");
+      if (writes) {
+        for (const resource of s.Resource) {
+          assert.ok(
+            resource.startsWith(`${arnOf(out.bucket)}/`) &&
+              (resource.endsWith(out.path) || resource.endsWith(`${out.path}.lock`) ||
+                resource.endsWith("/.glacier/journal/*")),
+            `${name}: '${task}' may write ${resource}, which is not its output`,
+          );
+        }
+      }
+      for (const resource of s.Resource) {
+        if (resource.startsWith("${aws_cloudwatch_log_group.")) {
+          assert.equal(resource, `\${aws_cloudwatch_log_group.${roleId}.arn}:*`);
+        }
+        if (resource.startsWith("${aws_sfn_activity.")) {
+          assert.equal(resource, `\${aws_sfn_activity.${roleId}.arn}`);
+        }
+      }
+    }
+    for (const source of Object.values(step.sources)) {
+      assert.ok(
+        policy.some((s) =>
+          s.Action.includes("s3:GetObject") &&
+          s.Resource.includes(`${arnOf(source.bucket)}/${source.path}`)
+        ),
+        `${name}: '${task}' cannot read its input ${source.location}`,
+      );
+    }
+    const roleArn = `\${aws_iam_role.${roleId}.arn}`;
+    if (kind === "serverless") {
+      const settings = step.task.resource.settings as { memoryMb: number; timeoutSeconds: number };
+      const fn = Object.entries(r.aws_lambda_function as Record<string, Json>)
+        .find(([, f]) => f.role === roleArn);
+      assert.ok(fn, `${name}: no function runs '${task}' with its role`);
+      assert.equal(fn[1].memory_size, settings.memoryMb);
+      assert.equal(fn[1].timeout, settings.timeoutSeconds);
+      assert.match(state.Resource, /:states:::lambda:invoke$/);
+      assert.equal(state.Parameters.FunctionName, `\${aws_lambda_function.${fn[0]}.arn}`);
+      const logGroup = r.aws_cloudwatch_log_group[fn[0]];
+      assert.equal(logGroup.name, `/aws/lambda/${fn[1].function_name}`);
+      assert.ok(logGroup.retention_in_days >= 1);
+      const objectId = fn[1].s3_key.match(/^\$\{aws_s3_object\.([^.]+)\.key\}$/)?.[1];
+      assert.ok(objectId, `${name}: the function of '${task}' has no uploaded package`);
+      assert.equal(r.aws_s3_object[objectId].bucket, "${aws_s3_bucket.artifacts.id}");
+      assert.equal(fn[1].s3_object_version, `\${aws_s3_object.${objectId}.version_id}`);
+      assert.equal(
+        statementsOf(tf, role.assume_role_policy)[0].Principal?.Service,
+        "lambda.amazonaws.com",
+      );
+    } else if (kind === "spark") {
+      assert.match(state.Resource, /:states:::emr-serverless:startJobRun\.sync$/);
+      assert.equal(state.Parameters.ExecutionRoleArn, roleArn);
+      assert.equal(state.Parameters.ApplicationId, "${aws_emrserverless_application.spark.id}");
+      const settings = step.task.resource.settings as { executors: number; executorMemory: string };
+      assert.match(
+        state.Parameters.JobDriver.SparkSubmit.SparkSubmitParameters,
+        new RegExp(
+          `spark\\.executor\\.instances=${settings.executors} .*spark\\.executor\\.memory=${settings.executorMemory}`,
+        ),
+      );
+      assert.equal(
+        statementsOf(tf, role.assume_role_policy)[0].Principal?.Service,
+        "emr-serverless.amazonaws.com",
+      );
+    } else {
+      const activity = state.Resource.match(/^\$\{aws_sfn_activity\.([^.]+)\.arn\}$/)?.[1];
+      assert.ok(activity && r.aws_sfn_activity[activity], `${name}: '${task}' has no activity`);
+      assert.ok(
+        policy.some((s) =>
+          s.Action.includes("states:GetActivityTask") &&
+          s.Resource.includes(`\${aws_sfn_activity.${activity}.arn}`)
+        ),
+        `${name}: the role of local task '${task}' cannot poll its activity`,
+      );
+      assert.equal(r.aws_lambda_function?.[roleId], undefined, "no Lambda for a local task");
+    }
+  }
+  const sparkTasks = graph.steps.filter((s) => s.task.resource.kind === "spark").length;
+  if (sparkTasks > 0) {
+    assert.equal(r.aws_emrserverless_application.spark.release_label, "emr-spark-8.0.0");
+  } else {
+    assert.equal(r.aws_emrserverless_application, undefined);
+  }
+
+  // The roles that are not a task's: the state machine's and the schedule's.
+  for (const [id, role] of Object.entries(r.aws_iam_role_policy as Record<string, Json>)) {
+    assertPolicyShape(statementsOf(tf, role.policy), `${name}: policy ${id}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function assertGolden(path: string, actual: string): Promise<void> {
+  const file = join(goldenRoot, path);
+  if (updateGolden) {
+    await Deno.mkdir(join(file, ".."), { recursive: true });
+    await Deno.writeTextFile(file, actual);
+    return;
+  }
+  let expected: string;
+  try {
+    expected = await Deno.readTextFile(file);
+  } catch {
+    assert.fail(`golden file ${relative(repo, file)} is missing; create it with UPDATE_GOLDEN=1`);
+  }
+  assert.equal(
+    actual,
+    expected,
+    `${relative(repo, file)} differs from what generation writes now; if the change is ` +
+      "intended, regenerate with UPDATE_GOLDEN=1 deno test -A tests/integration/generate_test.ts",
+  );
+}
+
+Deno.test("the complete example's Terraform matches its golden files", async () => {
+  for (const g of (await generateAll()).all.filter((g) => g.name.startsWith("complete/"))) {
+    assert.deepEqual(g.report.files, ["cdk.tf.json"]);
+    await assertGolden(`${g.name}/cdk.tf.json`, g.text);
+  }
+});
+
+Deno.test("every generated stack resolves its references, gives each task its own role and no more", async () => {
+  for (const g of (await generateAll()).all) assertStructure(g);
+});
+
+Deno.test("a pipeline the generator has never seen: all three resources, single and multi-source", async () => {
+  const g = await one("telemetry");
+  const r = g.tf.resource;
+  assert.equal(g.tf.provider.aws[0].region, "eu-west-1");
+  assert.deepEqual(Object.keys(r.aws_lambda_function).sort(), [
+    "task_dedupe_events",
+    "task_summarize",
+  ]);
+  assert.equal(r.aws_lambda_function.task_summarize.memory_size, 2048);
+  assert.equal(r.aws_lambda_function.task_summarize.timeout, 600);
+  assert.deepEqual(Object.keys(r.aws_sfn_activity).sort(), [
+    "task_build-profiles",
+    "task_per_country",
+  ]);
+  assert.equal(bucketResource(g.tf, "telemetry.curated"), "bucket_telemetry_curated");
+  // Waves: dedupe and profiles, then the three that read them, then the summary.
+  const states = taskStates(JSON.parse(r.aws_sfn_state_machine.pipeline.definition));
+  const wave = (task: string) => states.get(task)!.wave;
+  assert.deepEqual(
+    ["dedupe_events", "build-profiles", "sessionize", "per_hour", "per_country", "summarize"].map(
+      wave,
+    ),
+    [0, 0, 1, 1, 1, 2],
+  );
+  assert.equal(r.aws_scheduler_schedule, undefined);
+  // Warnings say what is missing, task by task.
+  const warnings = g.report.warnings.join("\n");
+  for (const task of ["dedupe_events", "summarize"]) {
+    assert.match(
+      warnings,
+      new RegExp(
+        `task '${task}' \\(Lambda\\): this version of Glacier cannot build Lambda packages yet, so the Terraform expects artifacts/${task}\\.zip`,
+      ),
+    );
+  }
+  for (const task of ["sessionize", "per_hour"]) {
+    assert.match(
+      warnings,
+      new RegExp(`task '${task}' \\(EMR Serverless\\): .*artifacts/${task}\\.py`),
+    );
+  }
+  for (const task of ["build-profiles", "per_country"]) {
+    assert.match(
+      warnings,
+      new RegExp(`task '${task}' runs on provider\\.local\\(\\).*no such worker yet`),
+    );
+  }
+  assert.equal(g.report.warnings.length, 6);
+  assert.equal(
+    packageOf(g.tf, "task_dedupe_events").source,
+    "${path.module}/artifacts/dedupe_events.zip",
+  );
+});
+
+Deno.test("a schedule starts the state machine through EventBridge Scheduler with its own role", async () => {
+  const g = await one("telemetry_scheduled");
+  const schedule = g.tf.resource.aws_scheduler_schedule.schedule;
+  assert.equal(schedule.schedule_expression, SCHEDULE);
+  assert.equal(schedule.target.arn, "${aws_sfn_state_machine.pipeline.arn}");
+  assert.equal(schedule.target.role_arn, "${aws_iam_role.schedule.arn}");
+  const policy = statementsOf(g.tf, g.tf.resource.aws_iam_role_policy.schedule.policy);
+  assert.deepEqual(policy[0].Action, ["states:StartExecution"]);
+  assert.deepEqual(policy[0].Resource, ["${aws_sfn_state_machine.pipeline.arn}"]);
+  const telemetry = await one("telemetry");
+  assert.notEqual(g.text, telemetry.text);
+
+  const bad = (await unseenPipeline()).run({
+    mode: "generate",
+    outputDir: await Deno.makeTempDir(),
+    schedule: "every day at six",
+  });
+  await assert.rejects(bad, (e: Error) => {
+    assert.ok(e instanceof UnsupportedError);
+    assert.match(
+      e.message,
+      /schedule "every day at six" is not an EventBridge Scheduler expression/,
+    );
+    return true;
+  });
+});
+
+Deno.test("generation is deterministic: same pipeline, same bytes, wherever it is written", async () => {
+  const telemetry = await unseenPipeline();
+  const { root, all } = await generateAll();
+  const first = all.find((g) => g.name === "telemetry")!;
+  const elsewhere = relative(Deno.cwd(), await Deno.makeTempDir({ prefix: "glacier-tf-again-" }));
+  const report = await telemetry.run({ mode: "generate", outputDir: join(elsewhere, "out") });
+  assert.equal(report.outputDir, join(elsewhere, "out"));
+  assert.equal(await Deno.readTextFile(join(elsewhere, "out", "cdk.tf.json")), first.text);
+  for (const g of all) {
+    assert.ok(!g.text.includes(repo) && !g.text.includes(root), `${g.name} names a local path`);
+    assert.doesNotMatch(g.text, /"\/\/"|\d{4}-\d\d-\d\dT\d\d:/, "no cdktf metadata, no times");
+  }
+});
+
+Deno.test("installed artifact builders replace the placeholders; a failing one leaves a placeholder and says why", async () => {
+  const out = await Deno.makeTempDir({ prefix: "glacier-tf-built-" });
+  const { file } = await unseenModule();
+  const script = `
+import { installTargets } from ${
+    JSON.stringify(new URL("../../src/core/targets.ts", import.meta.url).href)
+  };
+import { createHash } from "node:crypto";
+const { telemetry } = await import(${JSON.stringify(`file://${file}`)});
+const build = (ext, extra) => async (_graph, step, outputDir) => {
+  if (step.task.name === "per_hour") throw new Error("no Spark job for per_hour");
+  const file = "build/" + step.task.name + ext;
+  const bytes = new TextEncoder().encode("artifact of " + step.task.name);
+  await Deno.mkdir(outputDir + "/build", { recursive: true });
+  await Deno.writeFile(outputDir + "/" + file, bytes);
+  return { file, sha256: createHash("sha256").update(bytes).digest("hex"), ...extra };
+};
+installTargets({ artifacts: {
+  serverless: async () => build(".zip", { runtime: "nodejs22.x", handler: "index.handler" }),
+  spark: async () => build(".py", {}),
+} });
+const report = await telemetry.run({ mode: "generate", outputDir: ${JSON.stringify(out)} });
+console.log(JSON.stringify(report));
+`;
+  const run = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--ext=ts", script],
+    cwd: repo,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const err = new TextDecoder().decode(run.stderr);
+  assert.equal(run.code, 0, err);
+  const report: GenerateReport = JSON.parse(new TextDecoder().decode(run.stdout));
+  assert.deepEqual(report.files, [
+    "build/dedupe_events.zip",
+    "build/sessionize.py",
+    "build/summarize.zip",
+    "cdk.tf.json",
+  ]);
+  assert.equal(report.warnings.length, 3, "the two local tasks and the failed build warn");
+  assert.match(
+    report.warnings.join("\n"),
+    /task 'per_hour' \(EMR Serverless\): its EMR Serverless artifact could not be built \(no Spark job for per_hour\), so the Terraform expects artifacts\/per_hour\.py/,
+  );
+  const tf = JSON.parse(await Deno.readTextFile(join(out, "cdk.tf.json")));
+  const fn = tf.resource.aws_lambda_function.task_summarize;
+  assert.equal(fn.runtime, "nodejs22.x");
+  assert.equal(fn.handler, "index.handler");
+  const object = packageOf(tf, "task_summarize");
+  assert.equal(object.source, "${path.module}/build/summarize.zip");
+  assert.match(object.source_hash, /^[0-9a-f]{64}$/);
+  const job = JSON.parse(tf.resource.aws_sfn_state_machine.pipeline.definition);
+  const sessionize = job.States["wave 2"].Branches.find((b: Json) => b.StartAt === "sessionize");
+  assert.equal(
+    sessionize.States.sessionize.Parameters.JobDriver.SparkSubmit.EntryPoint,
+    "s3://${aws_s3_bucket.artifacts.bucket}/build/sessionize.py",
+  );
+});
+
+Deno.test("generate refuses what Terraform cannot express, and writes nothing", async () => {
+  const telemetry = await unseenPipeline();
+  await assert.rejects(
+    // deno-lint-ignore no-explicit-any
+    telemetry.run({ mode: "generate" } as any),
+    (e: Error) => {
+      assert.ok(e instanceof UnsupportedError);
+      assert.match(e.message, /generate needs an output directory/);
+      return true;
+    },
+  );
+  const dir = await Deno.makeTempDir();
+  const module = join(dir, "wild.ts");
+  await Deno.writeTextFile(
+    module,
+    `import { Provider, schema, t } from "${modUrl}";
+const p = new Provider();
+const S = schema({ id: t.int64 });
+const a = p.bucket({ bucket: "wild-cards", path: "in/*.csv", schema: S });
+const b = p.bucket({ bucket: "wild-cards", path: "out.csv", schema: S });
+export const copy = a.transform(p.local().task({ name: "copy", input: S, output: S }, (df) => df)).to(b);
+`,
+  );
+  const status = await main([module, "generate", "--out", join(dir, "tf")], {
+    out: () => {},
+    err: (t) => assert.match(t, /bucket 'wild-cards\/in\/\*\.csv' has '\*' or '\?' in its path/),
+  });
+  assert.equal(status, 1);
+  await assert.rejects(Deno.stat(join(dir, "tf", "copy", "cdk.tf.json")), Deno.errors.NotFound);
+});
+
+Deno.test("only src/generate/cdktf_stack.ts imports cdktf, and nothing loads it before generate runs", async () => {
+  const users: string[] = [];
+  for await (const file of walk(join(repo, "src"))) {
+    if (/npm:(cdktf|@cdktf\/|constructs)/.test(await Deno.readTextFile(file))) {
+      users.push(relative(repo, file));
+    }
+  }
+  assert.deepEqual(users, ["src/generate/cdktf_stack.ts"]);
+  for (const entry of ["mod.ts", "src/generate/mod.ts"]) {
+    const info = await new Deno.Command(Deno.execPath(), {
+      args: ["info", "--json", entry],
+      cwd: repo,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(info.code, 0, new TextDecoder().decode(info.stderr));
+    const graph = JSON.parse(new TextDecoder().decode(info.stdout));
+    const modules = new Map<string, Json>(graph.modules.map((m: Json) => [m.specifier, m]));
+    const seen = new Set<string>();
+    const stack = [...graph.roots];
+    while (stack.length > 0) {
+      const specifier = stack.pop()!;
+      if (seen.has(specifier)) continue;
+      seen.add(specifier);
+      for (const dep of modules.get(specifier)?.dependencies ?? []) {
+        if (dep.isDynamic) continue;
+        for (const to of [dep.code?.specifier, dep.type?.specifier]) if (to) stack.push(to);
+      }
+    }
+    const cdktf = [...seen].filter((s) => /cdktf|constructs@/.test(s));
+    assert.deepEqual(cdktf, [], `${entry} loads cdktf statically`);
+  }
+});
+
+async function* walk(dir: string): AsyncGenerator<string> {
+  for await (const entry of Deno.readDir(dir)) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory) yield* walk(path);
+    else if (entry.name.endsWith(".ts")) yield path;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// checkov, installed from PyPI into .glacier/venv when missing.
+
+async function command(
+  cmd: string,
+  args: string[],
+): Promise<{ code: number; out: string; err: string }> {
+  try {
+    const r = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+    const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+    return { code: r.code, out: decode(r.stdout), err: decode(r.stderr) };
+  } catch (error) {
+    return { code: -1, out: "", err: String(error) };
+  }
+}
+
+/** The checkov executable, installed first when this machine does not have the pinned version. */
+async function checkov(): Promise<string> {
+  const venv = join(repo, ".glacier", "venv");
+  const bin = join(venv, "bin", "checkov");
+  const marker = join(venv, `.checkov-${CHECKOV_VERSION}`);
+  const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
+  if (await exists(bin) && await exists(marker)) return bin;
+  console.error(
+    `installing checkov ${CHECKOV_VERSION} from PyPI into ${relative(repo, venv)} (once)`,
+  );
+  if (!await exists(join(venv, "bin", "python"))) {
+    const made = await command("python3", ["-m", "venv", venv]);
+    assert.equal(
+      made.code,
+      0,
+      `could not create a Python virtual environment at ${venv} with 'python3 -m venv' ` +
+        `(checkov needs Python 3.9 or later):\n${made.err}`,
+    );
+  }
+  const pip = await command(join(venv, "bin", "pip"), [
+    "install",
+    "--disable-pip-version-check",
+    "--quiet",
+    `checkov==${CHECKOV_VERSION}`,
+  ]);
+  assert.equal(
+    pip.code,
+    0,
+    `could not install checkov ${CHECKOV_VERSION} from PyPI into ${venv}; the generated ` +
+      `Terraform is not checked without it. pip said:\n${pip.err.slice(-3000)}`,
+  );
+  await Deno.writeTextFile(marker, `${CHECKOV_VERSION}\n`);
+  return bin;
+}
+
+Deno.test("checkov finds no failed check in any generated stack", async () => {
+  const bin = await checkov();
+  const { root, all } = await generateAll();
+  const r = await command(bin, [
+    "--config-file",
+    join(repo, ".checkov.yaml"),
+    "--directory",
+    root,
+    "--output",
+    "json",
+  ]);
+  let report: Json;
+  try {
+    report = JSON.parse(r.out);
+  } catch {
+    assert.fail(`checkov printed no JSON report (exit ${r.code}):\n${r.out}\n${r.err}`);
+  }
+  const failed = (report.results.failed_checks as Json[]).map((c) =>
+    `${c.check_id} ${c.check_name}: ${c.resource} in ${c.file_path}`
+  );
+  assert.deepEqual(failed, [], `checkov failed checks:\n${failed.join("\n")}`);
+  assert.equal(report.summary.parsing_errors, 0, JSON.stringify(report.results.parsing_errors));
+  const scanned = new Set((report.results.passed_checks as Json[]).map((c) => c.file_path));
+  for (const g of all) {
+    assert.ok(scanned.has(`/${g.name}/cdk.tf.json`), `checkov did not scan ${g.name}`);
+  }
+  assert.ok(report.summary.passed > 100 * all.length / 2, `passed ${report.summary.passed}`);
+});
