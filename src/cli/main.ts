@@ -4,7 +4,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { basename, join } from "node:path";
+import { basename, isAbsolute, join, resolve } from "node:path";
 import type { Bucket } from "../core/bucket.ts";
 import { GlacierError } from "../core/errors.ts";
 import { BucketImpl } from "../core/bucket.ts";
@@ -32,7 +32,8 @@ Commands:
   analyze     estimate each pipeline's cost
 
 visualize, generate and analyze skip a pipeline whose steps all belong to another exported
-pipeline (it is drawn as part of that one), unless --pipeline names it.
+pipeline (it is drawn as part of that one), unless --pipeline names it. generate writes one
+Terraform root module for all the pipelines it covers, in DIR/<module name> (DIR/<pipeline> for one).
 
 Options:
   --mode local|cloud          storage and execution for 'run', and where 'analyze' looks for
@@ -139,16 +140,22 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
           io.out(p.bucket.visualize({ format: values.format as VisualizeFormat }));
         }
         return 0;
-      case "generate":
-        for (const p of pipelines) {
-          const report = await p.bucket.run({
-            mode: "generate",
-            outputDir: join(values.out!, p.name),
-          });
-          io.out(`pipeline '${p.name}': wrote ${report.files.length} files to ${report.outputDir}`);
-          for (const warning of report.warnings) io.err(`warning: ${warning}`);
-        }
+      case "generate": {
+        // Pipelines of one module share buckets and upstream steps: one Terraform root module
+        // holds them all, so applying it never declares a bucket twice.
+        const name = pipelines.length === 1
+          ? pipelines[0].name
+          : basename(module).replace(/\.[^.]+$/, "");
+        const report = await combined(pipelines, module, name).run({
+          mode: "generate",
+          outputDir: join(values.out!, name),
+          module: isAbsolute(module) || /^[a-z]+:/i.test(module) ? module : resolve(module),
+        });
+        const which = pipelines.map((p) => `'${p.name}'`).join(", ");
+        io.out(`pipeline ${which}: wrote ${report.files.length} files to ${report.outputDir}`);
+        for (const warning of report.warnings) io.err(`warning: ${warning}`);
         return 0;
+      }
       case "analyze":
         return await analyze(pipelines, io, maxUsd, values.mode as StorageMode);
     }
@@ -177,10 +184,10 @@ function outermost(pipelines: readonly FoundPipeline[]): FoundPipeline[] {
 }
 
 /** One pipeline made of several, so shared upstream steps run once. */
-function combined(pipelines: readonly FoundPipeline[], module: string): Bucket {
+function combined(pipelines: readonly FoundPipeline[], module: string, name?: string): Bucket {
   if (pipelines.length === 1) return pipelines[0].bucket;
   const lineage = mergeLineage(...pipelines.map((p) => p.bucket.lineage));
-  const name = `${basename(module)} (${pipelines.length} pipelines)`;
+  name ??= `${basename(module)} (${pipelines.length} pipelines)`;
   return new BucketImpl({ ref: pipelines[0].bucket, lineage, pipelineName: name });
 }
 

@@ -36,6 +36,8 @@ export interface GenerateOptions {
    * hand (`aws stepfunctions start-execution`).
    */
   readonly schedule?: string;
+  /** The pipeline module (a path or URL), for the artifacts built from its code. */
+  readonly module?: string;
 }
 
 /** Options for cost analysis. */

@@ -40,11 +40,18 @@ export interface TaskArtifact {
   readonly entryPoint?: string;
 }
 
+/** What an artifact builder knows beyond the graph. */
+export interface ArtifactContext {
+  /** The pipeline module that defines the graph (a path or URL), when the caller knows it. */
+  readonly module?: string;
+}
+
 /** Builds a task's artifact into a generation's output directory. */
 export type ArtifactBuilder = (
   graph: PipelineGraph,
   step: Step,
   outputDir: string,
+  context: ArtifactContext,
 ) => Promise<TaskArtifact>;
 
 const modes = new Map<string, () => Promise<ModeHandler>>();

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { artifactBuilder, type TaskArtifact } from "../core/targets.ts";
+import { artifactBuilder, type ArtifactContext, type TaskArtifact } from "../core/targets.ts";
 import { UnsupportedError } from "../core/errors.ts";
 import type { PipelineGraph } from "../core/graph.ts";
 import type { Step } from "../core/lineage.ts";
@@ -56,11 +56,13 @@ export interface ArtifactSet {
  *
  * @param graph the pipeline.
  * @param outputDir the generation's output directory.
+ * @param context the module that defines the pipeline, when known.
  * @returns the artifacts, the files written and the warnings.
  */
 export async function collectArtifacts(
   graph: PipelineGraph,
   outputDir: string,
+  context: ArtifactContext = {},
 ): Promise<ArtifactSet> {
   const byTask = new Map<string, PlannedArtifact>();
   const files: string[] = [];
@@ -76,7 +78,7 @@ export async function collectArtifacts(
     } yet`;
     if (builder !== undefined) {
       try {
-        artifact = await builder(graph, step, outputDir);
+        artifact = await builder(graph, step, outputDir, context);
       } catch (error) {
         reason = `its ${what} artifact could not be built (${
           error instanceof Error ? error.message : String(error)

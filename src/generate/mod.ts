@@ -41,7 +41,8 @@ export const TERRAFORM_FILE = "cdk.tf.json";
  * ```
  *
  * @param graph the pipeline.
- * @param options `{ mode: "generate", outputDir, schedule? }`.
+ * @param options `{ mode: "generate", outputDir, schedule?, module? }`; `module` is the pipeline
+ * module that artifacts are built from (default: the main module).
  * @returns the files written, relative to `outputDir`, and what is still missing before
  * `terraform apply` can work.
  * @throws {UnsupportedError} when the options name no output directory, or the pipeline cannot be
@@ -64,7 +65,11 @@ export async function generateTerraform(
   }
   const outputDir = options.outputDir;
   await Deno.mkdir(outputDir, { recursive: true });
-  const artifacts = await collectArtifacts(graph, outputDir);
+  const artifacts = await collectArtifacts(
+    graph,
+    outputDir,
+    options.module ? { module: options.module } : {},
+  );
   const plan = planTerraform(graph, artifacts.byTask, options.schedule);
   const { synthesizeTerraform } = await import("./cdktf_stack.ts");
   const text = await synthesizeTerraform(plan);

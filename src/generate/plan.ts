@@ -12,6 +12,7 @@
 import { UnsupportedError } from "../core/errors.ts";
 import type { PipelineGraph } from "../core/graph.ts";
 import type { BucketRef, Step } from "../core/lineage.ts";
+import { lambdaFunctionName } from "../core/naming.ts";
 import type { PlannedArtifact } from "./artifacts.ts";
 import { awsName, bucketId, byText, literal, ref, shortHash, slug, taskId } from "./_names.ts";
 import {
@@ -345,7 +346,8 @@ export function planTerraform(
     if (kind === "serverless") {
       const artifact = artifacts.get(task)!;
       const settings = step.task.resource.settings as { memoryMb: number; timeoutSeconds: number };
-      const name = awsName([prefix, task], 64);
+      // The invoker finds the function by this name: the one rule lives in core.
+      const name = lambdaFunctionName(step.task);
       const logGroup = { id, name: `/aws/lambda/${name}` };
       logGroups.push(logGroup);
       const objectId = upload(artifact.file, artifact.sha256);

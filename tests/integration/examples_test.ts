@@ -72,17 +72,22 @@ Deno.test("the complete example checks, draws itself, and says what is not built
   );
   const generate = await example("complete", ["generate"]);
   assert.equal(generate.code, 0, generate.err);
-  for (const pipeline of ["category_sales", "customer_value", "regional_sales"]) {
-    assert.match(
-      generate.out,
-      new RegExp(`pipeline '${pipeline}': wrote \\d+ files to terraform/${pipeline}`),
-    );
-    const tf = JSON.parse(
-      await Deno.readTextFile(join(generate.cwd, "terraform", pipeline, "cdk.tf.json")),
-    );
-    assert.equal(tf.terraform.required_providers.aws.source, "hashicorp/aws");
-    assert.ok(tf.resource.aws_sfn_state_machine.pipeline, `${pipeline} has a state machine`);
-  }
+  assert.match(
+    generate.out,
+    /pipeline 'category_sales', 'customer_value', 'regional_sales': wrote \d+ files to terraform\/complete/,
+  );
+  const tf = JSON.parse(
+    await Deno.readTextFile(join(generate.cwd, "terraform", "complete", "cdk.tf.json")),
+  );
+  assert.equal(tf.terraform.required_providers.aws.source, "hashicorp/aws");
+  assert.ok(tf.resource.aws_sfn_state_machine.pipeline, "one state machine for the whole module");
+  const functions = Object.values(tf.resource.aws_lambda_function) as { function_name: string }[];
+  assert.deepEqual(
+    functions.map((f) => f.function_name).sort(),
+    ["glacier-category_sales", "glacier-normalize_customers"],
+    "each serverless task once, although three pipelines share them",
+  );
+  assert.match(generate.err, /packaging .*complete.ts for AWS Lambda/);
   assert.match(
     generate.err,
     /warning: task 'enrich_orders' \(EMR Serverless\): .*artifacts\/enrich_orders\.py/,
