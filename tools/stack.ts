@@ -1,11 +1,15 @@
 /**
- * The local stack: the real software that cloud mode talks to, on loopback. Today it is the S3
- * server (versitygw); each service is a {@linkcode ServiceDefinition} in the list below.
+ * The local stack: the real software that cloud mode talks to, on loopback. It is the S3 server
+ * (versitygw), a {@linkcode ServiceDefinition} in the list below, and with `--module` the
+ * pipeline modules' serverless tasks as Lambda functions: each under its own AWS Lambda Runtime
+ * Interface Emulator, behind a router that serves the Lambda API (`stack/lambda_service.ts`).
  *
  * ```sh
  * deno task stack:up                  # install what is missing, start, write .glacier/stack.env
  * deno task stack:up --buckets shop   # ... and create buckets
- * source .glacier/stack.env           # AWS_ENDPOINT_URL_S3, keys, region, path style
+ * deno task stack:up --module examples/complete.ts   # ... and its serverless tasks on Lambda
+ * source .glacier/stack.env           # AWS_ENDPOINT_URL_S3, keys, region, path style,
+ *                                     # AWS_ENDPOINT_URL_LAMBDA
  * deno run -A tools/stack.ts status   # what runs
  * deno task stack:down                # stop exactly what `up` started, by pid
  * ```
@@ -14,11 +18,23 @@
  *
  * @module
  */
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { isRunning, stopPid } from "./stack/process.ts";
+import {
+  DEFAULT_LAMBDA_PORT,
+  describeFunction,
+  isLambdaFunction,
+  upLambda,
+} from "./stack/lambda_service.ts";
+import { isRunning, stopPid, stopTree } from "./stack/process.ts";
 import { createBuckets, DEFAULT_S3_PORT, s3Service } from "./stack/s3_service.ts";
-import { ownsProcess, type ServiceDefinition, type StackOptions } from "./stack/service.ts";
+import {
+  answersHttp,
+  displayPath as show,
+  ownsProcess,
+  type ServiceDefinition,
+  type StackOptions,
+} from "./stack/service.ts";
 import {
   readState,
   removeState,
@@ -38,16 +54,22 @@ Commands:
   up       install what is missing, start the stack (kept if already running), and write
            <state dir>/stack.env; the services keep running after the command exits
   down     stop the processes recorded in <state dir>/stack/state.json, by pid, and remove
-           state.json and stack.env
+           state.json, stack.env and stack/lambda.json
   status   print what runs
 
 Options:
-  --s3-port PORT     the S3 server's port (default ${DEFAULT_S3_PORT})
-  --buckets A,B      with up: create these buckets (existing ones are fine)
-  --state-dir DIR    where state, logs and data live (default <repo>/.glacier)
-  -h, --help         this text
+  --s3-port PORT       the S3 server's port (default ${DEFAULT_S3_PORT})
+  --buckets A,B        with up: create these buckets (existing ones are fine)
+  --module FILE        with up: run this pipeline module's serverless tasks as Lambda functions,
+                       each under the AWS Lambda Runtime Interface Emulator, behind the Lambda
+                       router at AWS_ENDPOINT_URL_LAMBDA; repeat for more modules. The functions
+                       are then exactly these modules'; without --module, recorded ones are kept
+  --lambda-port PORT   the Lambda router's port (default ${DEFAULT_LAMBDA_PORT})
+  --state-dir DIR      where state, logs, data and artifacts live (default <repo>/.glacier)
+  -h, --help           this text
 
-Services: ${SERVICES.map((s) => s.name).join(", ")}. Load the environment with:
+Services: ${SERVICES.map((s) => s.name).join(", ")}; with --module also lambda-router and one
+lambda:<function> per serverless task. Load the environment with:
   source .glacier/stack.env`;
 
 /**
@@ -62,6 +84,8 @@ export async function main(args: readonly string[]): Promise<number> {
     allowPositionals: true,
     options: {
       "s3-port": { type: "string" },
+      "lambda-port": { type: "string" },
+      module: { type: "string", multiple: true },
       buckets: { type: "string" },
       "state-dir": { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -74,16 +98,22 @@ export async function main(args: readonly string[]): Promise<number> {
   }
   const paths = stackPaths(values["state-dir"] ?? join(REPO_ROOT, ".glacier"));
   const s3Port = Number(values["s3-port"] ?? DEFAULT_S3_PORT);
-  if (!Number.isInteger(s3Port) || s3Port < 1 || s3Port > 65535) {
-    console.error(
-      `--s3-port expects a port number between 1 and 65535, got '${values["s3-port"]}'`,
-    );
-    return 2;
+  const lambdaPort = Number(values["lambda-port"] ?? DEFAULT_LAMBDA_PORT);
+  const ports = [
+    ["--s3-port", values["s3-port"], s3Port],
+    ["--lambda-port", values["lambda-port"], lambdaPort],
+  ] as const;
+  for (const [flag, given, port] of ports) {
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      console.error(`${flag} expects a port number between 1 and 65535, got '${given}'`);
+      return 2;
+    }
   }
+  const modules = values.module ?? [];
   const buckets = (values.buckets ?? "").split(",").map((b) => b.trim()).filter((b) => b !== "");
   switch (command) {
     case "up":
-      return await up({ paths, s3Port }, buckets);
+      return await up({ paths, s3Port, lambdaPort, modules }, buckets);
     case "down":
       return await down(paths);
     case "status":
@@ -98,6 +128,11 @@ async function up(options: StackOptions, buckets: readonly string[]): Promise<nu
   const { paths } = options;
   const recorded = (await readState(paths)).services;
   const running: Service[] = [];
+  // Record each service as soon as it runs, so that a later failure still leaves it stoppable.
+  const record = async (service: Service): Promise<void> => {
+    running.push(service);
+    await writeState(paths, { services: running });
+  };
   for (const definition of SERVICES) {
     const previous = recorded.find((s) => s.name === definition.name);
     if (previous && ownsProcess(previous)) {
@@ -110,7 +145,7 @@ async function up(options: StackOptions, buckets: readonly string[]): Promise<nu
             `${previous.name}: it listens on ${previous.port}, not the requested ${options.s3Port}; run 'down' first to move it`,
           );
         }
-        running.push(previous);
+        await record(previous);
         continue;
       }
       console.log(`${previous.name}: pid ${previous.pid} runs but does not answer; restarting it`);
@@ -121,18 +156,17 @@ async function up(options: StackOptions, buckets: readonly string[]): Promise<nu
       `${service.name}: started pid ${service.pid} on http://127.0.0.1:${service.port}` +
         ` (log ${show(service.log)})`,
     );
-    running.push(service);
-    // Record each service as soon as it runs, so that a later failure still leaves it stoppable.
-    await writeState(paths, { services: running });
+    await record(service);
   }
-  await writeState(paths, { services: running });
+  const s3 = running.find((s) => s.name === "s3");
+  if (!s3) throw new Error("the s3 service is not running");
   if (buckets.length > 0) {
-    const s3 = running.find((s) => s.name === "s3");
-    if (!s3) throw new Error("--buckets needs the s3 service, which is not running");
     for (const [bucket, created] of await createBuckets(s3.env, buckets)) {
       console.log(`s3: bucket '${bucket}' ${created ? "created" : "already exists"}`);
     }
   }
+  await upLambda(options, { recorded, s3, record });
+  await writeState(paths, { services: running });
   console.log(`wrote ${show(paths.envFile)}; load it with: source ${show(paths.envFile)}`);
   return 0;
 }
@@ -151,14 +185,16 @@ async function down(paths: StackPaths): Promise<number> {
     } else if (!ownsProcess(service)) {
       console.log(`${what} now runs another program, which the stack did not start; left alone`);
     } else {
-      const killed = await stopPid(service.pid);
+      const killed = await stopTree(service.pid);
       console.log(
         `${what} stopped${killed ? " with SIGKILL after SIGTERM was ignored for 5 s" : ""}`,
       );
     }
   }
   await removeState(paths);
-  console.log(`removed ${show(paths.stateFile)} and ${show(paths.envFile)}`);
+  console.log(
+    `removed ${show(paths.stateFile)}, ${show(paths.envFile)} and ${show(paths.lambdaRoutes)}`,
+  );
   return 0;
 }
 
@@ -168,26 +204,21 @@ async function status(paths: StackPaths): Promise<number> {
     console.log(`the stack is not running (no services recorded in ${show(paths.stateFile)})`);
     return 0;
   }
+  const width = Math.max(...services.map((s) => s.name.length));
   for (const service of services) {
     const definition = SERVICES.find((d) => d.name === service.name);
-    const state = !ownsProcess(service)
-      ? "stopped"
-      : definition && !(await definition.healthy(service))
-      ? "not answering"
-      : "running";
+    const answers = definition
+      ? await definition.healthy(service)
+      : await answersHttp(service.port);
+    const state = !ownsProcess(service) ? "stopped" : !answers ? "not answering" : "running";
     console.log(
-      `${service.name.padEnd(6)} ${state.padEnd(13)} pid ${service.pid}  ` +
-        `http://127.0.0.1:${service.port}  since ${service.startedAt}  log ${show(service.log)}`,
+      `${service.name.padEnd(width)} ${state.padEnd(13)} pid ${service.pid}  ` +
+        `http://127.0.0.1:${service.port}  since ${service.startedAt}  log ${show(service.log)}` +
+        (isLambdaFunction(service) ? `  (${describeFunction(service.lambda!)})` : ""),
     );
   }
   console.log(`environment: source ${show(paths.envFile)}`);
   return 0;
-}
-
-/** A path relative to the working directory when it lies below it. */
-function show(path: string): string {
-  const shown = relative(Deno.cwd(), path);
-  return shown.startsWith("..") ? path : shown;
 }
 
 if (import.meta.main) {

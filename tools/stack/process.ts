@@ -1,8 +1,11 @@
 /**
- * Process helpers for the local stack: whether a pid runs, what it runs, and stopping it by pid.
+ * Process helpers for the local stack: starting a service process (logged, detached or tied to
+ * this process), waiting until it answers, whether a pid runs and what it runs, and stopping it by
+ * pid.
  *
  * @module
  */
+import { dirname, join } from "node:path";
 
 /**
  * Whether `pid` is a live process. A zombie (ended, not yet reaped by its parent) counts as ended.
@@ -101,4 +104,175 @@ async function waitForExit(
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   return exited ? done : !isRunning(pid);
+}
+
+/**
+ * The pids of every live descendant of `pid` (children, their children, ...), read from `/proc`;
+ * empty where there is no `/proc`.
+ *
+ * @param pid the process id
+ * @returns the descendants' pids, parents before their children
+ */
+export function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  try {
+    for (const entry of Deno.readDirSync("/proc")) {
+      if (!/^\d+$/.test(entry.name)) continue;
+      try {
+        const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+        // The fields after the parenthesised command name: state, then the parent's pid.
+        const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+        children.set(parent, [...(children.get(parent) ?? []), Number(entry.name)]);
+      } catch {
+        // It ended while we looked.
+      }
+    }
+  } catch {
+    return [];
+  }
+  const found: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    for (const child of children.get(queue.shift()!) ?? []) {
+      if (isRunning(child)) found.push(child);
+      queue.push(child);
+    }
+  }
+  return found;
+}
+
+/**
+ * Stops `pid` like {@linkcode stopPid}, then kills with SIGKILL whatever it had started that
+ * still runs (a Lambda emulator's runtime, say), so that nothing it started outlives it.
+ *
+ * @param pid the process id
+ * @param options as for {@linkcode stopPid}
+ * @returns whether the process itself had to be killed with SIGKILL
+ */
+export async function stopTree(pid: number, options: StopOptions = {}): Promise<boolean> {
+  const started = descendants(pid);
+  const killed = await stopPid(pid, options);
+  for (const child of started) {
+    if (isRunning(child)) await stopPid(child, { signal: "SIGKILL" });
+  }
+  return killed;
+}
+
+/** A port on 127.0.0.1 that was free a moment ago. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/**
+ * Whether `port` can be bound on 127.0.0.1 right now.
+ *
+ * @param port the port
+ * @returns `false` when another process listens on it
+ */
+export function portIsFree(port: number): boolean {
+  try {
+    Deno.listen({ hostname: "127.0.0.1", port }).close();
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) return false;
+    throw error;
+  }
+}
+
+/**
+ * Whether an executable named `name` is on PATH.
+ *
+ * @param name the program's name
+ * @returns `true` when a file of that name is in one of PATH's directories
+ */
+export function onPath(name: string): boolean {
+  const dirs = (Deno.env.get("PATH") ?? "").split(":").filter((dir) => dir !== "");
+  return dirs.some((dir) => {
+    try {
+      return Deno.statSync(join(dir, name)).isFile;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** How {@linkcode spawnService} starts a program. */
+export interface SpawnServiceOptions {
+  /** The program (by absolute path: `/proc/<pid>/cmdline` shows it) and its arguments. */
+  readonly argv: readonly string[];
+  /** Its environment variables, added to this process's unless `clearEnv` is set. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Start it with `env` alone rather than this process's environment plus `env`. */
+  readonly clearEnv?: boolean;
+  /** Its working directory; this process's by default. */
+  readonly cwd?: string;
+  /** A file that receives its stdout and stderr (appended); discarded when omitted. */
+  readonly logFile?: string;
+  /**
+   * Start it in its own session so that it outlives this process (the local stack); otherwise
+   * it gets SIGKILL from the kernel when this process dies, even by SIGKILL (tests; Linux only).
+   */
+  readonly detached?: boolean;
+}
+
+/**
+ * Starts a long-running service program whose pid is the program's own: each wrapper (`setpriv`
+ * for the parent-death signal, `sh` for the log redirection) execs the next.
+ *
+ * @param options the program, its environment, working directory, log file and lifetime
+ * @returns the child process; a detached one is unref'd, so that this process can exit before it
+ */
+export async function spawnService(options: SpawnServiceOptions): Promise<Deno.ChildProcess> {
+  const argv = [...options.argv];
+  const logged = options.logFile
+    ? ["sh", "-c", 'log=$1; shift; exec "$@" >>"$log" 2>&1', "sh", options.logFile, ...argv]
+    : argv;
+  const [command, ...args] = !options.detached && onPath("setpriv")
+    ? ["setpriv", "--pdeathsig", "KILL", "--", ...logged]
+    : logged;
+  if (options.logFile) await Deno.mkdir(dirname(options.logFile), { recursive: true });
+  const child = new Deno.Command(command, {
+    args,
+    env: { ...options.env },
+    clearEnv: options.clearEnv ?? false,
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+    detached: options.detached ?? false,
+  }).spawn();
+  if (options.detached) child.unref();
+  return child;
+}
+
+/**
+ * Resolves when something answers HTTP at `endpoint`, or rejects after `timeoutMs` or as soon as
+ * `exited` settles.
+ *
+ * @param endpoint the URL to fetch
+ * @param exited settles when the process that should answer has ended
+ * @param timeoutMs how long to wait
+ * @throws {Error} "the process exited" or "no HTTP answer within N s"
+ */
+export async function waitForHttp(
+  endpoint: string,
+  exited: Promise<unknown>,
+  timeoutMs: number,
+): Promise<void> {
+  let gone = false;
+  exited.then(() => (gone = true), () => (gone = true));
+  const deadline = Date.now() + timeoutMs;
+  while (!gone && Date.now() < deadline) {
+    try {
+      const response = await fetch(endpoint, { signal: AbortSignal.timeout(1000) });
+      await response.body?.cancel();
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+  throw new Error(gone ? "the process exited" : `no HTTP answer within ${timeoutMs / 1000} s`);
 }

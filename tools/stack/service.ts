@@ -1,10 +1,12 @@
 /**
  * What a local stack service is: a definition that starts it detached and checks that it answers.
- * `tools/stack.ts` keeps the list; later services (Lambda runtime emulator, Spark master and
- * worker) are added there as more definitions.
+ * `tools/stack.ts` keeps the list of single-process services (later the Spark master and worker
+ * are added there as more definitions); the Lambda functions, one process per function and the
+ * router in front, are started by `lambda_service.ts`.
  *
  * @module
  */
+import { relative } from "node:path";
 import { commandLine } from "./process.ts";
 import type { Service, StackPaths } from "./state.ts";
 
@@ -14,6 +16,10 @@ export interface StackOptions {
   readonly paths: StackPaths;
   /** The S3 server's port (`--s3-port`, 7070 by default). */
   readonly s3Port: number;
+  /** The Lambda router's port (`--lambda-port`, 7071 by default). */
+  readonly lambdaPort: number;
+  /** The pipeline modules whose serverless tasks run as Lambda functions (`--module`). */
+  readonly modules: readonly string[];
 }
 
 /** How the stack starts one service and tells whether a recorded one still answers. */
@@ -56,4 +62,15 @@ export async function answersHttp(port: number): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * A path for messages: relative to the working directory when it lies below it.
+ *
+ * @param path an absolute path
+ * @returns the path as a person would type it from here
+ */
+export function displayPath(path: string): string {
+  const shown = relative(Deno.cwd(), path);
+  return shown.startsWith("..") ? path : shown;
 }

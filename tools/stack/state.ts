@@ -1,7 +1,8 @@
 /**
  * What the local stack started, as recorded on disk: `<state dir>/stack/state.json` lists one
- * {@linkcode Service} record per running service, and `<state dir>/stack.env` holds the union of
- * their environment variables as `export` lines that bash can source.
+ * {@linkcode Service} record per running process, `<state dir>/stack.env` holds the union of
+ * their environment variables as `export` lines that bash can source, and
+ * `<state dir>/stack/lambda.json` routes Lambda invocations to the functions' emulators.
  *
  * @module
  */
@@ -9,7 +10,10 @@ import { join } from "node:path";
 
 /** One process the stack started and owns; `down` stops exactly these, by pid. */
 export interface Service {
-  /** The service name, e.g. `s3` (later `lambda`, `spark-master`, `spark-worker`). */
+  /**
+   * The service name: `s3`, `lambda:<function>` for a Lambda function's emulator,
+   * `lambda-router` for the Lambda API in front of them (later `spark-master`, `spark-worker`).
+   */
   readonly name: string;
   /** The process id. */
   readonly pid: number;
@@ -23,6 +27,32 @@ export interface Service {
   readonly log: string;
   /** The variables that point clients at it, written to `stack.env`. */
   readonly env: Readonly<Record<string, string>>;
+  /** For a Lambda function's emulator: the function it hosts. */
+  readonly lambda?: LambdaFunctionRecord;
+}
+
+/** The Lambda function an emulator hosts, as `stack:up` started it. */
+export interface LambdaFunctionRecord {
+  /** The function's name, `glacier-<task>`. */
+  readonly function: string;
+  /** The task it runs. */
+  readonly task: string;
+  /** The pipeline module it was built from, as given to `--module`. */
+  readonly module: string;
+  /** The artifact's SHA-256. */
+  readonly sha256: string;
+  /** The unpacked artifact, `<state dir>/stack/lambda/<sha256>`. */
+  readonly dir: string;
+  /** The artifact's handler. */
+  readonly handler: string;
+  /** The function's memory. */
+  readonly memoryMb: number;
+  /** The function's timeout. */
+  readonly timeoutSeconds: number;
+  /** The Runtime API port the function's bootstrap talks to. */
+  readonly runtimeApiPort: number;
+  /** The S3 endpoint the function was started with. */
+  readonly s3Endpoint: string;
 }
 
 /** The contents of `state.json`. */
@@ -41,6 +71,8 @@ export interface StackPaths {
   readonly stateFile: string;
   /** `<root>/stack.env`. */
   readonly envFile: string;
+  /** `<root>/stack/lambda.json`: the Lambda router's routing table. */
+  readonly lambdaRoutes: string;
 }
 
 /**
@@ -56,6 +88,7 @@ export function stackPaths(root: string): StackPaths {
     stack,
     stateFile: join(stack, "state.json"),
     envFile: join(root, "stack.env"),
+    lambdaRoutes: join(stack, "lambda.json"),
   };
 }
 
@@ -93,12 +126,12 @@ export async function writeState(paths: StackPaths, state: StackState): Promise<
 }
 
 /**
- * Removes `state.json` and `stack.env`, if they exist.
+ * Removes `state.json`, `stack.env` and `lambda.json`, if they exist.
  *
  * @param paths the stack's files
  */
 export async function removeState(paths: StackPaths): Promise<void> {
-  for (const file of [paths.stateFile, paths.envFile]) {
+  for (const file of [paths.stateFile, paths.envFile, paths.lambdaRoutes]) {
     await Deno.remove(file).catch((error) => {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     });
@@ -106,7 +139,8 @@ export async function removeState(paths: StackPaths): Promise<void> {
 }
 
 /**
- * The `stack.env` text: one `export NAME='value'` line per variable of every service.
+ * The `stack.env` text: one `export NAME='value'` line per variable of every service (the Lambda
+ * functions' emulators have none: clients reach them through the `lambda-router`).
  *
  * @param state the services that run
  * @returns text that bash can `source`
@@ -114,6 +148,7 @@ export async function removeState(paths: StackPaths): Promise<void> {
 export function envFileText(state: StackState): string {
   const lines = ["# Written by `deno task stack:up`; load it in bash with `source`."];
   for (const service of state.services) {
+    if (Object.keys(service.env).length === 0) continue;
     lines.push(`# ${service.name} (pid ${service.pid})`);
     for (const [name, value] of Object.entries(service.env)) {
       lines.push(`export ${name}='${value.replaceAll("'", `'\\''`)}'`);

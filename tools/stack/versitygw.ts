@@ -15,7 +15,18 @@
  */
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { isRunning, stopPid, tail } from "./process.ts";
+import { goInstall } from "./go_install.ts";
+import {
+  freePort,
+  isRunning,
+  portIsFree,
+  spawnService,
+  stopPid,
+  tail,
+  waitForHttp,
+} from "./process.ts";
+
+export { freePort } from "./process.ts";
 
 /** The versitygw release the stack installs and tests run against. */
 export const VERSITYGW_VERSION = "v1.8.0";
@@ -55,38 +66,13 @@ export async function ensureVersitygw(bin: string = VERSITYGW_BIN): Promise<stri
     `installing versitygw ${VERSITYGW_VERSION} into ${dirname(bin)} with go install ` +
       `(${found ? `found ${found}` : "not installed"}; this takes about a minute)`,
   );
-  await Deno.mkdir(dirname(bin), { recursive: true });
-  // Build into a private directory and rename into place, so that concurrent installs (parallel
-  // test files) never expose a half-written binary.
-  const gobin = await Deno.makeTempDir({ dir: dirname(bin), prefix: ".install-" });
-  try {
-    const ldflags = `-X main.Version=${VERSITYGW_VERSION} -X main.Build=go-install`;
-    let output: Deno.CommandOutput;
-    try {
-      output = await new Deno.Command("go", {
-        args: ["install", `-ldflags=${ldflags}`, `${VERSITYGW_PACKAGE}@${VERSITYGW_VERSION}`],
-        env: { GOBIN: gobin, GOFLAGS: "-buildvcs=false" },
-        stdin: "null",
-      }).output();
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-      throw new Error(
-        `versitygw ${VERSITYGW_VERSION} is not installed at '${bin}' and 'go' is not on PATH: ` +
-          "install Go 1.25 or newer (https://go.dev/dl/; versitygw's go.mod asks for 1.25) " +
-          "and run again",
-      );
-    }
-    if (!output.success) {
-      const stderr = tail(new TextDecoder().decode(output.stderr), 20);
-      throw new Error(
-        `go install ${VERSITYGW_PACKAGE}@${VERSITYGW_VERSION} failed ` +
-          `(exit ${output.code}):\n${stderr}`,
-      );
-    }
-    await Deno.rename(join(gobin, "versitygw"), bin);
-  } finally {
-    await Deno.remove(gobin, { recursive: true }).catch(() => {});
-  }
+  await goInstall({
+    package: VERSITYGW_PACKAGE,
+    version: VERSITYGW_VERSION,
+    bin,
+    ldflags: `-X main.Version=${VERSITYGW_VERSION} -X main.Build=go-install`,
+    goRequirement: "Go 1.25 or newer (https://go.dev/dl/; versitygw's go.mod asks for 1.25)",
+  });
   const built = await installedVersion(bin);
   if (built !== VERSITYGW_VERSION) {
     throw new Error(
@@ -191,61 +177,6 @@ export async function startS3Server(options: S3ServerOptions): Promise<S3Server>
   return server;
 }
 
-/** A port on 127.0.0.1 that was free a moment ago. */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-/**
- * Resolves when something answers HTTP at `endpoint`, or rejects after `timeoutMs` or as soon as
- * `exited` settles.
- */
-async function waitForHttp(
-  endpoint: string,
-  exited: Promise<unknown>,
-  timeoutMs: number,
-): Promise<void> {
-  let gone = false;
-  exited.then(() => (gone = true), () => (gone = true));
-  const deadline = Date.now() + timeoutMs;
-  while (!gone && Date.now() < deadline) {
-    try {
-      const response = await fetch(endpoint, { signal: AbortSignal.timeout(1000) });
-      await response.body?.cancel();
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-  throw new Error(gone ? "the process exited" : `no HTTP answer within ${timeoutMs / 1000} s`);
-}
-
-/** Whether `port` can be bound on 127.0.0.1 right now. */
-function portIsFree(port: number): boolean {
-  try {
-    Deno.listen({ hostname: "127.0.0.1", port }).close();
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.AddrInUse) return false;
-    throw error;
-  }
-}
-
-/** Whether an executable named `name` is on PATH. */
-function onPath(name: string): boolean {
-  const dirs = (Deno.env.get("PATH") ?? "").split(":").filter((dir) => dir !== "");
-  return dirs.some((dir) => {
-    try {
-      return Deno.statSync(join(dir, name)).isFile;
-    } catch {
-      return false;
-    }
-  });
-}
-
 type ResolvedOptions = S3ServerOptions & {
   readonly port: number;
   readonly accessKey: string;
@@ -312,19 +243,10 @@ class VersitygwServer implements S3Server {
       await Deno.mkdir(o.iamDir, { recursive: true });
       gateway.push("--iam-dir", o.iamDir);
     }
-    const argv = [...gateway, "posix", o.dataDir];
-    // Each wrapper execs the next program, so the pid stays versitygw's own. With a log file, `sh`
-    // redirects the output. A non-detached server gets SIGKILL when this process dies, even from
-    // SIGKILL, so that a killed test run leaves no server behind (`setpriv`, Linux only).
-    const logged = o.logFile
-      ? ["sh", "-c", 'log=$1; shift; exec "$@" >>"$log" 2>&1', "sh", o.logFile, ...argv]
-      : argv;
-    const [command, ...args] = !o.detached && onPath("setpriv")
-      ? ["setpriv", "--pdeathsig", "KILL", "--", ...logged]
-      : logged;
-    if (o.logFile) await Deno.mkdir(dirname(o.logFile), { recursive: true });
-    const child = new Deno.Command(command, {
-      args,
+    // The pid stays versitygw's own; a non-detached server gets SIGKILL when this process dies,
+    // even from SIGKILL, so that a killed test run leaves no server behind.
+    const child = await spawnService({
+      argv: [...gateway, "posix", o.dataDir],
       // Both names versitygw reads, so that neither can come from this process's environment.
       env: {
         ROOT_ACCESS_KEY_ID: o.accessKey,
@@ -332,14 +254,11 @@ class VersitygwServer implements S3Server {
         ROOT_SECRET_ACCESS_KEY: o.secretKey,
         ROOT_SECRET_KEY: o.secretKey,
       },
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-      detached: o.detached ?? false,
-    }).spawn();
+      logFile: o.logFile,
+      detached: o.detached,
+    });
     this.#child = child;
     this.#exited = child.status;
-    if (o.detached) child.unref();
     try {
       await waitForHttp(this.endpoint, this.#exited, 15_000);
     } catch (error) {
