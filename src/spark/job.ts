@@ -1,0 +1,40 @@
+/**
+ * A Spark job as Glacier ships it: the task compiled to one Spark SQL query over named views, and
+ * where its inputs and output live. The same JSON drives `spark-submit` on a self-managed Spark
+ * and `StartJobRun` on EMR Serverless.
+ *
+ * @module
+ */
+
+/** A column: its name and its Spark SQL type (`BIGINT`, `STRING`, `ARRAY<STRING>`, ...). */
+export type SparkColumn = readonly [name: string, type: string];
+
+/** Where a table is and how it is stored. */
+export interface SparkTable {
+  /** `s3://bucket/key` or a local path. */
+  readonly uri: string;
+  /** The file format, as Glacier names it. */
+  readonly format: "parquet" | "csv" | "ndjson" | "ipc";
+  /** The columns, in order. */
+  readonly columns: readonly SparkColumn[];
+}
+
+/** One input: the view the SQL reads it as. */
+export interface SparkInput extends SparkTable {
+  /** The temporary view name the SQL refers to. */
+  readonly view: string;
+}
+
+/** A task compiled for Spark, with its bindings. */
+export interface SparkJob {
+  /** The job format's version. */
+  readonly glacier: 1;
+  /** The task's name. */
+  readonly task: string;
+  /** The query: reads the input views, yields the output columns in order. */
+  readonly sql: string;
+  /** The inputs, by the task's input name (`input` for single-source tasks). */
+  readonly inputs: Readonly<Record<string, SparkInput>>;
+  /** Where the output goes: one object or file, not a directory of parts. */
+  readonly output: SparkTable;
+}
