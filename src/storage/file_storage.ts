@@ -11,12 +11,11 @@
  */
 import { dirname, join } from "node:path";
 import type pl from "../polars.ts";
-import { NoDataError, SchemaMismatchError, StorageError } from "../core/errors.ts";
+import { NoDataError, StorageError } from "../core/errors.ts";
 import type { BucketRef } from "../core/lineage.ts";
 import type { WriteReport } from "../core/reports.ts";
 import { formatOf } from "../provider/format.ts";
-import { countRows, scanValidated, sinkFile } from "./formats.ts";
-import { dataIssues } from "../schema/schema.ts";
+import { countRows, scanValidated, sinkFile, writableFrame } from "./formats.ts";
 import { firstLine } from "./_errors.ts";
 
 const STAGING = ".staging";
@@ -116,20 +115,11 @@ export class FileStorage {
   async write(ref: BucketRef, frame: pl.DataFrame): Promise<WriteReport> {
     await this.recover();
     const final = this.pathOf(ref);
-    const issues = dataIssues(frame.schema, ref.schema, {
-      bucket: ref.location,
-      uri: "the frame given to write()",
-    });
-    if (issues.length > 0) {
-      throw new SchemaMismatchError(
-        `${issues.join("; ")}; nothing was written. Give the frame the schema's dtypes ` +
-          "(JS numbers become Float64: build integer columns with pl.Series(name, values, pl.Int64))",
-      );
-    }
+    const data = writableFrame(ref, frame);
     await Deno.mkdir(dirname(final), { recursive: true });
     const temp = join(dirname(final), `.${crypto.randomUUID()}.glacier-tmp`);
     try {
-      await this.sinkTo(ref, frame.lazy().select(...Object.keys(ref.schema)), temp);
+      await this.sinkTo(ref, data, temp);
       const written = await this.describe(ref, temp);
       await Deno.rename(temp, final);
       return { uri: final, rows: written.rows, bytes: written.bytes };

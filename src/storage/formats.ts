@@ -116,3 +116,25 @@ export function scanValidated(ref: BucketRef, path: string, uri: string): pl.Laz
   if (issues.length > 0) throw new SchemaMismatchError(issues.join("; "));
   return frame.select(...Object.keys(ref.schema));
 }
+
+/**
+ * A frame about to be written to a bucket, checked against its schema and limited to its columns.
+ *
+ * @param ref the bucket.
+ * @param frame the data; extra columns are dropped.
+ * @returns the lazy frame to store, columns in schema order.
+ * @throws {SchemaMismatchError} when the frame does not fit the schema; nothing is written.
+ */
+export function writableFrame(ref: BucketRef, frame: pl.DataFrame): pl.LazyDataFrame {
+  const issues = dataIssues(frame.schema, ref.schema, {
+    bucket: ref.location,
+    uri: "the frame given to write()",
+  });
+  if (issues.length > 0) {
+    throw new SchemaMismatchError(
+      `${issues.join("; ")}; nothing was written. Give the frame the schema's dtypes ` +
+        "(JS numbers become Float64: build integer columns with pl.Series(name, values, pl.Int64))",
+    );
+  }
+  return frame.lazy().select(...Object.keys(ref.schema));
+}

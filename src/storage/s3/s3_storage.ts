@@ -16,12 +16,11 @@ import { createReadStream } from "node:fs";
 import { join } from "node:path";
 import { hostname } from "node:os";
 import type pl from "../../polars.ts";
-import { GlacierError, SchemaMismatchError, StorageError } from "../../core/errors.ts";
+import { GlacierError, StorageError } from "../../core/errors.ts";
 import type { BucketRef } from "../../core/lineage.ts";
 import type { WriteReport } from "../../core/reports.ts";
 import { formatOf } from "../../provider/format.ts";
-import { dataIssues } from "../../schema/schema.ts";
-import { countRows, scanValidated, sinkFile } from "../formats.ts";
+import { countRows, scanValidated, sinkFile, writableFrame } from "../formats.ts";
 import {
   CopyObjectCommand,
   CreateBucketCommand,
@@ -549,23 +548,14 @@ export class S3Storage {
    * @returns where it went, rows and bytes.
    */
   async write(ref: BucketRef, frame: pl.DataFrame): Promise<WriteReport> {
-    const issues = dataIssues(frame.schema, ref.schema, {
-      bucket: ref.location,
-      uri: "the frame given to write()",
-    });
-    if (issues.length > 0) {
-      throw new SchemaMismatchError(
-        `${issues.join("; ")}; nothing was written. Give the frame the schema's dtypes ` +
-          "(JS numbers become Float64: build integer columns with pl.Series(name, values, pl.Int64))",
-      );
-    }
+    const data = writableFrame(ref, frame);
     await this.recover([ref.bucket], { op: "write", location: ref.location, key: ref.path });
     await this.ensureBucket(ref.bucket, ref.location);
     const dir = await Deno.makeTempDir({ prefix: "glacier-s3-write-" });
     const lock = await this.lock(ref);
     try {
       const file = join(dir, "data");
-      await sinkFile(frame.lazy().select(...Object.keys(ref.schema)), file, formatOf(ref.path));
+      await sinkFile(data, file, formatOf(ref.path));
       const bytes = (await Deno.stat(file)).size;
       const rows = await countRows(file, formatOf(ref.path), ref.schema);
       await this.upload(file, ref.bucket, ref.path, { location: ref.location });
