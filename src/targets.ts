@@ -23,8 +23,13 @@ installTargets({
   renderer: renderGraph,
   executors: {
     serverless: async () => (await import("./lambda/invoke.ts")).lambdaExecutor,
+    spark: async () => (await import("./spark/executor.ts")).sparkExecutor,
   },
   artifacts: {
     serverless: async () => (await import("./lambda/artifact_builder.ts")).lambdaArtifactBuilder,
+    spark: async () => (await import("./spark/artifact_builder.ts")).sparkArtifactBuilder,
+  },
+  checks: {
+    spark: async () => (await import("./spark/check.ts")).sparkCheck,
   },
 });

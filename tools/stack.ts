@@ -1,15 +1,19 @@
 /**
  * The local stack: the real software that cloud mode talks to, on loopback. It is the S3 server
- * (versitygw), a {@linkcode ServiceDefinition} in the list below, and with `--module` the
- * pipeline modules' serverless tasks as Lambda functions: each under its own AWS Lambda Runtime
- * Interface Emulator, behind a router that serves the Lambda API (`stack/lambda_service.ts`).
+ * (versitygw) and a standalone Apache Spark master and worker (the pinned PySpark in
+ * `.glacier/venv-spark`), {@linkcode ServiceDefinition}s in the list below, and with `--module`
+ * the pipeline modules' serverless tasks as Lambda functions: each under its own AWS Lambda
+ * Runtime Interface Emulator, behind a router that serves the Lambda API
+ * (`stack/lambda_service.ts`).
  *
  * ```sh
  * deno task stack:up                  # install what is missing, start, write .glacier/stack.env
  * deno task stack:up --buckets shop   # ... and create buckets
  * deno task stack:up --module examples/complete.ts   # ... and its serverless tasks on Lambda
+ * deno task stack:up --no-spark       # ... without the Spark master and worker
  * source .glacier/stack.env           # AWS_ENDPOINT_URL_S3, keys, region, path style,
- *                                     # AWS_ENDPOINT_URL_LAMBDA
+ *                                     # AWS_ENDPOINT_URL_LAMBDA, SPARK_MASTER, SPARK_HOME,
+ *                                     # PYSPARK_PYTHON
  * deno run -A tools/stack.ts status   # what runs
  * deno task stack:down                # stop exactly what `up` started, by pid
  * ```
@@ -28,6 +32,12 @@ import {
 } from "./stack/lambda_service.ts";
 import { isRunning, stopPid, stopTree } from "./stack/process.ts";
 import { createBuckets, DEFAULT_S3_PORT, s3Service } from "./stack/s3_service.ts";
+import { DEFAULT_WORKER_CORES, DEFAULT_WORKER_MEMORY } from "./stack/spark_cluster.ts";
+import {
+  DEFAULT_SPARK_PORT,
+  sparkMasterService,
+  sparkWorkerService,
+} from "./stack/spark_service.ts";
 import {
   answersHttp,
   displayPath as show,
@@ -46,7 +56,10 @@ import {
 import { REPO_ROOT } from "./stack/versitygw.ts";
 
 /** The services `up` starts, in order; `down` stops them in reverse. */
-const SERVICES: readonly ServiceDefinition[] = [s3Service];
+const SERVICES: readonly ServiceDefinition[] = [s3Service, sparkMasterService, sparkWorkerService];
+
+/** The services `--no-spark` leaves out. */
+const SPARK_SERVICES = new Set([sparkMasterService.name, sparkWorkerService.name]);
 
 const HELP = `Usage: deno run -A tools/stack.ts <command> [options]
 
@@ -65,11 +78,18 @@ Options:
                        router at AWS_ENDPOINT_URL_LAMBDA; repeat for more modules. The functions
                        are then exactly these modules'; without --module, recorded ones are kept
   --lambda-port PORT   the Lambda router's port (default ${DEFAULT_LAMBDA_PORT})
+  --no-spark           with up: start no Spark master and worker (running ones are kept)
+  --spark-port PORT    the Spark master's port (default ${DEFAULT_SPARK_PORT}); its web UI listens on
+                       the next port, the worker's web UI on the one after
+  --spark-worker-cores N     cores the Spark worker offers (default ${DEFAULT_WORKER_CORES})
+  --spark-worker-memory MEM  memory the Spark worker offers (default ${DEFAULT_WORKER_MEMORY}: two
+                       executors of SparkConfig's default 4g)
   --state-dir DIR      where state, logs, data and artifacts live (default <repo>/.glacier)
   -h, --help           this text
 
 Services: ${SERVICES.map((s) => s.name).join(", ")}; with --module also lambda-router and one
-lambda:<function> per serverless task. Load the environment with:
+lambda:<function> per serverless task. The first up installs versitygw (Go) and PySpark (pip,
+into .glacier/venv-spark; Java 17 must be installed). Load the environment with:
   source .glacier/stack.env`;
 
 /**
@@ -85,6 +105,10 @@ export async function main(args: readonly string[]): Promise<number> {
     options: {
       "s3-port": { type: "string" },
       "lambda-port": { type: "string" },
+      "no-spark": { type: "boolean" },
+      "spark-port": { type: "string" },
+      "spark-worker-cores": { type: "string" },
+      "spark-worker-memory": { type: "string" },
       module: { type: "string", multiple: true },
       buckets: { type: "string" },
       "state-dir": { type: "string" },
@@ -99,9 +123,11 @@ export async function main(args: readonly string[]): Promise<number> {
   const paths = stackPaths(values["state-dir"] ?? join(REPO_ROOT, ".glacier"));
   const s3Port = Number(values["s3-port"] ?? DEFAULT_S3_PORT);
   const lambdaPort = Number(values["lambda-port"] ?? DEFAULT_LAMBDA_PORT);
+  const sparkPort = Number(values["spark-port"] ?? DEFAULT_SPARK_PORT);
   const ports = [
     ["--s3-port", values["s3-port"], s3Port],
     ["--lambda-port", values["lambda-port"], lambdaPort],
+    ["--spark-port", values["spark-port"], sparkPort],
   ] as const;
   for (const [flag, given, port] of ports) {
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
@@ -109,11 +135,40 @@ export async function main(args: readonly string[]): Promise<number> {
       return 2;
     }
   }
+  if (sparkPort > 65533) {
+    console.error(
+      `--spark-port leaves no room for the web UIs on the next two ports: ${sparkPort}`,
+    );
+    return 2;
+  }
+  const sparkWorkerCores = Number(values["spark-worker-cores"] ?? DEFAULT_WORKER_CORES);
+  if (!Number.isInteger(sparkWorkerCores) || sparkWorkerCores < 1) {
+    console.error(
+      `--spark-worker-cores expects a positive integer, got '${values["spark-worker-cores"]}'`,
+    );
+    return 2;
+  }
+  const sparkWorkerMemory = values["spark-worker-memory"] ?? DEFAULT_WORKER_MEMORY;
+  if (!/^\d+[mgt]$/i.test(sparkWorkerMemory)) {
+    console.error(
+      `--spark-worker-memory expects an amount such as 8g or 4096m, got '${sparkWorkerMemory}'`,
+    );
+    return 2;
+  }
   const modules = values.module ?? [];
   const buckets = (values.buckets ?? "").split(",").map((b) => b.trim()).filter((b) => b !== "");
   switch (command) {
     case "up":
-      return await up({ paths, s3Port, lambdaPort, modules }, buckets);
+      return await up({
+        paths,
+        s3Port,
+        lambdaPort,
+        modules,
+        spark: !values["no-spark"],
+        sparkPort,
+        sparkWorkerCores,
+        sparkWorkerMemory,
+      }, buckets);
     case "down":
       return await down(paths);
     case "status":
@@ -135,14 +190,29 @@ async function up(options: StackOptions, buckets: readonly string[]): Promise<nu
   };
   for (const definition of SERVICES) {
     const previous = recorded.find((s) => s.name === definition.name);
+    if (!options.spark && SPARK_SERVICES.has(definition.name)) {
+      if (previous && ownsProcess(previous)) {
+        console.log(
+          `${previous.name}: already running (pid ${previous.pid}); kept, since --no-spark ` +
+            "starts none but stops none (use 'down' to stop it)",
+        );
+        await record(previous);
+      }
+      continue;
+    }
     if (previous && ownsProcess(previous)) {
       if (await definition.healthy(previous)) {
         console.log(
           `${previous.name}: already running (pid ${previous.pid}, port ${previous.port}, since ${previous.startedAt}); kept`,
         );
-        if (definition.name === "s3" && previous.port !== options.s3Port) {
+        const wanted = definition.name === "s3"
+          ? options.s3Port
+          : definition.name === "spark-master"
+          ? options.sparkPort
+          : previous.port;
+        if (previous.port !== wanted) {
           console.log(
-            `${previous.name}: it listens on ${previous.port}, not the requested ${options.s3Port}; run 'down' first to move it`,
+            `${previous.name}: it listens on ${previous.port}, not the requested ${wanted}; run 'down' first to move it`,
           );
         }
         await record(previous);
@@ -151,10 +221,14 @@ async function up(options: StackOptions, buckets: readonly string[]): Promise<nu
       console.log(`${previous.name}: pid ${previous.pid} runs but does not answer; restarting it`);
       await stopPid(previous.pid);
     }
+    const started = performance.now();
     const service = await definition.start(options);
+    const address = definition.name === "spark-master"
+      ? `spark://127.0.0.1:${service.port}`
+      : `http://127.0.0.1:${service.port}`;
     console.log(
-      `${service.name}: started pid ${service.pid} on http://127.0.0.1:${service.port}` +
-        ` (log ${show(service.log)})`,
+      `${service.name}: started pid ${service.pid} on ${address} in ` +
+        `${((performance.now() - started) / 1000).toFixed(1)} s (log ${show(service.log)})`,
     );
     await record(service);
   }
@@ -213,7 +287,9 @@ async function status(paths: StackPaths): Promise<number> {
     const state = !ownsProcess(service) ? "stopped" : !answers ? "not answering" : "running";
     console.log(
       `${service.name.padEnd(width)} ${state.padEnd(13)} pid ${service.pid}  ` +
-        `http://127.0.0.1:${service.port}  since ${service.startedAt}  log ${show(service.log)}` +
+        `${
+          service.name === "spark-master" ? "spark" : "http"
+        }://127.0.0.1:${service.port}  since ${service.startedAt}  log ${show(service.log)}` +
         (isLambdaFunction(service) ? `  (${describeFunction(service.lambda!)})` : ""),
     );
   }

@@ -9,6 +9,7 @@ import type pl from "../polars.ts";
 import { UnsupportedError } from "./errors.ts";
 import type { PipelineGraph } from "./graph.ts";
 import type { BucketRef, Step } from "./lineage.ts";
+import type { ResourceKind } from "./resource.ts";
 import type { RemoteExecutor } from "./session.ts";
 import type { RunOptions, StorageMode, VisualizeFormat, WriteReport } from "./reports.ts";
 
@@ -54,7 +55,17 @@ export type ArtifactBuilder = (
   context: ArtifactContext,
 ) => Promise<TaskArtifact>;
 
+/**
+ * A resource's own data-free check of a step, beyond the schema check every task gets: for Spark,
+ * that the task compiles to Spark SQL.
+ *
+ * @param step the step, whose task's plan already matches its target bucket.
+ * @returns what is wrong, one message each; empty when the step can run on the resource.
+ */
+export type ResourceCheck = (step: Step) => string[];
+
 const modes = new Map<string, () => Promise<ModeHandler>>();
+const checks = new Map<ResourceKind, () => Promise<ResourceCheck>>();
 const artifacts = new Map<"serverless" | "spark", () => Promise<ArtifactBuilder>>();
 const executors = new Map<"serverless" | "spark", () => Promise<RemoteExecutor>>();
 const storage = new Map<StorageMode, () => Promise<BucketIo>>();
@@ -76,12 +87,14 @@ export interface TargetInstall {
   readonly artifacts?: Readonly<
     Partial<Record<"serverless" | "spark", () => Promise<ArtifactBuilder>>>
   >;
+  /** Data-free checks of the steps on a resource kind, each loaded on first use. */
+  readonly checks?: Readonly<Partial<Record<ResourceKind, () => Promise<ResourceCheck>>>>;
 }
 
 /**
  * Installs targets.
  *
- * @param install the modes, storage and renderer to install.
+ * @param install the modes, storage, renderer, executors, artifact builders and checks to install.
  */
 export function installTargets(install: TargetInstall): void {
   for (const [name, load] of Object.entries(install.modes ?? {})) modes.set(name, load);
@@ -95,6 +108,20 @@ export function installTargets(install: TargetInstall): void {
   for (const [kind, load] of Object.entries(install.artifacts ?? {})) {
     if (load) artifacts.set(kind as "serverless" | "spark", load);
   }
+  for (const [kind, load] of Object.entries(install.checks ?? {})) {
+    if (load) checks.set(kind as ResourceKind, load);
+  }
+}
+
+/**
+ * The data-free check of a resource kind, when one is installed.
+ *
+ * @param kind `local`, `serverless` or `spark`.
+ * @returns the check, or `undefined` when the kind has none beyond the schema check.
+ */
+export async function resourceCheck(kind: ResourceKind): Promise<ResourceCheck | undefined> {
+  const load = checks.get(kind);
+  return load ? await load() : undefined;
 }
 
 /**

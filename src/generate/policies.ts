@@ -148,7 +148,33 @@ export function taskStorageStatements(
       Resource: buckets.map(bucketArn),
       Condition: { StringLike: { "s3:prefix": [`${META_PREFIX}journal/*`] } },
     },
+    ...(step.task.resource.kind === "spark" ? sparkScratchStatements(out.bucket) : []),
     encryptionStatement(keyArn, region),
+  ];
+}
+
+/**
+ * Where a Spark job that reads and writes S3 itself (EMR Serverless) writes its part files before
+ * the runner moves the one output file into place: `.glacier/scratch/` in the output's bucket.
+ *
+ * @param bucket the output's bucket.
+ * @returns the statements.
+ */
+function sparkScratchStatements(bucket: string): PolicyStatement[] {
+  return [
+    {
+      Sid: "SparkScratch",
+      Effect: "Allow",
+      Action: ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+      Resource: [objectArn(bucket, `${META_PREFIX}scratch/*`)],
+    },
+    {
+      Sid: "ListSparkScratch",
+      Effect: "Allow",
+      Action: ["s3:ListBucket"],
+      Resource: [bucketArn(bucket)],
+      Condition: { StringLike: { "s3:prefix": [`${META_PREFIX}scratch/*`] } },
+    },
   ];
 }
 

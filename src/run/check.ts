@@ -6,6 +6,7 @@
  */
 import type pl from "../polars.ts";
 import type { PipelineGraph } from "../core/graph.ts";
+import { resourceCheck } from "../core/targets.ts";
 import type { CheckReport, RunOptions, TaskCheck } from "../core/reports.ts";
 import type { TaskInputs } from "../core/task.ts";
 import { messages } from "../schema/messages.ts";
@@ -13,14 +14,19 @@ import { emptyFrame, feedIssues } from "../schema/schema.ts";
 import { applyTask } from "./apply_task.ts";
 
 /**
- * Checks a pipeline without data.
+ * Checks a pipeline without data: each task's output schema against its bucket, then what the
+ * task's resource checks on its own (a spark task must compile to Spark SQL).
  *
  * @param graph the pipeline.
  * @param _options `{ mode: "check" }`.
  * @returns one entry per task with its issues.
  */
-export function checkGraph(graph: PipelineGraph, _options?: RunOptions): Promise<CheckReport> {
-  const tasks: TaskCheck[] = graph.steps.map((step) => {
+export async function checkGraph(
+  graph: PipelineGraph,
+  _options?: RunOptions,
+): Promise<CheckReport> {
+  const tasks: TaskCheck[] = [];
+  for (const step of graph.steps) {
     const task = step.task;
     const issues: string[] = [];
     const wants: Record<string, pl.Schema> = task.kind === "single"
@@ -49,13 +55,17 @@ export function checkGraph(graph: PipelineGraph, _options?: RunOptions): Promise
         issues.push(error instanceof Error ? error.message : String(error));
       }
     }
-    return { task: task.name, issues };
-  });
-  return Promise.resolve({
+    if (issues.length === 0) {
+      const check = await resourceCheck(task.resource.kind);
+      if (check) issues.push(...check(step));
+    }
+    tasks.push({ task: task.name, issues });
+  }
+  return {
     pipeline: graph.name,
     ok: tasks.every((t) => t.issues.length === 0),
     tasks,
-  });
+  };
 }
 
 /**

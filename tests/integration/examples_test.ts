@@ -88,10 +88,11 @@ Deno.test("the complete example checks, draws itself, and says what is not built
     "each serverless task once, although three pipelines share them",
   );
   assert.match(generate.err, /packaging .*complete.ts for AWS Lambda/);
-  assert.match(
-    generate.err,
-    /warning: task 'enrich_orders' \(EMR Serverless\): .*artifacts\/enrich_orders\.py/,
-  );
+  for (const task of ["enrich_orders", "customer_value"]) {
+    const entry = join(generate.cwd, "terraform", "complete", "artifacts", `${task}.py`);
+    assert.ok((await Deno.stat(entry)).size > 0, `the EMR Serverless entry point of '${task}'`);
+    assert.doesNotMatch(generate.err, new RegExp(`warning: task '${task}'`));
+  }
   assert.match(generate.err, /warning: task 'clean_orders' runs on provider\.local\(\)/);
 });
 

@@ -1,8 +1,8 @@
 /**
  * What a local stack service is: a definition that starts it detached and checks that it answers.
- * `tools/stack.ts` keeps the list of single-process services (later the Spark master and worker
- * are added there as more definitions); the Lambda functions, one process per function and the
- * router in front, are started by `lambda_service.ts`.
+ * `tools/stack.ts` keeps the list of single-process services (the S3 server, the Spark master and
+ * worker); the Lambda functions, one process per function and the router in front, are started
+ * by `lambda_service.ts`.
  *
  * @module
  */
@@ -20,6 +20,14 @@ export interface StackOptions {
   readonly lambdaPort: number;
   /** The pipeline modules whose serverless tasks run as Lambda functions (`--module`). */
   readonly modules: readonly string[];
+  /** Whether to start the Spark master and worker (`--no-spark` turns it off). */
+  readonly spark: boolean;
+  /** The Spark master's port (`--spark-port`, 7077 by default); its web UIs take the next two. */
+  readonly sparkPort: number;
+  /** Cores the Spark worker offers (`--spark-worker-cores`, 2 by default). */
+  readonly sparkWorkerCores: number;
+  /** Memory the Spark worker offers (`--spark-worker-memory`, `8g` by default). */
+  readonly sparkWorkerMemory: string;
 }
 
 /** How the stack starts one service and tells whether a recorded one still answers. */

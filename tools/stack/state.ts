@@ -12,7 +12,7 @@ import { join } from "node:path";
 export interface Service {
   /**
    * The service name: `s3`, `lambda:<function>` for a Lambda function's emulator,
-   * `lambda-router` for the Lambda API in front of them (later `spark-master`, `spark-worker`).
+   * `lambda-router` for the Lambda API in front of them, `spark-master`, `spark-worker`.
    */
   readonly name: string;
   /** The process id. */

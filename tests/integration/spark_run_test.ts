@@ -1,0 +1,730 @@
+/**
+ * Spark tasks in cloud mode, end to end, on real software: buckets on a real S3 server
+ * (versitygw), tasks compiled to Spark SQL and run by Glacier's runner through `spark-submit` on
+ * PySpark 4.0.1, once in-process (`local[2]`) and once on a standalone master and worker; then
+ * `examples/complete.ts` with its Lambda tasks under the Lambda Runtime Interface Emulator too.
+ *
+ * The EMR Serverless path cannot run here (there is no EMR Serverless to reach): its request
+ * building and job-run state handling are tested against recorded `GetJobRun` answers, and say
+ * so in their names.
+ *
+ * The first run installs PySpark, boto3 and pyarrow into `.glacier/venv-spark` (a minute or two)
+ * and versitygw into `.glacier/bin` (about a minute); a spark-submit then takes about 10 s in
+ * `local[2]` and 15 to 20 s on the standalone cluster, mostly the JVM's and Spark's start.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from "npm:@aws-sdk/client-s3@3.1175.0";
+import {
+  Pipeline,
+  pl,
+  Provider,
+  schema,
+  SparkConfig,
+  StorageError,
+  t,
+  TaskError,
+  UnsupportedError,
+} from "../../mod.ts";
+import { s3Client, type S3Server, withS3Server } from "./_s3_server.ts";
+import { testSparkVenv, withSparkCluster } from "./_spark_cluster.ts";
+import { withLambdaStack } from "./_lambda_stack.ts";
+import { submitSparkJob } from "../../src/spark/_submit.ts";
+import type { SparkJob } from "../../src/spark/job.ts";
+import {
+  type EmrServerlessConfig,
+  type EmrServerlessDeps,
+  jobRunProgress,
+  runJobOnEmrServerless,
+  startJobRunRequest,
+} from "../../src/spark/emr_serverless.ts";
+import { sparkTarget } from "../../src/spark/executor.ts";
+
+const repo = new URL("../..", import.meta.url).pathname;
+
+/** Runs `fn` with environment variables set, restoring them after. */
+async function withEnv<T>(
+  vars: Record<string, string | undefined>,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const saved = new Map<string, string | undefined>();
+  for (const [name, value] of Object.entries(vars)) {
+    saved.set(name, Deno.env.get(name));
+    if (value === undefined) Deno.env.delete(name);
+    else Deno.env.set(name, value);
+  }
+  try {
+    return await fn();
+  } finally {
+    for (const [name, value] of saved) {
+      if (value === undefined) Deno.env.delete(name);
+      else Deno.env.set(name, value);
+    }
+  }
+}
+
+/** No Spark configuration leaks in from the shell that runs the tests. */
+const NO_SPARK = {
+  SPARK_MASTER: undefined,
+  GLACIER_EMR_APPLICATION_ID: undefined,
+  AWS_ENDPOINT_URL_EMR_SERVERLESS: undefined,
+};
+
+async function objectBytes(server: S3Server, bucket: string, key: string): Promise<Uint8Array> {
+  const out = await s3Client(server).send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  return await out.Body!.transformToByteArray();
+}
+
+async function putObject(server: S3Server, bucket: string, key: string, body: Uint8Array) {
+  await s3Client(server).send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+}
+
+/** Rows as sorted JSON lines, for comparing results whose order is not part of the answer. */
+function multiset(frame: pl.DataFrame): string[] {
+  return frame.toRecords().map((r) => JSON.stringify(r)).sort();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The pipeline: a spark join, a spark aggregate, then a local task.
+
+const Orders = schema({ order_id: t.int64, customer_id: t.int64, amount: t.float64 });
+const Customers = schema({ customer_id: t.int64, region: t.string, since: t.date });
+const Joined = schema({
+  order_id: t.int64,
+  customer_id: t.int64,
+  amount: t.float64,
+  region: t.string,
+  since: t.date,
+});
+const Revenue = schema({ region: t.string, revenue: t.float64, orders: t.int64 });
+const Report = schema({ region: t.string, revenue: t.float64, orders: t.int64, share: t.float64 });
+
+function shop(root: string, config: SparkConfig) {
+  const provider = new Provider({ localRoot: root });
+  const spark = provider.spark({ config });
+  const local = provider.local();
+  const bucket = "spark-shop";
+  const orders = provider.bucket({ bucket, path: "raw/orders.parquet", schema: Orders });
+  const customers = provider.bucket({ bucket, path: "raw/customers.csv", schema: Customers });
+  const joined = provider.bucket({ bucket, path: "stage/joined.arrow", schema: Joined });
+  const revenue = provider.bucket({ bucket, path: "stage/revenue.ndjson", schema: Revenue });
+  const report = provider.bucket({ bucket, path: "out/report.parquet", schema: Report });
+  const corrupt = provider.bucket({ bucket, path: "raw/corrupt.parquet", schema: Orders });
+  const join = spark.task(
+    { name: "spark_join", inputs: { orders_df: Orders, customers_df: Customers }, output: Joined },
+    ({ orders_df, customers_df }) => orders_df.join(customers_df, { on: "customer_id" }),
+  );
+  const aggregate = spark.task(
+    { name: "spark_revenue", input: Joined, output: Revenue },
+    (df) =>
+      df.groupBy("region").agg(
+        pl.col("amount").sum().alias("revenue"),
+        pl.len().cast(pl.Int64).alias("orders"),
+      ),
+  );
+  const share = local.task(
+    { name: "local_share", input: Revenue, output: Report },
+    (df) =>
+      df.withColumns(pl.col("revenue").div(pl.col("revenue").sum()).round(4).alias("share"))
+        .sort("region"),
+  );
+  const pipeline = new Pipeline({ orders_df: orders, customers_df: customers }).transform(join)
+    .to(joined).transform(aggregate).to(revenue).transform(share).to(report);
+  const broken = corrupt.transform(
+    spark.task({ name: "spark_reads_corrupt", input: Orders, output: Orders }, (df) => df),
+  ).to(provider.bucket({ bucket, path: "out/corrupt_copy.parquet", schema: Orders }));
+  const Codes = schema({ customer_id: t.int64, code: t.int64 });
+  const strict = customers.transform(spark.task(
+    { name: "spark_strict_cast", input: Customers, output: Codes },
+    (df) => df.select(pl.col("customer_id"), pl.col("region").cast(pl.Int64, true).alias("code")),
+  )).to(provider.bucket({ bucket, path: "out/codes.parquet", schema: Codes }));
+  return { orders, customers, joined, revenue, report, corrupt, pipeline, broken, strict, bucket };
+}
+
+const ordersFrame = pl.DataFrame({
+  order_id: pl.Series("order_id", [1, 2, 3, 4, 5, 6, 7], pl.Int64),
+  customer_id: pl.Series("customer_id", [10, 20, 10, 30, 99, 20, 30], pl.Int64),
+  amount: [10.5, -1, 4.5, 7, 3, 2.25, 100],
+});
+const customersFrame = pl.DataFrame({
+  customer_id: pl.Series("customer_id", [10, 20, 30, 40], pl.Int64),
+  region: ["eu", "us, east", 'ap "south"', "none"],
+  since: pl.Series("since", [
+    new Date(Date.UTC(2020, 0, 1)),
+    new Date(Date.UTC(2021, 5, 30)),
+    new Date(Date.UTC(1999, 11, 31)),
+    new Date(Date.UTC(2026, 1, 28)),
+  ], pl.Date),
+});
+
+/**
+ * Runs the shop pipeline locally and in cloud mode on the Spark `config` and the environment
+ * names, and checks that the rows agree; then that a failing Spark job names the task with
+ * Spark's own error and changes no bucket.
+ */
+async function sparkParity(
+  test: Deno.TestContext,
+  server: S3Server,
+  config: SparkConfig,
+  where: RegExp,
+): Promise<void> {
+  const s = shop(await Deno.makeTempDir({ prefix: "glacier-spark-local-" }), config);
+  await s.orders.write(ordersFrame);
+  await s.customers.write(customersFrame);
+  await s.pipeline.run({ mode: "local", quiet: true });
+  const local = {
+    joined: multiset(await s.joined.read()),
+    revenue: multiset(await s.revenue.read()),
+    report: (await s.report.read()).toRecords(),
+  };
+  await s.orders.write(ordersFrame, { mode: "cloud" });
+  await s.customers.write(customersFrame, { mode: "cloud" });
+
+  await test.step("a spark join, a spark aggregate and a local task give local mode's rows", async () => {
+    const report = await s.pipeline.run({ mode: "cloud", quiet: true });
+    assert.deepEqual(
+      report.steps.map((step) => [step.task, step.rows]),
+      [["spark_join", 6], ["spark_revenue", 3], ["local_share", 3]],
+    );
+    assert.ok(report.steps.every((step) => step.bytes > 0));
+    assert.deepEqual(multiset(await s.joined.read({ mode: "cloud" })), local.joined);
+    assert.deepEqual(multiset(await s.revenue.read({ mode: "cloud" })), local.revenue);
+    assert.deepEqual((await s.report.read({ mode: "cloud" })).toRecords(), local.report);
+  });
+
+  await test.step("a failing Spark job names the task with Spark's error; no bucket changes", async () => {
+    await putObject(server, s.bucket, "raw/corrupt.parquet", new TextEncoder().encode("no"));
+    const failures = [
+      {
+        pipeline: s.broken,
+        family: StorageError,
+        message:
+          /task 'spark_reads_corrupt' failed on .*: input 'input' of task 'spark_reads_corrupt' \(s3:\/\/spark-shop\/raw\/corrupt.parquet\) cannot be read as parquet: \[FAILED_READ_FILE/,
+      },
+      {
+        pipeline: s.strict,
+        family: TaskError,
+        message:
+          /task 'spark_strict_cast' failed on .*: \[USER_RAISED_EXCEPTION\] task 'spark_strict_cast': strict cast from String to Int64 failed/,
+      },
+    ];
+    for (const { pipeline, family, message } of failures) {
+      // The target holds data from before; the failed run must leave it as it was.
+      const target = pipeline.lineage[0].target;
+      const columns = Object.keys(target.schema);
+      const previous = pl.DataFrame(
+        Object.fromEntries(columns.map((c) => [c, pl.Series(c, [42], pl.Int64)])),
+      );
+      await new Provider().bucket({
+        bucket: target.bucket,
+        path: target.path,
+        schema: target.schema,
+      }).write(
+        columns.includes("amount") ? previous.withColumns(pl.lit(1.5).alias("amount")) : previous,
+        { mode: "cloud" },
+      );
+      const before = await objectBytes(server, target.bucket, target.path);
+      await assert.rejects(pipeline.run({ mode: "cloud", quiet: true }), (e: Error) => {
+        assert.ok(e instanceof family, `${e.name}: ${e.message}`);
+        assert.match(e.message, /no bucket was changed/);
+        assert.match(e.message, where);
+        assert.match(e.message, message);
+        assert.ok(e.message.length < 1500, `a few lines, not a JVM trace:\n${e.message}`);
+        return true;
+      });
+      assert.deepEqual(await objectBytes(server, target.bucket, target.path), before);
+    }
+    const listed = await s3Client(server).send(
+      new ListObjectsV2Command({ Bucket: s.bucket, Prefix: ".glacier/" }),
+    );
+    assert.deepEqual(
+      (listed.Contents ?? []).map((o) => o.Key).filter((k) => !/^\.glacier\/locks\//.test(k!)),
+      [],
+      "no staged output, journal or scratch is left behind",
+    );
+  });
+}
+
+Deno.test("spark tasks in cloud mode on local[2] (SparkConfig master) give local mode's rows", async (test) => {
+  const venv = await testSparkVenv();
+  await withS3Server(async (server) => {
+    await withEnv({
+      ...server.env(),
+      ...NO_SPARK,
+      SPARK_HOME: venv.sparkHome,
+      PYSPARK_PYTHON: venv.python,
+    }, async () => {
+      await sparkParity(
+        test,
+        server,
+        new SparkConfig({ executors: 1, executorMemory: "1g", master: "local[2]" }),
+        /failed on Spark master local\[2\]/,
+      );
+    });
+  });
+});
+
+Deno.test("spark tasks in cloud mode on a standalone master and worker (SPARK_MASTER) give local mode's rows", async (test) => {
+  await withS3Server(async (server) => {
+    await withSparkCluster(async (cluster) => {
+      await withEnv({ ...server.env(), ...NO_SPARK, ...cluster.env() }, async () => {
+        await sparkParity(
+          test,
+          server,
+          new SparkConfig({ executors: 2, executorMemory: "1g" }),
+          new RegExp(`failed on Spark master ${cluster.master.replaceAll(".", "\\.")}`),
+        );
+      });
+    });
+  });
+});
+
+Deno.test("a hand-written job: the runner reads and writes CSV as Glacier does, to exactly the output key", async () => {
+  const venv = await testSparkVenv();
+  await withS3Server(async (server) => {
+    await withEnv({ ...server.env(), ...NO_SPARK }, async () => {
+      const provider = new Provider({ localRoot: await Deno.makeTempDir() });
+      const People = schema({ id: t.int64, name: t.string, born: t.date, score: t.float64 });
+      const people = provider.bucket({ bucket: "hand", path: "in/people.csv", schema: People });
+      const out = provider.bucket({ bucket: "hand", path: "out/people.csv", schema: People });
+      const frame = pl.DataFrame({
+        id: pl.Series("id", [1, 2, 3, 4], pl.Int64),
+        name: ['quote " and, comma', "line\nbreak", "", null],
+        born: pl.Series("born", [
+          new Date(Date.UTC(1990, 0, 2)),
+          null,
+          new Date(Date.UTC(2000, 1, 29)),
+          new Date(Date.UTC(1970, 0, 1)),
+        ], pl.Date),
+        score: [1.5, null, -0.25, 1e-7],
+      });
+      await people.write(frame, { mode: "cloud" });
+      const columns = [["id", "BIGINT"], ["name", "STRING"], ["born", "DATE"], [
+        "score",
+        "DOUBLE",
+      ]] as const;
+      const job: SparkJob = {
+        glacier: 1,
+        task: "hand_copy",
+        sql: "SELECT id, name, born, score FROM people ORDER BY id",
+        inputs: {
+          input: { view: "people", uri: "s3://hand/in/people.csv", format: "csv", columns },
+        },
+        output: { uri: "s3://hand/out/people.csv", format: "csv", columns },
+      };
+      const outcome = await submitSparkJob(job, {
+        master: "local[2]",
+        executors: 1,
+        executorMemory: "1g",
+        spark: { sparkSubmit: venv.sparkSubmit, python: venv.python },
+      });
+      assert.ok(outcome.ok, JSON.stringify(outcome));
+      assert.equal(outcome.result.rows, 4);
+      const bytes = await objectBytes(server, "hand", "out/people.csv");
+      assert.equal(outcome.result.bytes, bytes.length);
+      assert.deepEqual((await out.read({ mode: "cloud" })).toRecords(), frame.toRecords());
+    });
+  });
+});
+
+Deno.test("cloud mode refuses spark tasks it cannot run before reading or writing anything", async (test) => {
+  await withS3Server(async (server) => {
+    const s = shop(await Deno.makeTempDir(), new SparkConfig({ executors: 1 }));
+    await test.step("no Spark configured: no master and no EMR Serverless application", async () => {
+      await withEnv({ ...server.env(), ...NO_SPARK }, async () => {
+        await assert.rejects(s.pipeline.run({ mode: "cloud", quiet: true }), (e: Error) => {
+          assert.ok(e instanceof UnsupportedError, `${e}`);
+          assert.match(
+            e.message,
+            /cloud mode cannot run task 'spark_join' \(spark\), 'spark_revenue' \(spark\) yet: no Spark is configured for them\. Nothing was read or written\. Set SparkConfig\(\{ master \}\) or SPARK_MASTER/,
+          );
+          return true;
+        });
+      });
+    });
+    await test.step("a standalone master that takes no connection", async () => {
+      const port = (() => {
+        const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+        const p = (listener.addr as Deno.NetAddr).port;
+        listener.close();
+        return p;
+      })();
+      const venv = await testSparkVenv();
+      await withEnv({
+        ...server.env(),
+        ...NO_SPARK,
+        SPARK_MASTER: `spark://127.0.0.1:${port}`,
+        SPARK_HOME: venv.sparkHome,
+      }, async () => {
+        await assert.rejects(s.pipeline.run({ mode: "cloud", quiet: true }), (e: Error) => {
+          assert.ok(e instanceof UnsupportedError, `${e}`);
+          assert.match(
+            e.message,
+            new RegExp(
+              `task 'spark_join' runs on the Spark master spark://127\\.0\\.0\\.1:${port} \\(SPARK_MASTER\\), which takes no connection .*Nothing was read or written\\. Start it \\(deno task stack:up`,
+            ),
+          );
+          return true;
+        });
+      });
+    });
+    await test.step("no spark-submit anywhere", async () => {
+      await withEnv({
+        ...server.env(),
+        ...NO_SPARK,
+        SPARK_MASTER: "local[2]",
+        SPARK_HOME: "/nonexistent/spark",
+        PATH: "/usr/bin:/bin",
+      }, async () => {
+        const cwd = Deno.cwd();
+        Deno.chdir(await Deno.makeTempDir());
+        try {
+          await assert.rejects(s.pipeline.run({ mode: "cloud", quiet: true }), (e: Error) => {
+            assert.ok(e instanceof UnsupportedError, `${e}`);
+            assert.match(
+              e.message,
+              /task 'spark_join' runs on Spark at local\[2\], but spark-submit was not found .*run deno task stack:up, which installs Spark .*or set SPARK_HOME/,
+            );
+            return true;
+          });
+        } finally {
+          Deno.chdir(cwd);
+        }
+      });
+    });
+    const list = await s3Client(server).send(new ListObjectsV2Command({ Bucket: s.bucket }))
+      .catch((e) => e);
+    assert.equal((list as Error).name, "NoSuchBucket", "nothing was created in S3");
+  });
+});
+
+Deno.test("the selection rule: SparkConfig master, then SPARK_MASTER, then EMR Serverless, else none", async () => {
+  await withEnv(NO_SPARK, async () => {
+    assert.deepEqual(sparkTarget({ master: "local[2]" }), {
+      kind: "self-managed",
+      master: "local[2]",
+      from: "SparkConfig",
+    });
+    assert.deepEqual(sparkTarget({}), { kind: "none" });
+    await withEnv({ GLACIER_EMR_APPLICATION_ID: "00abc" }, async () => {
+      assert.deepEqual(sparkTarget({}), { kind: "emr-serverless" });
+      await withEnv({ SPARK_MASTER: "spark://h:7077" }, () => {
+        assert.deepEqual(sparkTarget({}), {
+          kind: "self-managed",
+          master: "spark://h:7077",
+          from: "SPARK_MASTER",
+        });
+        assert.equal(sparkTarget({ master: "local[1]" }).kind, "self-managed");
+        return Promise.resolve();
+      });
+    });
+    await withEnv({ AWS_ENDPOINT_URL_EMR_SERVERLESS: "http://127.0.0.1:1" }, () => {
+      assert.deepEqual(sparkTarget({}), { kind: "emr-serverless" });
+      return Promise.resolve();
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// EMR Serverless: no real server exists here, so these use recorded answers (the shapes of
+// `StartJobRun` and `GetJobRun` in the EMR Serverless API reference) and an in-memory S3.
+
+const EMR: EmrServerlessConfig = {
+  applicationId: "00fabcdef1234567",
+  executionRoleArn: "arn:aws:iam::123456789012:role/glacier-spark",
+  artifacts: "s3://glacier-artifacts/glacier",
+  region: "eu-west-1",
+  endpoint: "https://emr-serverless.eu-west-1.amazonaws.com",
+};
+
+const EMR_JOB: SparkJob = {
+  glacier: 1,
+  task: "enrich_orders",
+  sql: "SELECT 1 AS x",
+  inputs: {},
+  output: {
+    uri: "s3://shop/.glacier/staging/run-1/stage/enriched.parquet",
+    format: "parquet",
+    columns: [["x", "INT"]],
+  },
+};
+
+/** Recorded EMR Serverless answers, replayed in order; S3 in memory. */
+function recorded(
+  states: { state: string; stateDetails?: string }[],
+  result: string | undefined,
+): EmrServerlessDeps & { requests: unknown[]; objects: Map<string, string>; sleeps: number[] } {
+  const objects = new Map<string, string>();
+  const requests: unknown[] = [];
+  const sleeps: number[] = [];
+  let poll = 0;
+  return {
+    requests,
+    objects,
+    sleeps,
+    startJobRun(request) {
+      requests.push(request);
+      // The runner, when the run ends, writes its answer where the request says.
+      if (result !== undefined) {
+        const args = request.jobDriver.sparkSubmit.entryPointArguments;
+        objects.set(args[args.indexOf("--result") + 1], result);
+      }
+      return Promise.resolve("00fjobrun0000001");
+    },
+    getJobRun(applicationId, jobRunId) {
+      assert.equal(applicationId, EMR.applicationId);
+      assert.equal(jobRunId, "00fjobrun0000001");
+      return Promise.resolve(states[Math.min(poll++, states.length - 1)]);
+    },
+    put(uri, text, onlyIfMissing) {
+      if (!(onlyIfMissing && objects.has(uri))) objects.set(uri, text);
+      return Promise.resolve();
+    },
+    get(uri) {
+      return Promise.resolve(objects.get(uri));
+    },
+    sleep(ms) {
+      sleeps.push(ms);
+      return Promise.resolve();
+    },
+  };
+}
+
+Deno.test("EMR Serverless (recorded answers, no real server): the StartJobRun request", () => {
+  const files = {
+    runner: "s3://glacier-artifacts/glacier/spark/runner-0123456789abcdef.py",
+    job: "s3://glacier-artifacts/glacier/spark/jobs/run-1/enrich_orders.json",
+    result: "s3://glacier-artifacts/glacier/spark/jobs/run-1/enrich_orders.result.json",
+  };
+  assert.deepEqual(
+    startJobRunRequest(EMR_JOB, "run-1", EMR, { executors: 2, executorMemory: "4g" }, files),
+    {
+      applicationId: "00fabcdef1234567",
+      executionRoleArn: "arn:aws:iam::123456789012:role/glacier-spark",
+      name: "glacier:enrich_orders",
+      clientToken: "run-1:enrich_orders",
+      jobDriver: {
+        sparkSubmit: {
+          entryPoint: files.runner,
+          entryPointArguments: [files.job, "--result", files.result],
+          sparkSubmitParameters: "--conf spark.dynamicAllocation.enabled=false " +
+            "--conf spark.executor.instances=2 --conf spark.executor.memory=4g",
+        },
+      },
+      tags: { "glacier:task": "enrich_orders", "glacier:run": "run-1" },
+    },
+  );
+  assert.deepEqual(jobRunProgress({ state: "RUNNING" }), { done: false, state: "RUNNING" });
+  assert.deepEqual(jobRunProgress({ state: "CANCELLED", stateDetails: "Job run cancelled" }), {
+    done: true,
+    succeeded: false,
+    state: "CANCELLED",
+    details: "Job run cancelled",
+  });
+});
+
+Deno.test("EMR Serverless (recorded answers, no real server): polling to SUCCESS, FAILED and CANCELLED", async (test) => {
+  await test.step("SUCCESS with the runner's answer gives its rows and bytes", async () => {
+    const deps = recorded(
+      [{ state: "PENDING" }, { state: "SCHEDULED" }, { state: "RUNNING" }, { state: "SUCCESS" }],
+      JSON.stringify({ rows: 42, bytes: 1234, seconds: 61.5 }),
+    );
+    const states: string[] = [];
+    const outcome = await runJobOnEmrServerless(
+      EMR_JOB,
+      "run-1",
+      EMR,
+      { executors: 2, executorMemory: "4g" },
+      "print('runner')\n",
+      deps,
+      { onState: (_id, state) => states.push(state) },
+    );
+    assert.deepEqual(outcome, {
+      ok: true,
+      result: { rows: 42, bytes: 1234, seconds: 61.5 },
+      jobRunId: "00fjobrun0000001",
+    });
+    assert.deepEqual(states, ["SUBMITTED", "PENDING", "SCHEDULED", "RUNNING", "SUCCESS"]);
+    assert.deepEqual(deps.sleeps, [2000, 3000, 4500, 6750], "the polls back off");
+    const uploaded = [...deps.objects.keys()].sort();
+    assert.match(
+      uploaded[0],
+      /^s3:\/\/glacier-artifacts\/glacier\/spark\/jobs\/run-1\/enrich_orders\.json$/,
+    );
+    assert.equal(JSON.parse(deps.objects.get(uploaded[0])!).task, "enrich_orders");
+    assert.match(
+      uploaded[2],
+      /^s3:\/\/glacier-artifacts\/glacier\/spark\/runner-[0-9a-f]{16}\.py$/,
+    );
+  });
+  await test.step("FAILED with the runner's answer gives Spark's own error", async () => {
+    const deps = recorded(
+      [{ state: "RUNNING" }, {
+        state: "FAILED",
+        stateDetails: "Job failed, please check complete logs",
+      }],
+      JSON.stringify({ error: "[DIVIDE_BY_ZERO] Division by zero.", type: "TaskError" }),
+    );
+    const outcome = await runJobOnEmrServerless(
+      EMR_JOB,
+      "run-1",
+      EMR,
+      { executors: 1, executorMemory: "2g" },
+      "",
+      deps,
+    );
+    assert.deepEqual(outcome, {
+      ok: false,
+      failure: { error: "[DIVIDE_BY_ZERO] Division by zero.", type: "TaskError" },
+      jobRunId: "00fjobrun0000001",
+    });
+  });
+  await test.step("CANCELLED without an answer gives the state and its details", async () => {
+    const deps = recorded([{ state: "CANCELLING" }, {
+      state: "CANCELLED",
+      stateDetails: "Job run was cancelled by user",
+    }], undefined);
+    const outcome = await runJobOnEmrServerless(
+      EMR_JOB,
+      "run-1",
+      EMR,
+      { executors: 1, executorMemory: "2g" },
+      "",
+      deps,
+    );
+    assert.equal(outcome.ok, false);
+    assert.match(
+      !outcome.ok ? outcome.failure.error : "",
+      /^the job run ended CANCELLED: Job run was cancelled by user \(the runner left no answer at s3:\/\/glacier-artifacts\/glacier\/spark\/jobs\/run-1\/enrich_orders\.result\.json/,
+    );
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The complete example: local, Lambda and Spark tasks, in cloud mode on the whole local stack.
+
+/** Runs `deno run -A examples/complete.ts ARGS` in `cwd` with `env`. */
+async function complete(
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string; err: string }> {
+  const result = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(repo, "examples", "complete.ts"), ...args],
+    cwd,
+    env: { NO_COLOR: "1", ...NO_SPARK_ENV, ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: result.code, out: decode(result.stdout), err: decode(result.stderr) };
+}
+
+/** Emptied in the child, so that the shell's Spark or EMR settings cannot leak into it. */
+const NO_SPARK_ENV = { SPARK_MASTER: "", GLACIER_EMR_APPLICATION_ID: "" };
+
+/** The example's outputs, by key: whether their task sorts (ordered rows) or not (a multiset). */
+const COMPLETE_OUTPUTS: ReadonlyArray<readonly [string, "ordered" | "multiset"]> = [
+  ["clean/orders.parquet", "multiset"],
+  ["clean/customers.parquet", "multiset"],
+  ["stage/enriched.parquet", "multiset"],
+  ["out/regional_sales.parquet", "ordered"],
+  ["out/category_sales.parquet", "ordered"],
+  ["out/customer_value.arrow", "ordered"],
+];
+
+function readBytes(key: string, bytes: Uint8Array): pl.DataFrame {
+  return key.endsWith(".arrow")
+    ? pl.readIPC(Buffer.from(bytes))
+    : pl.readParquet(Buffer.from(bytes));
+}
+
+Deno.test("examples/complete.ts in cloud mode on S3, Lambda and Spark gives the rows local mode gives", async () => {
+  const localCwd = await Deno.makeTempDir({ prefix: "glacier-complete-local-" });
+  const local = await complete(["run"], localCwd);
+  assert.equal(local.code, 0, local.err);
+  const module = join(repo, "examples", "complete.ts");
+  await withS3Server(async (s3) => {
+    await withSparkCluster(async (cluster) => {
+      await withLambdaStack({ module, s3 }, async (lambda) => {
+        const cloudCwd = await Deno.makeTempDir({ prefix: "glacier-complete-cloud-" });
+        const cloud = await complete(["run", "--mode", "cloud"], cloudCwd, {
+          ...s3.env(),
+          ...lambda.env(),
+          ...cluster.env(),
+        });
+        assert.equal(cloud.code, 0, `${cloud.out}\n${cloud.err}`);
+        assert.match(cloud.err, /enrich_orders .*spark/);
+        for (const [key, kind] of COMPLETE_OUTPUTS) {
+          const expected = readBytes(
+            key,
+            await Deno.readFile(join(localCwd, ".glacier", "data", "glacier-demo", key)),
+          );
+          const actual = readBytes(key, await objectBytes(s3, "glacier-demo", key));
+          assert.deepEqual(actual.schema, expected.schema, `${key}: schema`);
+          if (kind === "ordered") {
+            assert.deepEqual(actual.toRecords(), expected.toRecords(), `${key}: rows in order`);
+          } else {
+            assert.deepEqual(multiset(actual), multiset(expected), `${key}: rows`);
+          }
+        }
+      });
+    });
+  });
+});
+
+Deno.test("generate writes each spark task's EMR Serverless entry point, which runs its task on Spark", async () => {
+  const venv = await testSparkVenv();
+  const out = await Deno.makeTempDir({ prefix: "glacier-spark-tf-" });
+  const s = shop(await Deno.makeTempDir(), new SparkConfig({ executors: 2, executorMemory: "2g" }));
+  const report = await s.pipeline.run({ mode: "generate", outputDir: out });
+  assert.ok(report.files.includes("artifacts/spark_join.py"), report.files.join(", "));
+  assert.ok(report.files.includes("artifacts/spark_revenue.py"));
+  assert.ok(
+    report.warnings.every((w) => !/EMR Serverless/.test(w)),
+    `no placeholder for a spark task: ${report.warnings.join("\n")}`,
+  );
+  const tf = JSON.parse(await Deno.readTextFile(join(out, "cdk.tf.json")));
+  const objects = Object.values(tf.resource.aws_s3_object) as {
+    key: string;
+    source_hash: string;
+  }[];
+  const entry = await Deno.readFile(join(out, "artifacts", "spark_join.py"));
+  const { createHash } = await import("node:crypto");
+  assert.deepEqual(
+    objects.find((o) => o.key === "artifacts/spark_join.py")?.source_hash,
+    createHash("sha256").update(entry).digest("hex"),
+  );
+  // The entry point as the state machine starts it, on a Spark that reads S3 through the
+  // runner's staging: it writes the target bucket's object itself.
+  await withS3Server(async (server) => {
+    await withEnv({ ...server.env(), ...NO_SPARK }, async () => {
+      await s.orders.write(ordersFrame, { mode: "cloud" });
+      await s.customers.write(customersFrame, { mode: "cloud" });
+      const run = await new Deno.Command(venv.sparkSubmit, {
+        args: [
+          "--master",
+          "local[2]",
+          "--conf",
+          "spark.driver.host=127.0.0.1",
+          join(out, "artifacts", "spark_join.py"),
+          "--pipeline",
+          "spark_shop",
+          "--task",
+          "spark_join",
+        ],
+        env: { PYSPARK_PYTHON: venv.python },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stdout = new TextDecoder().decode(run.stdout).trim().split("\n").pop()!;
+      assert.equal(run.code, 0, `${stdout}\n${new TextDecoder().decode(run.stderr).slice(-2000)}`);
+      assert.equal(JSON.parse(stdout).rows, 6);
+      assert.equal((await s.joined.read({ mode: "cloud" })).height, 6);
+    });
+  });
+});

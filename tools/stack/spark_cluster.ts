@@ -1,0 +1,408 @@
+/**
+ * A standalone Apache Spark cluster on loopback: one master and one worker, each a JVM started
+ * with the pinned PySpark's `spark-class` (`deploy.master.Master`, `deploy.worker.Worker`), as the
+ * local stack and the test harness run it.
+ *
+ * ```ts ignore
+ * import { startSparkCluster } from "./spark_cluster.ts";
+ *
+ * const cluster = await startSparkCluster({ dir: await Deno.makeTempDir() });
+ * console.log(cluster.master); // spark://127.0.0.1:PORT
+ * await cluster.stop();
+ * ```
+ *
+ * @module
+ */
+import { join } from "node:path";
+import {
+  commandLine,
+  freePort,
+  isRunning,
+  portIsFree,
+  spawnService,
+  stopTree,
+  tail,
+} from "./process.ts";
+import { ensureSparkVenv, type SparkVenv } from "./spark_venv.ts";
+
+/** Cores the worker offers when not told otherwise. */
+export const DEFAULT_WORKER_CORES = 2;
+
+/**
+ * Memory the worker offers when not told otherwise: enough for two executors of `SparkConfig`'s
+ * default 4g, so that a task with default settings is scheduled rather than left waiting.
+ */
+export const DEFAULT_WORKER_MEMORY = "8g";
+
+/** One JVM of the cluster. */
+export interface SparkDaemon {
+  /** Its pid (the JVM's own). */
+  readonly pid: number;
+  /** The program the pid runs (the `java` binary), for pid-reuse checks. */
+  readonly program: string;
+  /** Its main port: the master's RPC port, or the worker's web UI port. */
+  readonly port: number;
+  /** Its web UI port. */
+  readonly webUiPort: number;
+  /** Its log file. */
+  readonly logFile: string;
+  /** Settles when the process has ended (this process's child: reaped then). */
+  readonly exited: Promise<Deno.CommandStatus>;
+}
+
+/** How to start a cluster; see {@linkcode startSparkCluster}. */
+export interface SparkClusterOptions {
+  /** Where logs and the worker's work directory go; created if missing. */
+  readonly dir: string;
+  /** The master's RPC port; a free one when omitted. */
+  readonly masterPort?: number;
+  /** The master's web UI port; a free one when omitted. */
+  readonly masterWebUiPort?: number;
+  /** The worker's web UI port; a free one when omitted. */
+  readonly workerWebUiPort?: number;
+  /** Cores the worker offers; {@linkcode DEFAULT_WORKER_CORES} by default. */
+  readonly cores?: number;
+  /** Memory the worker offers, such as `8g`; {@linkcode DEFAULT_WORKER_MEMORY} by default. */
+  readonly memory?: string;
+  /**
+   * Start the JVMs in their own session so that they outlive this process (the local stack);
+   * otherwise they get SIGKILL from the kernel when this process dies (tests; Linux only).
+   */
+  readonly detached?: boolean;
+  /** The PySpark to run; {@linkcode ensureSparkVenv} by default. */
+  readonly venv?: SparkVenv;
+}
+
+/** A running master and worker. */
+export interface SparkCluster {
+  /** `spark://127.0.0.1:PORT`: what `SPARK_MASTER` is set to. */
+  readonly master: string;
+  /** The master's JVM. */
+  readonly masterDaemon: SparkDaemon;
+  /** The worker's JVM. */
+  readonly workerDaemon: SparkDaemon;
+  /** The PySpark the cluster runs, whose `spark-submit` reaches it. */
+  readonly venv: SparkVenv;
+  /**
+   * The variables that point Glacier at this cluster: `SPARK_MASTER`, `SPARK_HOME`,
+   * `PYSPARK_PYTHON`.
+   */
+  env(): Record<string, string>;
+  /** Stops the worker (and the executors it started), then the master, by pid. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a master and a worker on loopback and waits until the worker has registered.
+ *
+ * @param options where logs go, ports, the worker's cores and memory, and their lifetime
+ * @returns the running cluster
+ * @throws {Error} when Java or PySpark are missing, a port is taken, or a JVM does not come up
+ *   within 90 s, with the end of its log
+ */
+export async function startSparkCluster(options: SparkClusterOptions): Promise<SparkCluster> {
+  const venv = options.venv ?? await ensureSparkVenv();
+  await Deno.mkdir(options.dir, { recursive: true });
+  const started: SparkDaemon[] = [];
+  const stop = async (): Promise<void> => {
+    for (const daemon of [...started].reverse()) await stopDaemon(daemon);
+  };
+  try {
+    const masterDaemon = await startSparkMaster({
+      venv,
+      port: options.masterPort ?? freePort(),
+      webUiPort: options.masterWebUiPort ?? freePort(),
+      logFile: join(options.dir, "spark-master.log"),
+      detached: options.detached ?? false,
+    });
+    started.push(masterDaemon);
+    const master = `spark://127.0.0.1:${masterDaemon.port}`;
+    const workerDaemon = await startSparkWorker({
+      venv,
+      masterPort: masterDaemon.port,
+      masterWebUiPort: masterDaemon.webUiPort,
+      webUiPort: options.workerWebUiPort ?? freePort(),
+      cores: options.cores ?? DEFAULT_WORKER_CORES,
+      memory: options.memory ?? DEFAULT_WORKER_MEMORY,
+      workDir: join(options.dir, "spark-work"),
+      logFile: join(options.dir, "spark-worker.log"),
+      detached: options.detached ?? false,
+    });
+    started.push(workerDaemon);
+    return {
+      master,
+      masterDaemon,
+      workerDaemon,
+      venv,
+      env: () => sparkEnv(master, venv),
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** How to start a master; see {@linkcode startSparkMaster}. */
+export interface SparkMasterOptions {
+  /** The PySpark to run. */
+  readonly venv: SparkVenv;
+  /** The RPC port. */
+  readonly port: number;
+  /** The web UI port. */
+  readonly webUiPort: number;
+  /** The log file. */
+  readonly logFile: string;
+  /** Whether it outlives this process. */
+  readonly detached: boolean;
+}
+
+/**
+ * Starts a standalone master on 127.0.0.1 and waits until its web UI answers.
+ *
+ * @param options the PySpark, ports, log file and lifetime
+ * @returns the master's JVM
+ * @throws {Error} when a port is taken or the JVM does not come up, with the end of its log
+ */
+export async function startSparkMaster(options: SparkMasterOptions): Promise<SparkDaemon> {
+  const daemon = await startDaemon({
+    venv: options.venv,
+    name: "master",
+    args: [
+      "org.apache.spark.deploy.master.Master",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(options.port),
+      "--webui-port",
+      String(options.webUiPort),
+    ],
+    port: options.port,
+    webUiPort: options.webUiPort,
+    logFile: options.logFile,
+    detached: options.detached,
+  });
+  await readyOrStopped(
+    daemon,
+    async () => (await masterState(options.webUiPort)) !== undefined,
+    "the Spark master",
+  );
+  return daemon;
+}
+
+/** How to start a worker; see {@linkcode startSparkWorker}. */
+export interface SparkWorkerOptions {
+  /** The PySpark to run. */
+  readonly venv: SparkVenv;
+  /** The master's RPC port on 127.0.0.1. */
+  readonly masterPort: number;
+  /** The master's web UI port, to see the worker register. */
+  readonly masterWebUiPort: number;
+  /** The worker's web UI port. */
+  readonly webUiPort: number;
+  /** Cores it offers. */
+  readonly cores: number;
+  /** Memory it offers, such as `8g`. */
+  readonly memory: string;
+  /** Where executors run (their files and logs). */
+  readonly workDir: string;
+  /** The log file. */
+  readonly logFile: string;
+  /** Whether it outlives this process. */
+  readonly detached: boolean;
+}
+
+/**
+ * Starts a worker on 127.0.0.1 for a master there, and waits until the master counts it alive.
+ *
+ * @param options the PySpark, the master, ports, cores, memory, directories and lifetime
+ * @returns the worker's JVM
+ * @throws {Error} when a port is taken or the worker does not register, with its log's end
+ */
+export async function startSparkWorker(options: SparkWorkerOptions): Promise<SparkDaemon> {
+  await Deno.mkdir(options.workDir, { recursive: true });
+  const before = (await masterState(options.masterWebUiPort))?.aliveWorkers ?? 0;
+  const daemon = await startDaemon({
+    venv: options.venv,
+    name: "worker",
+    args: [
+      "org.apache.spark.deploy.worker.Worker",
+      `spark://127.0.0.1:${options.masterPort}`,
+      "--host",
+      "127.0.0.1",
+      "--cores",
+      String(options.cores),
+      "--memory",
+      options.memory,
+      "--webui-port",
+      String(options.webUiPort),
+      "--work-dir",
+      options.workDir,
+    ],
+    port: options.webUiPort,
+    webUiPort: options.webUiPort,
+    logFile: options.logFile,
+    detached: options.detached,
+  });
+  await readyOrStopped(
+    daemon,
+    async () => ((await masterState(options.masterWebUiPort))?.aliveWorkers ?? 0) > before,
+    "the Spark worker (registered with the master)",
+  );
+  return daemon;
+}
+
+/**
+ * The variables that point Glacier's Spark executor at a master and the PySpark that reaches it.
+ *
+ * @param master the master URL
+ * @param venv the PySpark environment
+ * @returns `SPARK_MASTER`, `SPARK_HOME`, `PYSPARK_PYTHON`
+ */
+export function sparkEnv(master: string, venv: SparkVenv): Record<string, string> {
+  return { SPARK_MASTER: master, SPARK_HOME: venv.sparkHome, PYSPARK_PYTHON: venv.python };
+}
+
+/**
+ * What the master's web UI says of its workers, or `undefined` when it does not answer.
+ *
+ * @param webUiPort the master's web UI port
+ * @returns how many workers are alive
+ */
+export async function masterState(
+  webUiPort: number,
+): Promise<{ aliveWorkers: number } | undefined> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${webUiPort}/json/`, {
+      signal: AbortSignal.timeout(2000),
+    });
+    if (!response.ok) {
+      await response.body?.cancel();
+      return undefined;
+    }
+    const state = await response.json() as { aliveworkers?: number; workers?: unknown[] };
+    return { aliveWorkers: state.aliveworkers ?? 0 };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether the master's RPC port takes a connection.
+ *
+ * @param port the master's port
+ * @returns `true` when something listens there
+ */
+export async function answersTcp(port: number): Promise<boolean> {
+  try {
+    (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface DaemonSpec {
+  readonly venv: SparkVenv;
+  readonly name: string;
+  readonly args: readonly string[];
+  readonly port: number;
+  readonly webUiPort: number;
+  readonly logFile: string;
+  readonly detached: boolean;
+}
+
+/** Starts one JVM through `spark-class`; its pid becomes the JVM's once `spark-class` execs. */
+async function startDaemon(spec: DaemonSpec): Promise<SparkDaemon> {
+  for (const port of new Set([spec.port, spec.webUiPort])) {
+    if (!portIsFree(port)) {
+      throw new Error(
+        `port ${port} on 127.0.0.1 is in use by another process; the Spark ${spec.name} needs it`,
+      );
+    }
+  }
+  const child = await spawnService({
+    argv: [join(spec.venv.sparkHome, "bin", "spark-class"), ...spec.args],
+    env: {
+      SPARK_HOME: spec.venv.sparkHome,
+      SPARK_LOCAL_IP: "127.0.0.1",
+      SPARK_NO_DAEMONIZE: "1",
+      PYSPARK_PYTHON: spec.venv.python,
+    },
+    logFile: spec.logFile,
+    detached: spec.detached,
+  });
+  // `spark-class` execs the JVM: wait until the pid runs java, then record that program.
+  const deadline = Date.now() + 30_000;
+  let program: string | undefined;
+  while (Date.now() < deadline) {
+    const argv = commandLine(child.pid);
+    if (argv === undefined) break;
+    if (/(^|\/)java$/.test(argv[0])) {
+      program = argv[0];
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  if (program === undefined) {
+    const log = await Deno.readTextFile(spec.logFile).catch(() => "");
+    if (isRunning(child.pid)) await stopTree(child.pid, { exited: child.status });
+    await child.status;
+    throw new Error(
+      `the Spark ${spec.name} did not start its JVM; the end of ${spec.logFile}:\n${tail(log, 20)}`,
+    );
+  }
+  return {
+    pid: child.pid,
+    program,
+    port: spec.port,
+    webUiPort: spec.webUiPort,
+    logFile: spec.logFile,
+    exited: child.status,
+  };
+}
+
+/**
+ * Stops a daemon this process started, with whatever it started (a worker's executors), by pid,
+ * and reaps it.
+ *
+ * @param daemon the daemon
+ */
+export async function stopDaemon(daemon: SparkDaemon): Promise<void> {
+  if (isRunning(daemon.pid)) await stopTree(daemon.pid, { exited: daemon.exited });
+  await daemon.exited;
+}
+
+/** Waits until `ready()`, or stops the daemon and fails with the end of its log. */
+async function readyOrStopped(
+  daemon: SparkDaemon,
+  ready: () => Promise<boolean>,
+  what: string,
+): Promise<void> {
+  try {
+    await waitFor(daemon, ready, what);
+  } catch (error) {
+    await stopDaemon(daemon);
+    throw error;
+  }
+}
+
+/** Waits until `ready()` or fails with the end of the daemon's log. */
+async function waitFor(
+  daemon: SparkDaemon,
+  ready: () => Promise<boolean>,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline) {
+    if (await ready()) return;
+    if (!isRunning(daemon.pid)) break;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  const log = await Deno.readTextFile(daemon.logFile).catch(() => "");
+  throw new Error(
+    `${what} (pid ${daemon.pid}) ${
+      isRunning(daemon.pid) ? "did not get ready within 90 s" : "exited"
+    }; the end of ${daemon.logFile}:\n${tail(log, 20)}`,
+  );
+}
