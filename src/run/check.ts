@@ -83,6 +83,6 @@ export function formatCheck(report: CheckReport): string {
   const failed = report.tasks.filter((t) => t.issues.length > 0).length;
   const verdict = failed === 0
     ? `pipeline '${report.pipeline}': ${report.tasks.length} tasks checked, all match their buckets`
-    : `pipeline '${report.pipeline}': ${failed} of ${report.tasks.length} tasks do not match their buckets`;
+    : `pipeline '${report.pipeline}': ${failed} of ${report.tasks.length} tasks fail the check`;
   return [verdict, ...lines].join("\n");
 }
