@@ -346,7 +346,7 @@ interface RecordedService {
 Deno.test("stack up --module runs a module's functions behind the router, and stack down stops every process", async () => {
   const stateDir = join(root, "state");
   const lambdaPort = freePort();
-  const flags = ["--state-dir", stateDir, "--s3-port", String(freePort())];
+  const flags = ["--state-dir", stateDir, "--s3-port", String(freePort()), "--no-spark"];
   let services: RecordedService[] = [];
   try {
     const up = await stackCommand(

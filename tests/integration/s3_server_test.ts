@@ -216,7 +216,7 @@ async function sourced(envFile: string): Promise<Record<string, string>> {
 Deno.test("stack up starts a server that outlives the command, and stack down stops it", async () => {
   const stateDir = await Deno.makeTempDir({ prefix: "glacier-stack-" });
   const port = freePort();
-  const flags = ["--state-dir", stateDir, "--s3-port", String(port)];
+  const flags = ["--state-dir", stateDir, "--s3-port", String(port), "--no-spark"];
   let pid: number | undefined;
   try {
     const up = await stack("up", ...flags, "--buckets", "shop,logs");
