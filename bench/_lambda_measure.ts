@@ -252,7 +252,7 @@ export interface InitStep {
 export async function initSteps(dir: string, scratch: string): Promise<InitStep[]> {
   const bootstrap = await Deno.readTextFile(join(dir, "bootstrap"));
   const module = /GLACIER_MODULE="\$ROOT\/app\/"'([^']+)'/.exec(bootstrap)?.[1];
-  const main = /"\$ROOT\/app\/"'([^']+)'\s*$/m.exec(bootstrap)?.[1];
+  const main = /^exec .*"\$ROOT\/app\/"'([^']+)'\s*$/m.exec(bootstrap)?.[1];
   if (!module || !main) throw new Error(`cannot read the module and entry from ${dir}/bootstrap`);
   const script = async (name: string, imports: readonly string[]) => {
     const file = join(scratch, name);
