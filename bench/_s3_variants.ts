@@ -185,8 +185,9 @@ export const S3_VARIANTS: Readonly<Record<string, S3Variant>> = {
   },
   "web-download": {
     op: "download",
-    description: "diagnostic: GetObject streamed to a temp file the way `S3Storage.download` " +
-      "streams it, `Body.transformToWebStream().pipeTo((await Deno.open(file)).writable)`, alone",
+    description: "diagnostic: GetObject streamed to a temp file through the SDK's web-stream " +
+      "bridge, `Body.transformToWebStream().pipeTo((await Deno.open(file)).writable)`, alone " +
+      "(how `S3Storage.download` streamed before commit 66e6c18)",
     async prepare(objects) {
       const client = plainClient();
       const { bucket, sourceKey } = objects;
@@ -202,8 +203,8 @@ export const S3_VARIANTS: Readonly<Record<string, S3Variant>> = {
   },
   "web-read": {
     op: "read",
-    description: "diagnostic: as `plain-read` but downloaded the way `S3Storage.download` " +
-      "streams (`web-download`), then `pl.readParquet`",
+    description: "diagnostic: as `plain-read` but downloaded as `web-download` downloads, then " +
+      "`pl.readParquet`",
     async prepare(objects) {
       const client = plainClient();
       const { bucket, sourceKey } = objects;
@@ -290,7 +291,8 @@ async function downloadFile(
 }
 
 /**
- * Streams an object into a new local file with web streams, as `S3Storage.download` does.
+ * Streams an object into a new local file with web streams, as `S3Storage.download` did before
+ * it switched to Node streams.
  */
 async function downloadFileWeb(
   client: S3Client,

@@ -37,8 +37,6 @@ const BUCKET = "bench";
 const WARMUP_KEY = "warmup/tiny.parquet";
 const MB = 1e6;
 const MIB = 1024 * 1024;
-/** How often one measurement is retried when other processes disturbed it. */
-const MAX_ATTEMPTS = 10;
 /** Clock ticks per second of `/proc` CPU times. */
 const TICKS_PER_SECOND = 100;
 
@@ -55,6 +53,7 @@ const { values: flags } = parseArgs({
     "idle-wait": { type: "string", default: "300" },
     "idle-seconds": { type: "string", default: "3" },
     "max-others": { type: "string", default: "0.5" },
+    attempts: { type: "string", default: "10" },
     out: { type: "string", default: join(BENCH_DIR, "s3_throughput_results.md") },
   },
 });
@@ -133,6 +132,7 @@ async function parent(): Promise<void> {
   const sizes = flags.sizes.split(",").map((s) => positiveNumber("sizes", s.trim()));
   const runs = positiveInt("runs", flags.runs);
   const warmup = Number(flags.warmup);
+  const attempts = positiveInt("attempts", flags.attempts);
   const generating = performance.now();
   const tiny = await ensureSource(WARMUP_ROWS);
   const sources: SourceObject[] = [];
@@ -146,15 +146,33 @@ async function parent(): Promise<void> {
     sources.map((s) => [s.rows, new Map(names.map((n) => [n, []]))]),
   );
   let discarded = 0;
-  /** Disturbed runs kept because every attempt was disturbed. */
+  /** Measured runs kept although disturbed, because every attempt was. */
   let kept = 0;
-  let serverInfo = "";
+  const machineLines = await machine();
+  const write = async (done: readonly SourceObject[]) => {
+    const report = render(
+      names,
+      done,
+      results,
+      runs,
+      warmup,
+      attempts,
+      discarded,
+      kept,
+      machineLines,
+    );
+    await Deno.writeTextFile(flags.out, report);
+    return report;
+  };
   await withS3Server(async (server) => {
     const env = server.env();
     for (const [name, value] of Object.entries(env)) Deno.env.set(name, value);
-    serverInfo = `versitygw ${await versitygwVersion()} (posix backend) at ${server.endpoint}, ` +
-      `data in \`${server.dataDir}\` (${await filesystemOf(server.dataDir)}); temp files in ` +
-      `\`${await tempDir()}\` (${await filesystemOf(await tempDir())})`;
+    machineLines.push(
+      `versitygw ${await versitygwVersion()} (posix backend) at ${server.endpoint}, data in ` +
+        `\`${server.dataDir}\` (${await filesystemOf(server.dataDir)}); temp files in ` +
+        `\`${await tempDir()}\` (${await filesystemOf(await tempDir())})`,
+      "AWS SDK: `@aws-sdk/client-s3@3.1175.0`, `@aws-sdk/lib-storage@3.1175.0` (both sides)",
+    );
     const client = plainClient();
     try {
       await createBucket(client, BUCKET);
@@ -174,7 +192,7 @@ async function parent(): Promise<void> {
               const result = await runChild(name, source.rows, env, server.pid);
               reference = await verify(client, source, result, reference);
               const disturbed = result.othersCpuSeconds > Number(flags["max-others"]) &&
-                attempt < MAX_ATTEMPTS;
+                attempt < attempts;
               const label = round < 0 ? "warm-up" : `run ${round + 1}/${runs}`;
               console.error(
                 `${(source.bytes / MB).toFixed(0)} MB ${label} ${name}: ` +
@@ -189,24 +207,22 @@ async function parent(): Promise<void> {
                 discarded += 1;
                 continue;
               }
-              if (result.othersCpuSeconds > Number(flags["max-others"])) kept += 1;
-              if (round >= 0) byVariant.get(name)!.push(result);
+              if (round >= 0) {
+                byVariant.get(name)!.push(result);
+                if (result.othersCpuSeconds > Number(flags["max-others"])) kept += 1;
+              }
               break;
             }
           }
         }
+        // Each finished object is written at once, so an interrupted run keeps what it measured.
+        await write(sources.slice(0, sources.indexOf(source) + 1));
       }
     } finally {
       client.destroy();
     }
   });
-  const report = render(names, sources, results, runs, warmup, discarded, kept, [
-    ...(await machine()),
-    serverInfo,
-    "AWS SDK: `@aws-sdk/client-s3@3.1175.0`, `@aws-sdk/lib-storage@3.1175.0` (both sides)",
-  ]);
-  console.log(report);
-  await Deno.writeTextFile(flags.out, report);
+  console.log(await write(sources));
   console.error(`wrote ${relative(Deno.cwd(), flags.out)}`);
 }
 
@@ -279,6 +295,7 @@ function render(
   results: ReadonlyMap<number, ReadonlyMap<string, readonly Measurement[]>>,
   runs: number,
   warmup: number,
+  attempts: number,
   discarded: number,
   kept: number,
   machineLines: readonly string[],
@@ -307,9 +324,10 @@ function render(
     `${warmup} warm-up round(s) discarded, then ${runs} measured run(s) each. Before each run ` +
     "the harness calls `sync` (so writeback of the previous run does not overlap), waits " +
     `(up to ${flags["idle-wait"]} s) until the machine has been idle (less than ${flags.idle} ` +
-    `busy CPU) for ${flags["idle-seconds"]} consecutive seconds, and repeats a run during which ` +
-    `other processes used more than ${flags["max-others"]} CPU s, up to ${MAX_ATTEMPTS} times ` +
-    `(${discarded} repeated here; ${kept} kept after ${MAX_ATTEMPTS} disturbed attempts). ` +
+    `busy CPU) for ${flags["idle-seconds"]} consecutive second(s), and makes up to ${attempts} ` +
+    `attempt(s) at each run until other processes use at most ${flags["max-others"]} CPU s ` +
+    `during it (${discarded} repeated here; ${kept} measured run(s) kept although disturbed, ` +
+    "as all their attempts were). " +
     "CPU = the child during the operation (all threads); server " +
     "= versitygw's CPU during the whole child; peak = the child's `VmHWM`; baseline = its " +
     "`VmRSS` just before the operation.",
@@ -398,7 +416,6 @@ function ratioTable(
   const diagnoses = [
     ["glacier-write", "plain-sink-write", "Glacier's own work on a write (same encoder)"],
     ["plain-sink-write", "plain-write", "`sinkParquet` vs `writeParquet` (encoder)"],
-    ["glacier-read", "web-read", "Glacier's own work on a read (same download code)"],
     ["web-read", "plain-read", "web-stream vs node-stream download, read into a frame"],
     ["web-download", "plain-download", "web-stream vs node-stream download alone"],
   ].filter(([a, b]) => names.includes(a) && names.includes(b));
