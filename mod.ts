@@ -82,6 +82,7 @@ export type { BucketRef, Lineage, ProviderSettings, Step } from "./src/core/line
 export type { ResourceInfo, ResourceKind } from "./src/core/resource.ts";
 export type * from "./src/core/reports.ts";
 export {
+  CommitError,
   GlacierError,
   NoDataError,
   SchemaMismatchError,

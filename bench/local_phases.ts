@@ -68,7 +68,10 @@ async function glacierRun(record: boolean): Promise<void> {
   const started = performance.now();
   const graph = glacierPipeline(dir).graph();
   const storage = new FileStorage(dir);
-  const txn = await timed(at("begin run (recover, staging dir)"), () => storage.beginRun());
+  const txn = await timed(
+    at("begin run (recover, locks, staging dir)"),
+    () => storage.beginRun(graph.steps.map((s) => s.target)),
+  );
   for (const step of graph.steps as readonly Step[]) {
     const frames: Record<string, pl.LazyDataFrame> = {};
     for (const [name, ref] of Object.entries(step.sources)) {

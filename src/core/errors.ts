@@ -35,3 +35,54 @@ export class TaskError extends GlacierError {}
 
 /** A feature that a mode or target does not support. */
 export class UnsupportedError extends GlacierError {}
+
+/**
+ * A run whose outputs could not all be published. `changed` lists the buckets that now hold this
+ * run's outputs (none, when everything placed was put back), `unchanged` the ones that do not.
+ */
+export class CommitError extends StorageError {
+  /** Buckets (`bucket/path`) that hold this run's outputs now. */
+  readonly changed: readonly string[];
+  /** Buckets of this run that kept their previous data. */
+  readonly unchanged: readonly string[];
+  /** What failed, without the list of changes. */
+  readonly reasonText: string;
+  /** What completes the run later, when it left a journal to finish it. */
+  readonly pending?: string;
+
+  /**
+   * A commit that failed, with exactly which buckets changed.
+   *
+   * @param reason what failed, naming the bucket and the file or object.
+   * @param changed buckets that hold this run's outputs now.
+   * @param unchanged buckets that kept their previous data.
+   * @param pending what completes the run later, when the run left a journal to finish it.
+   * @param options the underlying cause.
+   */
+  constructor(
+    reason: string,
+    changed: readonly string[],
+    unchanged: readonly string[],
+    pending?: string,
+    options?: ErrorOptions,
+  ) {
+    super(commitMessage(reason, changed, unchanged, pending), options);
+    this.reasonText = reason;
+    this.pending = pending;
+    this.changed = changed;
+    this.unchanged = unchanged;
+  }
+}
+
+function commitMessage(
+  reason: string,
+  changed: readonly string[],
+  unchanged: readonly string[],
+  pending: string | undefined,
+): string {
+  const list = (names: readonly string[]) => names.map((n) => `'${n}'`).join(", ");
+  if (changed.length === 0) return `${reason}; no bucket was changed`;
+  const kept = unchanged.length > 0 ? ` and ${list(unchanged)} kept its previous data` : "";
+  return `${reason}; ${list(changed)} now hold this run's outputs${kept}` +
+    (pending ? `; ${pending}` : "");
+}

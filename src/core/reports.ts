@@ -16,6 +16,11 @@ export interface ExecuteOptions {
   readonly concurrency?: number;
   /** Print nothing (default: progress and a summary on stderr). */
   readonly quiet?: boolean;
+  /**
+   * Seconds to wait for another run that writes one of the same buckets (default 0: refuse at
+   * once, naming that run).
+   */
+  readonly wait?: number;
 }
 
 /** Options for the data-free check. */

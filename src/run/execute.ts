@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { GlacierError, StorageError, TaskError } from "../core/errors.ts";
+import { CommitError, GlacierError, StorageError, TaskError } from "../core/errors.ts";
 import type { PipelineGraph } from "../core/graph.ts";
 import type { Step } from "../core/lineage.ts";
 import type { ExecuteOptions, RunReport, StepReport } from "../core/reports.ts";
@@ -76,7 +76,6 @@ export async function executeGraph(
       reports.push(report);
       progress.finished(report);
     });
-    await session.commit();
   } catch (error) {
     await session.abort();
     const message = error instanceof Error ? error.message : String(error);
@@ -86,6 +85,27 @@ export async function executeGraph(
     throw new family(`pipeline '${graph.name}' failed, and no bucket was changed: ${message}`, {
       cause: error,
     });
+  }
+  try {
+    await session.commit();
+  } catch (error) {
+    if (!(error instanceof CommitError)) {
+      await session.abort();
+      throw new CommitError(
+        `pipeline '${graph.name}' could not publish its outputs: ${firstLine(error)}`,
+        [],
+        reports.map((r) => r.target),
+        undefined,
+        { cause: error },
+      );
+    }
+    throw new CommitError(
+      `pipeline '${graph.name}' could not publish its outputs: ${error.reasonText}`,
+      error.changed,
+      error.unchanged,
+      error.pending,
+      { cause: error },
+    );
   }
   const report: RunReport = {
     pipeline: graph.name,

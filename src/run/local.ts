@@ -18,6 +18,7 @@ import { executeGraph, runInProcess } from "./execute.ts";
  * @throws {GlacierError} naming the task, bucket or file when a step fails; no bucket changes then.
  */
 export async function runLocal(graph: PipelineGraph, options: RunOptions): Promise<RunReport> {
-  const session = await FileRunSession.begin(graph);
-  return await executeGraph(graph, options as ExecuteOptions, session, () => runInProcess);
+  const execute = options as ExecuteOptions;
+  const session = await FileRunSession.begin(graph, { wait: execute.wait });
+  return await executeGraph(graph, execute, session, () => runInProcess);
 }

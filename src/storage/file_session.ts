@@ -4,7 +4,7 @@
  * @module
  */
 import type pl from "../polars.ts";
-import { StorageError } from "../core/errors.ts";
+import { CommitError, StorageError } from "../core/errors.ts";
 import type { PipelineGraph } from "../core/graph.ts";
 import type { BucketRef } from "../core/lineage.ts";
 import { FileStorage, type FileTransaction } from "./file_storage.ts";
@@ -23,14 +23,22 @@ export class FileRunSession implements RunSession {
    * @param graph the pipeline.
    * @returns the session.
    */
-  static async begin(graph: PipelineGraph): Promise<FileRunSession> {
+  static async begin(
+    graph: PipelineGraph,
+    options: { wait?: number } = {},
+  ): Promise<FileRunSession> {
     const session = new FileRunSession();
-    for (const ref of graph.buckets) {
-      const root = ref.settings.localRoot;
-      if (!session.#roots.has(root)) {
+    const roots = new Map<string, BucketRef[]>();
+    for (const ref of graph.buckets) roots.set(ref.settings.localRoot, []);
+    for (const step of graph.steps) roots.get(step.target.settings.localRoot)!.push(step.target);
+    try {
+      for (const [root, targets] of roots) {
         const storage = new FileStorage(root);
-        session.#roots.set(root, { storage, txn: await storage.beginRun() });
+        session.#roots.set(root, { storage, txn: await storage.beginRun(targets, options) });
       }
+    } catch (error) {
+      await session.abort();
+      throw error;
     }
     return session;
   }
@@ -68,7 +76,25 @@ export class FileRunSession implements RunSession {
   }
 
   async commit(): Promise<void> {
-    for (const { txn } of this.#roots.values()) await txn.commit();
+    const changed: string[] = [];
+    const roots = [...this.#roots.values()];
+    for (const [i, { txn }] of roots.entries()) {
+      try {
+        await txn.commit();
+        changed.push(...txn.outputs);
+      } catch (error) {
+        for (const later of roots.slice(i + 1)) await later.txn.abort();
+        if (changed.length === 0 || !(error instanceof CommitError)) throw error;
+        const unchanged = roots.slice(i + 1).flatMap((r) => r.txn.outputs);
+        throw new CommitError(
+          error.reasonText,
+          [...changed, ...error.changed],
+          [...error.unchanged, ...unchanged],
+          error.pending,
+          { cause: error },
+        );
+      }
+    }
   }
 
   async abort(): Promise<void> {

@@ -2,30 +2,43 @@
  * The embedded default storage: files under a local root, `<root>/<bucket>/<path>`.
  *
  * Writes never touch a bucket's file until they are complete: a direct write goes to a temporary
- * file beside it and is renamed over it; a run stages every output under `<root>/.staging/<run>`
- * and commits them all at the end through a journal, so a failed or killed run leaves every
- * bucket as it was, and a run killed in the middle of its commit is rolled forward by the next
- * use of the same root.
+ * file beside it and is renamed over it; a run stages every output under
+ * `<root>/.glacier/staging/<run>` and commits them all at the end through a journal
+ * (`file_journal.ts`), so a failed or killed run leaves every bucket as it was, and a run killed
+ * in the middle of its commit is rolled forward by the next use of the same root. Writers hold an
+ * OS file lock per bucket (`<root>/.glacier/locks/`) and each run its own lock
+ * (`<root>/.glacier/runs/`), so two writers of one bucket never both proceed and recovery never
+ * touches a live run.
  *
  * @module
  */
 import { dirname, join } from "node:path";
 import type pl from "../polars.ts";
-import { NoDataError, StorageError } from "../core/errors.ts";
+import { CommitError, NoDataError, StorageError } from "../core/errors.ts";
 import type { BucketRef } from "../core/lineage.ts";
 import type { WriteReport } from "../core/reports.ts";
 import { formatOf } from "../provider/format.ts";
 import { countRows, scanValidated, sinkFile, writableFrame } from "./formats.ts";
 import { firstLine } from "./_errors.ts";
+import { failpoint } from "./_failpoint.ts";
+import { describeHolder, FileLock, holderHere, type LockHolder } from "./file_lock.ts";
+import {
+  applyJournal,
+  finishJournal,
+  journalEntries,
+  type JournalEntry,
+  readJournal,
+  writeJournal,
+} from "./file_journal.ts";
 
-const STAGING = ".staging";
-const JOURNAL = ".journal";
-
-/** One staged output waiting for its commit. */
-interface JournalEntry {
-  readonly staged: string;
-  readonly final: string;
-}
+/** Glacier's own files under a root: `<root>/.glacier/`. */
+const STATE = ".glacier";
+const STAGING = "staging";
+const JOURNAL = "journal";
+const LOCKS = "locks";
+const RUNS = "runs";
+/** How long a reader waits for a live run's commit (a few renames) to finish. */
+const LIVE_COMMIT_WAIT_MS = 10_000;
 
 /** Filesystem storage rooted at one directory. */
 export class FileStorage {
@@ -105,17 +118,25 @@ export class FileStorage {
   }
 
   /**
-   * Writes a frame to a bucket atomically, after validating it against the schema.
+   * Writes a frame to a bucket atomically, after validating it against the schema, holding the
+   * bucket's lock while it writes.
    *
    * @param ref the bucket.
    * @param frame the data; extra columns are dropped.
+   * @param options how long to wait for a run that is writing the same bucket (default: refuse).
    * @returns where it went, rows and bytes.
    * @throws {SchemaMismatchError} when the frame does not fit the schema; nothing is written.
+   * @throws {StorageError} when a run is writing the bucket.
    */
-  async write(ref: BucketRef, frame: pl.DataFrame): Promise<WriteReport> {
-    await this.recover();
-    const final = this.pathOf(ref);
+  async write(
+    ref: BucketRef,
+    frame: pl.DataFrame,
+    options: { wait?: number } = {},
+  ): Promise<WriteReport> {
     const data = writableFrame(ref, frame);
+    await this.recover();
+    const [lock] = await this.#lockBuckets([ref], holderHere("write"), options.wait ?? 0);
+    const final = this.pathOf(ref);
     await Deno.mkdir(dirname(final), { recursive: true });
     const temp = join(dirname(final), `.${crypto.randomUUID()}.glacier-tmp`);
     try {
@@ -125,6 +146,7 @@ export class FileStorage {
       return { uri: final, rows: written.rows, bytes: written.bytes };
     } finally {
       await Deno.remove(temp).catch(() => {});
+      await lock.release();
     }
   }
 
@@ -156,45 +178,124 @@ export class FileStorage {
   }
 
   /**
-   * Starts a run whose outputs are staged and committed together.
+   * Starts a run whose outputs are staged and committed together: takes the run's own lock, then
+   * the lock of every bucket it writes, so a second run writing any of them is refused (or waits).
    *
+   * @param targets the buckets the run writes under this root.
+   * @param options how long to wait for another run's locks (default: refuse at once).
    * @returns the run's transaction.
+   * @throws {StorageError} naming the holder when another run writes one of the buckets.
    */
-  async beginRun(): Promise<FileTransaction> {
+  async beginRun(
+    targets: readonly BucketRef[],
+    options: { wait?: number } = {},
+  ): Promise<FileTransaction> {
     await this.recover();
     const id = `${new Date().toISOString().replace(/[:.]/g, "-")}-${
       crypto.randomUUID().slice(0, 8)
     }`;
-    const dir = join(this.root, STAGING, id);
+    const holder = holderHere(id);
+    const runLock = await FileLock.tryAcquire(this.#runLockPath(id), holder);
+    if (!runLock) {
+      throw new StorageError(`run ${id} could not take its own lock under ${this.root}`);
+    }
+    let buckets: FileLock[];
+    try {
+      buckets = await this.#lockBuckets(targets, holder, options.wait ?? 0);
+    } catch (error) {
+      await runLock.release(true);
+      throw error;
+    }
+    const dir = join(this.root, STATE, STAGING, id);
     await Deno.mkdir(dir, { recursive: true });
-    await Deno.writeTextFile(join(dir, "owner.json"), JSON.stringify({ pid: Deno.pid }));
-    return new FileTransaction(this, id, dir);
+    return new FileTransaction(this, id, dir, [...buckets, runLock]);
   }
 
   /**
-   * Finishes what an earlier run left: completes a commit that was cut short (its journal says
-   * what to rename) and removes staging left by runs that are no longer alive.
+   * Takes the locks of buckets, in one order so that two waiting runs cannot deadlock.
+   *
+   * @param refs the buckets.
+   * @param holder who takes them.
+   * @param wait seconds to wait for each.
+   * @returns the held locks.
+   * @throws {StorageError} naming the holder of a lock that stayed taken.
+   */
+  async #lockBuckets(
+    refs: readonly BucketRef[],
+    holder: LockHolder,
+    wait: number,
+  ): Promise<FileLock[]> {
+    const sorted = [...new Map(refs.map((r) => [r.location, r])).values()]
+      .sort((a, b) => a.location.localeCompare(b.location));
+    const held: FileLock[] = [];
+    try {
+      for (const ref of sorted) {
+        const path = join(this.root, STATE, LOCKS, ref.bucket, `${ref.path}.lock`);
+        const lock = await FileLock.acquire(path, holder, wait);
+        if (!lock) {
+          const by = describeHolder(await FileLock.holderOf(path));
+          throw new StorageError(
+            `bucket '${ref.location}' is being written by ${by}; nothing was changed. Wait for ` +
+              "it to finish, or wait for it with run({ wait: SECONDS }) (glacier run --wait " +
+              "SECONDS)",
+          );
+        }
+        held.push(lock);
+      }
+    } catch (error) {
+      for (const lock of held) await lock.release();
+      throw error;
+    }
+    return held;
+  }
+
+  #runLockPath(id: string): string {
+    return join(this.root, STATE, RUNS, `${id}.lock`);
+  }
+
+  /** @internal where a run's journal is written. */
+  journalPath(id: string): string {
+    return join(this.root, STATE, JOURNAL, `${id}.json`);
+  }
+
+  /**
+   * Finishes what runs that died left, touching only runs whose own lock is free (a live run
+   * holds its lock until it ends): completes a commit that was cut short, or puts it back when
+   * its staged data is gone; removes the staging of runs that died before committing. A live
+   * run's commit in progress is waited for (it is a few renames), so a reader never sees half of
+   * it.
    */
   async recover(): Promise<void> {
-    const journals = join(this.root, JOURNAL);
-    for (const entry of await listDir(journals)) {
-      if (!entry.endsWith(".json")) continue;
-      const file = join(journals, entry);
-      const pending = JSON.parse(await Deno.readTextFile(file)) as JournalEntry[];
-      await applyJournal(pending);
-      await Deno.remove(file);
+    const journals = join(this.root, STATE, JOURNAL);
+    const staging = join(this.root, STATE, STAGING);
+    const ids = new Set<string>();
+    for (const name of await listDir(journals)) {
+      if (name.endsWith(".json")) ids.add(name.slice(0, -".json".length));
     }
-    const staging = join(this.root, STAGING);
-    for (const id of await listDir(staging)) {
-      const dir = join(staging, id);
-      if (await ownerAlive(dir)) continue;
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    const committing = new Set(ids);
+    for (const name of await listDir(staging)) ids.add(name);
+    for (const id of ids) {
+      const lock = await FileLock.tryAcquire(this.#runLockPath(id), holderHere("recovery"));
+      if (!lock) {
+        if (committing.has(id)) await waitUntilGone(this.journalPath(id), LIVE_COMMIT_WAIT_MS);
+        continue;
+      }
+      try {
+        await this.#finishDeadRun(id);
+      } finally {
+        await lock.release(true);
+      }
     }
   }
 
-  /** @internal the journal directory. */
-  get journalDir(): string {
-    return join(this.root, JOURNAL);
+  async #finishDeadRun(id: string): Promise<void> {
+    const journal = this.journalPath(id);
+    if (await this.exists(journal)) {
+      const warning = await finishJournal(await readJournal(journal), journal);
+      if (warning) console.error(`glacier: warning: ${warning}`);
+      await Deno.remove(journal);
+    }
+    await Deno.remove(join(this.root, STATE, STAGING, id), { recursive: true }).catch(() => {});
   }
 }
 
@@ -203,12 +304,19 @@ export class FileTransaction {
   readonly #storage: FileStorage;
   readonly #id: string;
   readonly #dir: string;
-  readonly #staged = new Map<string, JournalEntry>();
+  readonly #locks: FileLock[];
+  readonly #staged = new Map<string, Omit<JournalEntry, "ino" | "dev">>();
 
-  constructor(storage: FileStorage, id: string, dir: string) {
+  constructor(storage: FileStorage, id: string, dir: string, locks: FileLock[]) {
     this.#storage = storage;
     this.#id = id;
     this.#dir = dir;
+    this.#locks = locks;
+  }
+
+  /** The run's id. */
+  get id(): string {
+    return this.#id;
   }
 
   /**
@@ -218,7 +326,7 @@ export class FileTransaction {
    * @returns the staging file path.
    */
   stagePath(ref: BucketRef): string {
-    return join(this.#dir, ref.bucket, ...ref.path.split("/"));
+    return join(this.#dir, "new", ref.bucket, ...ref.path.split("/"));
   }
 
   /**
@@ -228,9 +336,16 @@ export class FileTransaction {
    */
   staged(ref: BucketRef): void {
     this.#staged.set(ref.location, {
+      location: ref.location,
       staged: this.stagePath(ref),
       final: this.#storage.pathOf(ref),
+      previous: join(this.#dir, "previous", ref.bucket, ...ref.path.split("/")),
     });
+  }
+
+  /** Buckets with a staged output, in the order they were staged. */
+  get outputs(): string[] {
+    return [...this.#staged.keys()];
   }
 
   /**
@@ -244,35 +359,57 @@ export class FileTransaction {
   }
 
   /**
-   * Moves every staged output into place: first a journal, then the renames, then cleanup.
-   * A crash after the journal is written is rolled forward by the next run.
+   * Publishes every staged output: writes the journal, places each output, removes the journal.
+   * Once the journal is written the run is committed: a crash is rolled forward by the next use
+   * of the root. A failure while placing puts back what was placed.
+   *
+   * @throws {CommitError} saying exactly which buckets changed.
    */
   async commit(): Promise<void> {
-    const entries = [...this.#staged.values()];
-    await Deno.mkdir(this.#storage.journalDir, { recursive: true });
-    const journal = join(this.#storage.journalDir, `${this.#id}.json`);
-    const temp = `${journal}.tmp`;
-    await Deno.writeTextFile(temp, JSON.stringify(entries));
-    await Deno.rename(temp, journal);
-    await applyJournal(entries);
-    await Deno.remove(journal);
+    const entries = await journalEntries([...this.#staged.values()]);
+    if (entries.length > 0) {
+      const journal = this.#storage.journalPath(this.#id);
+      failpoint("local.commit.before-journal");
+      try {
+        await writeJournal(journal, entries);
+      } catch (error) {
+        await Deno.remove(journal).catch(() => {});
+        await this.abort();
+        throw new CommitError(
+          `the run's commit journal ${journal} could not be written: ${firstLine(error)}`,
+          [],
+          entries.map((e) => e.location),
+          undefined,
+          { cause: error },
+        );
+      }
+      failpoint("local.commit.journal-written");
+      try {
+        await applyJournal(entries, `the journal ${journal} completes it on the next use`);
+      } catch (error) {
+        if (error instanceof CommitError && error.changed.length === 0) {
+          await Deno.remove(journal);
+          await this.abort();
+        } else await this.#release();
+        throw error;
+      }
+      failpoint("local.commit.all-placed");
+      await Deno.remove(journal);
+      failpoint("local.commit.journal-removed");
+    }
     await this.abort();
   }
 
-  /** Drops every staged output; the buckets keep their previous data. */
+  /** Drops every staged output and releases the run's locks; the buckets keep their data. */
   async abort(): Promise<void> {
     await Deno.remove(this.#dir, { recursive: true }).catch(() => {});
+    await this.#release();
   }
-}
 
-async function applyJournal(entries: readonly JournalEntry[]): Promise<void> {
-  for (const { staged, final } of entries) {
-    try {
-      await Deno.mkdir(dirname(final), { recursive: true });
-      await Deno.rename(staged, final);
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-    }
+  async #release(): Promise<void> {
+    const runLock = this.#locks.pop();
+    for (const lock of this.#locks.splice(0)) await lock.release();
+    await runLock?.release(true);
   }
 }
 
@@ -287,12 +424,15 @@ async function listDir(dir: string): Promise<string[]> {
   }
 }
 
-async function ownerAlive(dir: string): Promise<boolean> {
-  try {
-    const { pid } = JSON.parse(await Deno.readTextFile(join(dir, "owner.json"))) as { pid: number };
-    if (pid === Deno.pid) return true;
-    return (await Deno.stat(`/proc/${pid}`)).isDirectory;
-  } catch {
-    return false;
+async function waitUntilGone(path: string, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    try {
+      await Deno.stat(path);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return;
+      throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

@@ -330,24 +330,6 @@ Deno.test("write() validates the frame against the schema and keeps the previous
   assert.deepEqual((await s.orders.read()).columns, ["order_id", "customer_id", "amount"]);
 });
 
-Deno.test("a commit cut short by a crash is rolled forward by the next use of the root", async () => {
-  const s = await shop();
-  await seed(s);
-  await s.report.run({ mode: "local", quiet: true });
-  // Simulate a process that wrote its journal, renamed nothing, and died.
-  const staged = join(s.root, ".staging", "dead-run", "shop", "out", "revenue.parquet");
-  await Deno.mkdir(join(staged, ".."), { recursive: true });
-  pl.DataFrame({ region: ["zz"], revenue: [1] }).writeParquet(staged);
-  await Deno.mkdir(join(s.root, ".journal"), { recursive: true });
-  await Deno.writeTextFile(
-    join(s.root, ".journal", "dead-run.json"),
-    JSON.stringify([{ staged, final: join(s.root, "shop", "out", "revenue.parquet") }]),
-  );
-  assert.deepEqual((await s.revenue.read()).toRecords(), [{ region: "zz", revenue: 1 }]);
-  assert.deepEqual([...Deno.readDirSync(join(s.root, ".journal"))], []);
-  assert.deepEqual([...Deno.readDirSync(join(s.root, ".staging"))], []);
-});
-
 Deno.test("a run killed in the middle leaves every bucket as it was", async () => {
   const root = await Deno.makeTempDir();
   const script = join(root, "slow_pipeline.ts");
@@ -413,5 +395,5 @@ if (Deno.args[0] === "seed") {
     schema: schema({ n: t.int64 }),
   });
   assert.deepEqual((await first.read()).toRecords(), [{ n: 42 }]);
-  assert.deepEqual([...Deno.readDirSync(join(root, ".staging"))], []);
+  assert.deepEqual([...Deno.readDirSync(join(root, ".glacier", "staging"))], []);
 });

@@ -1,0 +1,52 @@
+/**
+ * Named points in the commit protocols where a fault can be injected, so that tests can cut a
+ * commit short at every point, the way a crash or a failing disk would.
+ *
+ * `GLACIER_FAILPOINT=name[@n][:kill|:error]` arms one point: on its `n`-th hit (default the first)
+ * the process kills itself with SIGKILL (`kill`, the default), or the point throws on that hit
+ * and every later one (`error`), like a fault that retrying does not cure.
+ * Several points are armed with commas between them. Unset, a point costs one comparison.
+ *
+ * @module
+ */
+
+interface Armed {
+  readonly name: string;
+  readonly hit: number;
+  readonly action: "kill" | "error";
+}
+
+let armed: readonly Armed[] | null = null;
+const hits = new Map<string, number>();
+
+function arm(): readonly Armed[] {
+  let spec: string | undefined;
+  try {
+    spec = Deno.env.get("GLACIER_FAILPOINT");
+  } catch {
+    spec = undefined;
+  }
+  return (spec ?? "").split(",").filter((p) => p.trim()).map((part) => {
+    const match = part.trim().match(/^([a-z0-9:.-]+?)(?:@(\d+))?(?::(kill|error))?$/);
+    if (!match) throw new Error(`GLACIER_FAILPOINT '${part}' is not name[@n][:kill|:error]`);
+    return { name: match[1], hit: Number(match[2] ?? 1), action: (match[3] ?? "kill") as "kill" };
+  });
+}
+
+/**
+ * Marks a point of a commit protocol; does nothing unless `GLACIER_FAILPOINT` names it.
+ *
+ * @param name the point, such as `local.commit.placed`.
+ * @throws {Error} when the point is armed with `:error`.
+ */
+export function failpoint(name: string): void {
+  if (armed === null) armed = arm();
+  if (armed.length === 0) return;
+  const point = armed.find((a) => a.name === name);
+  if (point === undefined) return;
+  const count = (hits.get(name) ?? 0) + 1;
+  hits.set(name, count);
+  if (count < point.hit) return;
+  if (point.action === "error") throw new Error(`injected fault at ${name}`);
+  if (count === point.hit) Deno.kill(Deno.pid, "SIGKILL");
+}
