@@ -32,6 +32,7 @@ import {
 } from "./stack/lambda_service.ts";
 import { isRunning, stopPid, stopTree } from "./stack/process.ts";
 import { createBuckets, DEFAULT_S3_PORT, s3Service } from "./stack/s3_service.ts";
+import { STATE_BUCKET } from "./stack/versitygw.ts";
 import { DEFAULT_WORKER_CORES, DEFAULT_WORKER_MEMORY } from "./stack/spark_cluster.ts";
 import {
   DEFAULT_SPARK_PORT,
@@ -234,10 +235,8 @@ async function up(options: StackOptions, buckets: readonly string[]): Promise<nu
   }
   const s3 = running.find((s) => s.name === "s3");
   if (!s3) throw new Error("the s3 service is not running");
-  if (buckets.length > 0) {
-    for (const [bucket, created] of await createBuckets(s3.env, buckets)) {
-      console.log(`s3: bucket '${bucket}' ${created ? "created" : "already exists"}`);
-    }
+  for (const [bucket, created] of await createBuckets(s3.env, [STATE_BUCKET, ...buckets])) {
+    console.log(`s3: bucket '${bucket}' ${created ? "created" : "already exists"}`);
   }
   await upLambda(options, { recorded, s3, record });
   await writeState(paths, { services: running });

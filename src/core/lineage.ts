@@ -12,6 +12,8 @@ export interface ProviderSettings {
   readonly localRoot: string;
   /** AWS region for cloud mode. */
   readonly region: string;
+  /** The S3 bucket of cloud runs' locks and journals, when the provider names one. */
+  readonly stateBucket?: string;
 }
 
 /** A storage location with its schema: what the graph knows of a bucket. */

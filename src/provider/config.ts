@@ -8,14 +8,26 @@
 export class AwsConfig {
   /** The AWS region, such as `us-east-1`. */
   readonly region: string;
+  /**
+   * The S3 bucket that holds cloud runs' locks and journals (default: `GLACIER_STATE_BUCKET`
+   * when cloud mode starts). Cloud mode refuses to write without one.
+   */
+  readonly stateBucket?: string;
 
   /**
    * AWS settings for one region.
    *
-   * @param options the region (default: `AWS_REGION`, else `us-east-1`).
+   * @param options the region (default: `AWS_REGION`, else `us-east-1`) and the state bucket.
+   * @example
+   * ```ts
+   * import { AwsConfig } from "@glacier/glacier";
+   * const config = new AwsConfig({ region: "eu-west-1", stateBucket: "acme-glacier-state" });
+   * console.assert(config.stateBucket === "acme-glacier-state");
+   * ```
    */
-  constructor(options: { region?: string } = {}) {
+  constructor(options: { region?: string; stateBucket?: string } = {}) {
     this.region = options.region ?? envOr("AWS_REGION", "us-east-1");
+    this.stateBucket = options.stateBucket;
     Object.freeze(this);
   }
 }

@@ -53,7 +53,11 @@ export class Provider {
   constructor(options: { config?: AwsConfig; localRoot?: string } = {}) {
     this.config = options.config ?? new AwsConfig();
     this.localRoot = resolve(options.localRoot ?? join(Deno.cwd(), ".glacier", "data"));
-    this.#settings = Object.freeze({ localRoot: this.localRoot, region: this.config.region });
+    this.#settings = Object.freeze({
+      localRoot: this.localRoot,
+      region: this.config.region,
+      ...(this.config.stateBucket ? { stateBucket: this.config.stateBucket } : {}),
+    });
     Object.freeze(this);
   }
 

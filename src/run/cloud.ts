@@ -47,10 +47,11 @@ export async function runCloud(graph: PipelineGraph, options: RunOptions): Promi
     if (graph.steps.some((s) => s.task.resource.kind === kind)) await executor.preflight?.(graph);
   }
   const { S3RunSession } = await import("../storage/s3/s3_session.ts");
-  const session = await S3RunSession.begin(graph);
+  const execute = options as ExecuteOptions;
+  const session = await S3RunSession.begin(graph, { wait: execute.wait });
   return await executeGraph(
     graph,
-    options as ExecuteOptions,
+    execute,
     session,
     (step) => executors.get(step.task.resource.kind)!,
   );

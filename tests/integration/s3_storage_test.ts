@@ -241,7 +241,9 @@ Deno.test("a second run writing the same bucket is refused while the first holds
         assert.ok(e instanceof StorageError);
         assert.match(
           e.message,
-          /bucket 'shop\/out\/revenue.ndjson' is being written by another run \(pid \d+ on .*, since .*\); nothing was changed/,
+          new RegExp(
+            `bucket 'shop/out/revenue.ndjson' is being written by run ${first.runId} \\(pid ${Deno.pid} on .*, since .*\\); nothing was changed`,
+          ),
         );
         return true;
       });
@@ -255,47 +257,13 @@ Deno.test("a second run writing the same bucket is refused while the first holds
           }),
           { mode: "cloud" },
         ),
-        /bucket 'shop\/stage\/joined.arrow' is being written by another run/,
+        /bucket 'shop\/stage\/joined.arrow' is being written by run /,
       );
     } finally {
       await first.abort();
     }
     const report = await s.report.run({ mode: "cloud", quiet: true });
     assert.equal(report.steps.length, 2);
-  });
-});
-
-Deno.test("a commit cut short is rolled forward by the next cloud run", async () => {
-  await cloud(async (server) => {
-    const s = await shop();
-    await seed(s, "cloud");
-    await s.report.run({ mode: "cloud", quiet: true });
-    const client = s3Client(server);
-    // A run that staged a new revenue object, wrote its journal, and died before copying.
-    const staged = ".glacier/staging/dead-run/out/revenue.ndjson";
-    await client.send(
-      new PutObjectCommand({
-        Bucket: "shop",
-        Key: staged,
-        Body: '{"region":"zz","revenue":1.0}\n',
-      }),
-    );
-    await client.send(
-      new PutObjectCommand({
-        Bucket: "shop",
-        Key: ".glacier/journal/dead-run.json",
-        Body: JSON.stringify({
-          run: "dead-run",
-          entries: [{ bucket: "shop", staged, final: "out/revenue.ndjson", size: 30 }],
-          locks: [],
-        }),
-      }),
-    );
-    assert.deepEqual((await s.revenue.read({ mode: "cloud" })).toRecords(), [{
-      region: "zz",
-      revenue: 1,
-    }]);
-    assert.ok(!(await keys(server, "shop")).some((k) => k.startsWith(".glacier/")));
   });
 });
 
@@ -332,7 +300,7 @@ Deno.test("the server killed in the middle of a write leaves the previous object
       assert.ok(e instanceof StorageError, `${e}`);
       assert.match(
         e.message,
-        /cannot reach S3 at http:\/\/127\.0\.0\.1:\d+ .*to write bucket 'crash\/data.ndjson'|S3 failed to write bucket 'crash\/data.ndjson'/,
+        /cannot reach S3 at http:\/\/127\.0\.0\.1:\d+ .*to (write|lock) bucket 'crash\/data.ndjson'|S3 failed to write bucket 'crash\/data.ndjson'/,
       );
       return true;
     });

@@ -31,6 +31,9 @@ export { freePort } from "./process.ts";
 /** The versitygw release the stack installs and tests run against. */
 export const VERSITYGW_VERSION = "v1.8.0";
 
+/** The state bucket the stack names in `GLACIER_STATE_BUCKET`: cloud runs' locks and journals. */
+export const STATE_BUCKET = "glacier-state";
+
 /** The Go package `go install` builds the versitygw command from. */
 export const VERSITYGW_PACKAGE = "github.com/versity/versitygw/cmd/versitygw";
 
@@ -141,7 +144,9 @@ export interface S3Server {
   readonly logFile: string | undefined;
   /**
    * The standard AWS variables that point an S3 client at this server: `AWS_ENDPOINT_URL_S3`,
-   * `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_S3_FORCE_PATH_STYLE=true`.
+   * `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_S3_FORCE_PATH_STYLE=true`,
+   * and `GLACIER_STATE_BUCKET`, the bucket cloud runs keep their locks and journals in (created on
+   * first use).
    */
   env(): Record<string, string>;
   /** Sends SIGTERM to the server's pid, waits for it, and sends SIGKILL after 5 s. */
@@ -227,6 +232,7 @@ class VersitygwServer implements S3Server {
       AWS_SECRET_ACCESS_KEY: this.secretKey,
       AWS_REGION: this.region,
       AWS_S3_FORCE_PATH_STYLE: "true",
+      GLACIER_STATE_BUCKET: STATE_BUCKET,
     };
   }
 

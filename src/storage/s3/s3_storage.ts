@@ -4,11 +4,11 @@
  * files, so no object is held in memory whole.
  *
  * Safe writes: an S3 object is replaced atomically, so a reader never sees half an object. A
- * run's outputs are uploaded under `.glacier/staging/<run>/` and copied into place together at the
- * end, through a journal at `.glacier/journal/<run>.json` that the next use rolls forward if the
- * run died during its commit. Writers take a lock object per target bucket with a conditional
- * write (`If-None-Match: *`), so a second run writing the same bucket is refused instead of
- * clobbering the first.
+ * run's outputs are uploaded under `.glacier/staging/<run>/` in their buckets and copied into
+ * place together at the end, through a journal in the state bucket that the next cloud use rolls
+ * forward if the run died during its commit (`s3_journal.ts`). Writers take a lock object per
+ * target bucket in the state bucket with a conditional write (`If-None-Match: *`), refreshed while
+ * they work, so a second run writing the same bucket is refused instead of clobbering the first.
  *
  * @module
  */
@@ -17,8 +17,8 @@ import { pipeline } from "node:stream/promises";
 import { join } from "node:path";
 import { hostname } from "node:os";
 import type pl from "../../polars.ts";
-import { GlacierError, StorageError } from "../../core/errors.ts";
-import type { BucketRef } from "../../core/lineage.ts";
+import { GlacierError, NoDataError, StorageError } from "../../core/errors.ts";
+import type { BucketRef, ProviderSettings } from "../../core/lineage.ts";
 import type { WriteReport } from "../../core/reports.ts";
 import { formatOf } from "../../provider/format.ts";
 import { countRows, scanValidated, sinkFile, writableFrame } from "../formats.ts";
@@ -35,12 +35,18 @@ import {
 } from "./_sdk.ts";
 import { type S3Connection, s3Connection } from "./client.ts";
 import { type S3Context, s3Failure } from "./errors.ts";
+import {
+  finishS3Journal,
+  JOURNAL_PREFIX,
+  LOCK_PREFIX,
+  PREVIOUS_PREFIX,
+  removeRunObjects,
+  type S3Journal,
+  STAGING_PREFIX,
+} from "./s3_journal.ts";
 
-/** Where Glacier keeps its own objects inside a bucket. */
+/** Where Glacier keeps its own objects inside a data bucket. */
 export const META_PREFIX = ".glacier/";
-const LOCKS = `${META_PREFIX}locks/`;
-const STAGING = `${META_PREFIX}staging/`;
-const JOURNAL = `${META_PREFIX}journal/`;
 
 /** Largest object a single CopyObject may copy. */
 const MAX_COPY_BYTES = 5 * 1024 ** 3;
@@ -49,6 +55,8 @@ const PART_BYTES = 16 * 1024 * 1024;
 /** How long a lock is valid without a refresh, and how often it is refreshed. */
 const LOCK_TTL_MS = 15 * 60 * 1000;
 const LOCK_REFRESH_MS = 5 * 60 * 1000;
+/** How long a reader waits for a live run's commit (a few copies) to finish. */
+const LIVE_COMMIT_WAIT_MS = 30_000;
 
 /** An object's identity. */
 export interface ObjectInfo {
@@ -60,32 +68,15 @@ export interface ObjectInfo {
   readonly etag: string;
 }
 
-/** One output staged by a run, waiting for its commit. */
-export interface StagedObject {
-  /** The S3 bucket. */
-  readonly bucket: string;
-  /** The staging key. */
-  readonly staged: string;
-  /** The final key. */
-  readonly final: string;
-  /** Its size in bytes. */
-  readonly size: number;
-}
-
-/** What a run's journal holds. */
-interface Journal {
-  readonly run: string;
-  readonly entries: readonly StagedObject[];
-  readonly locks: readonly { bucket: string; key: string }[];
-}
-
 /** The locks this process holds, as `bucket/key`: a lock of this process not in here is stale. */
 const heldHere = new Set<string>();
 
 /** Whether the process that wrote a lock can no longer be holding it. */
-function holderIsGone(holder: { host: string; pid: number; expires: string }, id: string): boolean {
+function holderIsGone(holder: LockBody, id: string): boolean {
   if (Date.parse(holder.expires) <= Date.now()) return true;
-  if (holder.host !== hostname()) return false;
+  // A pid means something only in its own PID namespace on its own host: elsewhere the lease
+  // (refreshed while the run works) is all there is to go by.
+  if (holder.host !== hostname() || holder.pidNamespace !== pidNamespace()) return false;
   if (holder.pid === Deno.pid) return !heldHere.has(id);
   try {
     Deno.statSync(`/proc/${holder.pid}`);
@@ -95,21 +86,70 @@ function holderIsGone(holder: { host: string; pid: number; expires: string }, id
   }
 }
 
-/** A held lock on one target bucket. */
+let pidNamespaceHere: string | undefined;
+
+/** This process's PID namespace (`pid:[inode]`), which gives its pid a meaning. */
+function pidNamespace(): string {
+  try {
+    pidNamespaceHere ??= Deno.readLinkSync("/proc/self/ns/pid");
+  } catch {
+    pidNamespaceHere = "unknown";
+  }
+  return pidNamespaceHere;
+}
+
+/** Where the state bucket records the runs that are writing. */
+const RUNS_PREFIX = "runs/";
+
+/** A run that is writing, as the state bucket records it. */
+export interface RunMarker {
+  /** The run's id. */
+  readonly run: string;
+  /** The data buckets it stages objects in. */
+  readonly buckets: readonly string[];
+  /** Its locks' keys in the state bucket. */
+  readonly locks: readonly string[];
+}
+
+/** What a lock object says of its holder. */
+interface LockBody {
+  readonly run: string;
+  readonly location: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly pidNamespace: string;
+  readonly since: string;
+  readonly expires: string;
+}
+
+/** A held lock on one target bucket, an object in the state bucket. */
 export class S3Lock {
   readonly #storage: S3Storage;
+  /** The state bucket. */
   readonly bucket: string;
+  /** The lock's key. */
   readonly key: string;
+  /** The Glacier bucket it guards. */
   readonly location: string;
+  readonly #run: string;
   #etag: string;
   #timer: ReturnType<typeof setInterval> | undefined;
   #lost: GlacierError | undefined;
+  #failed: GlacierError | undefined;
 
-  constructor(storage: S3Storage, ref: BucketRef, key: string, etag: string) {
+  constructor(
+    storage: S3Storage,
+    state: string,
+    key: string,
+    ref: BucketRef,
+    run: string,
+    etag: string,
+  ) {
     this.#storage = storage;
-    this.bucket = ref.bucket;
+    this.bucket = state;
     this.key = key;
     this.location = ref.location;
+    this.#run = run;
     this.#etag = etag;
     heldHere.add(`${this.bucket}/${key}`);
     const timer = setInterval(() => this.#refresh(), LOCK_REFRESH_MS);
@@ -118,21 +158,38 @@ export class S3Lock {
   }
 
   async #refresh(): Promise<void> {
+    this.#failed = undefined;
     try {
-      this.#etag = await this.#storage.putLock(this.bucket, this.key, this.location, this.#etag);
+      this.#etag = await this.#storage.putLock(
+        this.bucket,
+        this.key,
+        this.location,
+        this.#run,
+        this.#etag,
+      );
     } catch (error) {
-      this.#lost = error instanceof GlacierError ? error : s3Failure(error, {
+      const failure = s3Failure(error, {
         op: "lock",
         bucket: this.bucket,
         key: this.key,
         location: this.location,
         endpoint: this.#storage.endpoint,
       });
+      // Another run's conditional write won: the lock is lost for good. Anything else (the
+      // server out of reach) is tried again at the next refresh.
+      if ((error as { name?: string }).name === "PreconditionFailed") this.#lost = failure;
+      else this.#failed = failure;
     }
   }
 
-  /** Throws when the lock was lost to another run while this one worked. */
-  check(): void {
+  /**
+   * Makes sure the lock is still this run's, renewing it: called right before a commit.
+   *
+   * @throws {StorageError} when the lock was lost to another run while this one worked.
+   */
+  async confirm(): Promise<void> {
+    if (!this.#lost) await this.#refresh();
+    if (this.#failed && !this.#lost) throw this.#failed;
     if (this.#lost) {
       throw new StorageError(
         `the lock on bucket '${this.location}' was lost while the run worked: ${this.#lost.message}`,
@@ -147,6 +204,33 @@ export class S3Lock {
     heldHere.delete(`${this.bucket}/${this.key}`);
     await this.#storage.deleteObject(this.bucket, this.key, this.#etag).catch(() => {});
   }
+}
+
+/**
+ * The state bucket of a provider's cloud runs: its `AwsConfig` `stateBucket`, else
+ * `GLACIER_STATE_BUCKET`.
+ *
+ * @param settings the provider settings a bucket carries.
+ * @param doing what is about to happen, for the message.
+ * @returns the state bucket's name.
+ * @throws {StorageError} when there is none.
+ */
+export function stateBucketOf(settings: ProviderSettings, doing: string): string {
+  let fromEnv: string | undefined;
+  try {
+    fromEnv = Deno.env.get("GLACIER_STATE_BUCKET") || undefined;
+  } catch {
+    fromEnv = undefined;
+  }
+  const name = settings.stateBucket ?? fromEnv;
+  if (name) return name;
+  throw new StorageError(
+    `${doing} needs a state bucket, where cloud runs keep their locks and journals so that no two ` +
+      "runs write one bucket at once and no run is ever half published. Nothing was read or " +
+      'written. Name one with new AwsConfig({ stateBucket: "my-glacier-state" }) or ' +
+      "GLACIER_STATE_BUCKET (the generated Terraform declares it; the local stack names one in " +
+      "its stack.env)",
+  );
 }
 
 /** S3 storage for one region and endpoint configuration. */
@@ -267,24 +351,38 @@ export class S3Storage {
   }
 
   /**
-   * Copies an object inside a bucket on the server; objects over 5 GiB are uploaded again from
-   * the local file, since one CopyObject cannot copy them.
+   * Copies a staged object over its bucket's key on the server; objects over 5 GiB are uploaded
+   * again from the local file, since one CopyObject cannot copy them.
    *
    * @param entry the staged object.
    * @param localFile the staged output's local file, when there is one.
    */
-  async copyIntoPlace(entry: StagedObject, localFile?: string): Promise<void> {
+  async copyIntoPlace(
+    entry: { bucket: string; staged: string; final: string; size: number },
+    localFile?: string,
+  ): Promise<void> {
     if (entry.size > MAX_COPY_BYTES && localFile) {
       await this.upload(localFile, entry.bucket, entry.final);
       return;
     }
+    await this.copyObject(entry.bucket, entry.staged, entry.final);
+  }
+
+  /**
+   * Copies an object to another key of the same bucket, on the server.
+   *
+   * @param bucket the S3 bucket.
+   * @param from the source key.
+   * @param to the target key.
+   */
+  async copyObject(bucket: string, from: string, to: string): Promise<void> {
     await this.#send(
       new CopyObjectCommand({
-        Bucket: entry.bucket,
-        Key: entry.final,
-        CopySource: `${entry.bucket}/${entry.staged.split("/").map(encodeURIComponent).join("/")}`,
+        Bucket: bucket,
+        Key: to,
+        CopySource: `${bucket}/${from.split("/").map(encodeURIComponent).join("/")}`,
       }),
-      this.#context("write", entry.bucket, entry.final),
+      this.#context("write", bucket, to),
     );
   }
 
@@ -367,26 +465,35 @@ export class S3Storage {
    * Writes a lock object: a new one (`If-None-Match: *`), or a refresh of this run's own
    * (`If-Match`).
    *
-   * @param bucket the S3 bucket.
+   * @param bucket the state bucket.
    * @param key the lock's key.
    * @param location the Glacier bucket it guards.
+   * @param run the run that holds it.
    * @param ifMatch the ETag of this run's current lock, for a refresh.
    * @returns the lock's new ETag.
    */
-  async putLock(bucket: string, key: string, location: string, ifMatch?: string): Promise<string> {
+  async putLock(
+    bucket: string,
+    key: string,
+    location: string,
+    run: string,
+    ifMatch?: string,
+  ): Promise<string> {
     const now = Date.now();
-    const body = JSON.stringify({
+    const body: LockBody = {
+      run,
       location,
       host: hostname(),
       pid: Deno.pid,
+      pidNamespace: pidNamespace(),
       since: new Date(now).toISOString(),
       expires: new Date(now + LOCK_TTL_MS).toISOString(),
-    });
+    };
     const out = await this.#conn.client.send(
       new PutObjectCommand({
         Bucket: bucket,
         Key: key,
-        Body: body,
+        Body: JSON.stringify(body),
         ContentType: "application/json",
         ...(ifMatch ? { IfMatch: ifMatch } : { IfNoneMatch: "*" }),
       }),
@@ -397,46 +504,62 @@ export class S3Storage {
   /**
    * Takes the lock on a target bucket, or says which run holds it. A lock whose run cannot hold
    * it any more is taken over: it expired, or it was written on this host by a process that has
-   * ended (or by this process, outside any of its live runs).
+   * ended (or by this process, outside any of its live runs). With `wait`, a held lock is tried
+   * again until it is free or the wait is over.
    *
    * @param ref the bucket to write.
+   * @param run the run (or `write`) that takes it.
+   * @param wait seconds to wait for a held lock.
    * @returns the held lock.
    * @throws {StorageError} when another live run holds it.
    */
-  async lock(ref: BucketRef): Promise<S3Lock> {
-    const key = `${LOCKS}${ref.path}.lock`;
-    const context = this.#context("lock", ref.bucket, key, { location: ref.location });
-    for (let attempt = 0; attempt < 2; attempt++) {
+  async lock(ref: BucketRef, run: string, wait = 0): Promise<S3Lock> {
+    const state = stateBucketOf(ref.settings, `writing bucket '${ref.location}' in cloud mode`);
+    const key = `${LOCK_PREFIX}${ref.bucket}/${ref.path}.lock`;
+    const context = this.#context("lock", state, key, { location: ref.location });
+    const deadline = Date.now() + wait * 1000;
+    for (let attempt = 0;; attempt++) {
       try {
-        return new S3Lock(this, ref, key, await this.putLock(ref.bucket, key, ref.location));
+        return new S3Lock(
+          this,
+          state,
+          key,
+          ref,
+          run,
+          await this.putLock(state, key, ref.location, run),
+        );
       } catch (error) {
         if ((error as { name?: string }).name !== "PreconditionFailed") {
           throw s3Failure(error, context);
         }
       }
-      const holder = await this.#readLock(ref.bucket, key);
-      if (holder && !holderIsGone(holder, `${ref.bucket}/${key}`)) {
+      const holder = await this.#readLock(state, key);
+      if (holder && !holderIsGone(holder, `${state}/${key}`)) {
+        if (Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 100 * 2 ** attempt)));
+          continue;
+        }
         throw new StorageError(
-          `bucket '${ref.location}' is being written by another run (pid ${holder.pid} on ` +
-            `${holder.host}, since ${holder.since}); nothing was changed. Wait for it to finish; ` +
-            `if that run died, its lock expires at ${holder.expires}, or delete ` +
-            `s3://${ref.bucket}/${key}`,
+          `bucket '${ref.location}' is being written by run ${holder.run} (pid ${holder.pid} on ` +
+            `${holder.host}, since ${holder.since}); nothing was changed. Wait for it to finish, ` +
+            "or wait for it with run({ wait: SECONDS }) (glacier run --wait SECONDS); if that " +
+            `run died, its lock expires at ${holder.expires}, or delete s3://${state}/${key}`,
         );
       }
-      if (holder) await this.deleteObject(ref.bucket, key, holder.etag).catch(() => {});
+      if (holder) await this.deleteObject(state, key, holder.etag).catch(() => {});
+      if (attempt > 5) {
+        throw new StorageError(
+          `could not take the lock on bucket '${ref.location}' (s3://${state}/${key}); another ` +
+            "run keeps taking it. Try again",
+        );
+      }
     }
-    throw new StorageError(
-      `could not take the lock on bucket '${ref.location}' (s3://${ref.bucket}/${key}); another ` +
-        "run keeps taking it. Try again",
-    );
   }
 
   async #readLock(
     bucket: string,
     key: string,
-  ): Promise<
-    { pid: number; host: string; since: string; expires: string; etag: string } | undefined
-  > {
+  ): Promise<(LockBody & { etag: string }) | undefined> {
     try {
       const out = await this.#conn.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       const body = JSON.parse(await out.Body!.transformToString());
@@ -447,65 +570,155 @@ export class S3Storage {
   }
 
   /**
-   * Writes a run's journal: the list of staged objects to copy into place.
+   * Writes a run's journal to the state bucket; only once (`If-None-Match: *`).
    *
-   * @param bucket the S3 bucket that keeps the journal.
-   * @param run the run's id.
-   * @param entries the staged objects.
-   * @param locks the locks the run holds.
+   * @param state the state bucket.
+   * @param journal the run's journal.
    * @returns the journal's key.
    */
-  async putJournal(
-    bucket: string,
-    run: string,
-    entries: readonly StagedObject[],
-    locks: readonly { bucket: string; key: string }[],
-  ): Promise<string> {
-    const key = `${JOURNAL}${run}.json`;
-    const journal: Journal = { run, entries, locks };
+  async putJournal(state: string, journal: S3Journal): Promise<string> {
+    const key = `${JOURNAL_PREFIX}${journal.run}.json`;
     await this.#send(
-      new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(journal) }),
-      this.#context("write", bucket, key),
+      new PutObjectCommand({
+        Bucket: state,
+        Key: key,
+        Body: JSON.stringify(journal),
+        ContentType: "application/json",
+        IfNoneMatch: "*",
+      }),
+      this.#context("write", state, key),
     );
     return key;
   }
 
   /**
-   * Finishes what earlier runs left in these buckets: completes commits cut short (rolling their
-   * journals forward) and releases those runs' locks.
+   * Finishes what runs that died left in the state bucket: completes commits cut short (rolling
+   * their journals forward, or putting them back when their staged objects are gone) and releases
+   * those runs' locks. A journal whose run still holds a lock is a live commit: it is waited for
+   * (a few copies), never touched.
    *
-   * @param buckets the S3 buckets to look in.
-   * @param purpose what the caller is about to do, for messages: the operation and the bucket.
+   * @param state the state bucket.
+   * @param purpose what the caller is about to do, for messages.
+   * @param create whether to create the state bucket when it does not exist (writers do; a
+   *   reader finds nothing to finish there).
+   * @returns the Glacier buckets whose objects it changed.
    */
-  async recover(buckets: Iterable<string>, purpose: Partial<S3Context> = {}): Promise<void> {
-    for (const bucket of new Set(buckets)) {
-      let journals: ObjectInfo[];
-      try {
-        journals = await this.list(bucket, JOURNAL, purpose);
-      } catch (error) {
-        if (error instanceof StorageError && /does not exist/.test(error.message)) continue;
-        throw error;
+  async recover(
+    state: string,
+    purpose: Partial<S3Context> = {},
+    create = true,
+  ): Promise<Set<string>> {
+    const finished = new Set<string>();
+    let journals: ObjectInfo[];
+    if (create) await this.ensureBucket(state);
+    try {
+      journals = await this.list(state, JOURNAL_PREFIX, { ...purpose, op: "list" });
+    } catch (error) {
+      if (!create && error instanceof StorageError && /does not exist/.test(error.message)) {
+        return finished;
       }
-      for (const { key } of journals) {
-        const file = await Deno.makeTempFile({ prefix: "glacier-journal-" });
-        try {
-          await this.download(bucket, key, file);
-          const journal = JSON.parse(await Deno.readTextFile(file)) as Journal;
-          for (const entry of journal.entries) {
-            if (await this.head(entry.bucket, entry.staged)) {
-              await this.copyIntoPlace(entry);
-              await this.deleteObject(entry.bucket, entry.staged);
-            }
-          }
-          for (const lock of journal.locks) {
-            await this.deleteObject(lock.bucket, lock.key).catch(() => {});
-          }
-          await this.deleteObject(bucket, key);
-        } finally {
-          await Deno.remove(file).catch(() => {});
-        }
-      }
+      throw error;
     }
+    for (const { key } of journals) {
+      const journal = await this.#readJournal(state, key);
+      if (journal === undefined) continue;
+      const deadline = Date.now() + LIVE_COMMIT_WAIT_MS;
+      let live = await this.#runIsLive(state, journal);
+      while (live && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        if (!(await this.head(state, key))) break;
+        live = await this.#runIsLive(state, journal);
+      }
+      if (live || !(await this.head(state, key))) continue;
+      const warning = await finishS3Journal(this, journal, `s3://${state}/${key}`);
+      if (warning) console.error(`glacier: warning: ${warning}`);
+      for (const lock of journal.locks) await this.#releaseIfHeldBy(state, lock, journal.run);
+      await this.deleteObject(state, key);
+      await removeRunObjects(this, journal.run, journal.entries.map((e) => e.bucket));
+      for (const entry of journal.entries) finished.add(entry.location);
+    }
+    await this.#dropDeadRuns(state, purpose);
+    return finished;
+  }
+
+  /**
+   * Records a run that starts writing: its data buckets and its locks, so that when it dies
+   * before it commits, the next cloud use removes what it staged and releases its locks.
+   *
+   * @param state the state bucket.
+   * @param marker the run.
+   */
+  async putRunMarker(state: string, marker: RunMarker): Promise<void> {
+    const key = `${RUNS_PREFIX}${marker.run}.json`;
+    await this.#send(
+      new PutObjectCommand({ Bucket: state, Key: key, Body: JSON.stringify(marker) }),
+      this.#context("write", state, key),
+    );
+  }
+
+  /**
+   * Removes a run's marker once it has ended.
+   *
+   * @param state the state bucket.
+   * @param run the run's id.
+   */
+  async deleteRunMarker(state: string, run: string): Promise<void> {
+    await this.deleteObject(state, `${RUNS_PREFIX}${run}.json`).catch(() => {});
+  }
+
+  async #dropDeadRuns(state: string, purpose: Partial<S3Context>): Promise<void> {
+    for (const { key } of await this.list(state, RUNS_PREFIX, { ...purpose, op: "list" })) {
+      let marker: RunMarker;
+      try {
+        const out = await this.#conn.client.send(new GetObjectCommand({ Bucket: state, Key: key }));
+        marker = JSON.parse(await out.Body!.transformToString()) as RunMarker;
+      } catch {
+        continue;
+      }
+      if (await this.head(state, `${JOURNAL_PREFIX}${marker.run}.json`)) continue;
+      if (await this.#runIsLive(state, marker)) continue;
+      await removeRunObjects(this, marker.run, marker.buckets);
+      for (const lock of marker.locks) await this.#releaseIfHeldBy(state, lock, marker.run);
+      await this.deleteObject(state, key).catch(() => {});
+    }
+  }
+
+  async #readJournal(state: string, key: string): Promise<S3Journal | undefined> {
+    let text: string;
+    try {
+      const out = await this.#conn.client.send(new GetObjectCommand({ Bucket: state, Key: key }));
+      text = await out.Body!.transformToString();
+    } catch (error) {
+      const e = error as { name?: string };
+      if (e.name === "NoSuchKey" || e.name === "NotFound") return undefined;
+      throw s3Failure(error, this.#context("read", state, key));
+    }
+    try {
+      const journal = JSON.parse(text) as S3Journal;
+      if (journal.version === 1 && Array.isArray(journal.entries)) return journal;
+    } catch {
+      // reported below
+    }
+    throw new StorageError(
+      `the commit journal s3://${state}/${key} is not readable; it records a run that was ` +
+        "publishing its outputs. Check the buckets it names, then delete it",
+    );
+  }
+
+  async #runIsLive(
+    state: string,
+    journal: { run: string; locks: readonly string[] },
+  ): Promise<boolean> {
+    for (const key of journal.locks) {
+      const holder = await this.#readLock(state, key);
+      if (holder?.run === journal.run && !holderIsGone(holder, `${state}/${key}`)) return true;
+    }
+    return false;
+  }
+
+  async #releaseIfHeldBy(state: string, key: string, run: string): Promise<void> {
+    const holder = await this.#readLock(state, key);
+    if (holder?.run === run) await this.deleteObject(state, key, holder.etag).catch(() => {});
   }
 
   /**
@@ -515,15 +728,29 @@ export class S3Storage {
    * @returns the data.
    */
   async read(ref: BucketRef): Promise<pl.DataFrame> {
-    await this.recover([ref.bucket], { op: "read", location: ref.location, key: ref.path });
+    const state = stateBucketOf(ref.settings, `reading bucket '${ref.location}' in cloud mode`);
+    const missing = `bucket '${ref.location}' has no data at ${this.uriOf(ref)}; write it with ` +
+      'bucket.write(frame, { mode: "cloud" }) or run the pipeline that produces it in cloud mode';
     const dir = await Deno.makeTempDir({ prefix: "glacier-s3-read-" });
     try {
       const file = join(dir, "data");
-      await this.download(ref.bucket, ref.path, file, {
-        location: ref.location,
-        missing: `bucket '${ref.location}' has no data at ${this.uriOf(ref)}; write it with ` +
-          'bucket.write(frame, { mode: "cloud" }) or run the pipeline that produces it in cloud mode',
+      // The object first, so that an unreachable server or wrong credentials are told in terms
+      // of what the caller asked for; then any run that died while publishing is finished, and
+      // when that changed this bucket, it is read again.
+      const download = () =>
+        this.download(ref.bucket, ref.path, file, { location: ref.location, missing });
+      let missed: unknown;
+      await download().catch((error) => {
+        if (!(error instanceof NoDataError)) throw error;
+        missed = error;
       });
+      const finished = await this.recover(
+        state,
+        { op: "read", location: ref.location, key: ref.path },
+        false,
+      );
+      if (finished.has(ref.location)) await download();
+      else if (missed) throw missed;
       const frame = scanValidated(ref, file, this.uriOf(ref));
       try {
         return await frame.collect();
@@ -548,17 +775,23 @@ export class S3Storage {
    * @param frame the data; extra columns are dropped.
    * @returns where it went, rows and bytes.
    */
-  async write(ref: BucketRef, frame: pl.DataFrame): Promise<WriteReport> {
+  async write(
+    ref: BucketRef,
+    frame: pl.DataFrame,
+    options: { wait?: number } = {},
+  ): Promise<WriteReport> {
     const data = writableFrame(ref, frame);
-    await this.recover([ref.bucket], { op: "write", location: ref.location, key: ref.path });
+    const state = stateBucketOf(ref.settings, `writing bucket '${ref.location}' in cloud mode`);
+    await this.recover(state, { op: "write", location: ref.location, key: ref.path });
     await this.ensureBucket(ref.bucket, ref.location);
     const dir = await Deno.makeTempDir({ prefix: "glacier-s3-write-" });
-    const lock = await this.lock(ref);
+    const lock = await this.lock(ref, "write", options.wait ?? 0);
     try {
       const file = join(dir, "data");
       await sinkFile(data, file, formatOf(ref.path));
       const bytes = (await Deno.stat(file)).size;
       const rows = await countRows(file, formatOf(ref.path), ref.schema);
+      await lock.confirm();
       await this.upload(file, ref.bucket, ref.path, { location: ref.location });
       return { uri: this.uriOf(ref), rows, bytes };
     } finally {
@@ -575,6 +808,17 @@ export class S3Storage {
    * @returns the staging key.
    */
   stagingKey(run: string, ref: BucketRef): string {
-    return `${STAGING}${run}/${ref.path}`;
+    return `${STAGING_PREFIX}${run}/${ref.path}`;
+  }
+
+  /**
+   * The key a commit keeps a bucket's previous object under.
+   *
+   * @param run the run's id.
+   * @param ref the bucket.
+   * @returns the key.
+   */
+  previousKey(run: string, ref: BucketRef): string {
+    return `${PREVIOUS_PREFIX}${run}/${ref.path}`;
   }
 }
