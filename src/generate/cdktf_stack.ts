@@ -48,6 +48,7 @@ import {
   LOG_RETENTION_DAYS,
   MULTIPART_ABORT_DAYS,
   NONCURRENT_VERSION_DAYS,
+  PREVIOUS_EXPIRY_DAYS,
   STAGING_EXPIRY_DAYS,
   type TerraformPlan,
 } from "./plan.ts";
@@ -190,6 +191,11 @@ function declareStack(stack: TerraformStack, plan: TerraformPlan): void {
               status: "Enabled",
               filter: [{ prefix: ".glacier/staging/" }],
               expiration: [{ days: STAGING_EXPIRY_DAYS }],
+            }, {
+              id: "expire-abandoned-previous",
+              status: "Enabled",
+              filter: [{ prefix: ".glacier/previous/" }],
+              expiration: [{ days: PREVIOUS_EXPIRY_DAYS }],
             }]
             : []),
         ],

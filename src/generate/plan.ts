@@ -26,6 +26,7 @@ import {
   type PolicyDocument,
   type PolicyStatement,
   serviceTrust,
+  STATE_BUCKET_ID,
   taskStorageStatements,
   TRACING_ACTIONS,
 } from "./policies.ts";
@@ -49,6 +50,12 @@ export const LOG_RETENTION_DAYS = 365;
 export const NONCURRENT_VERSION_DAYS = 30;
 /** Days after which S3 removes what a killed run left under `.glacier/staging/`. */
 export const STAGING_EXPIRY_DAYS = 7;
+/**
+ * Days after which S3 removes the previous objects a killed commit kept under
+ * `.glacier/previous/`: longer than staging, so a commit whose staging expired can still be put
+ * back.
+ */
+export const PREVIOUS_EXPIRY_DAYS = 14;
 /** Days after which S3 aborts an unfinished multipart upload. */
 export const MULTIPART_ABORT_DAYS = 7;
 /** Seconds a state machine waits for an activity worker to finish a local task. */
@@ -64,8 +71,11 @@ export interface PlannedBucket {
   readonly bucket?: string;
   /** A name prefix that Terraform completes, for the artifacts bucket. */
   readonly bucketPrefix?: string;
-  /** What the bucket holds: pipeline `data`, or deployable `artifacts`. */
-  readonly purpose: "data" | "artifacts";
+  /**
+   * What the bucket holds: pipeline `data`, deployable `artifacts`, or cloud runs' `state`
+   * (locks, journals and run records).
+   */
+  readonly purpose: "data" | "artifacts" | "state";
   /** Whether cloud mode keeps its staging objects in it, which then expire. */
   readonly staging: boolean;
 }
@@ -284,6 +294,13 @@ export function planTerraform(
     purpose: "data",
     staging: true,
   }));
+  const stateName = graph.buckets.find((b) => b.settings.stateBucket)?.settings.stateBucket;
+  buckets.push({
+    id: STATE_BUCKET_ID,
+    ...(stateName ? { bucket: stateName } : { bucketPrefix: `${awsName([prefix, "state"], 36)}-` }),
+    purpose: "state",
+    staging: false,
+  });
   if (deploys) {
     buckets.push({
       id: "artifacts",
@@ -541,9 +558,11 @@ export function planTerraform(
 
   const outputs: PlannedOutput[] = [
     ...buckets.map((b) => ({
-      id: b.id === "artifacts" ? "artifacts_bucket" : b.id,
-      description: b.bucket === undefined
+      id: b.purpose === "data" ? b.id : `${b.id}_bucket`,
+      description: b.purpose === "artifacts"
         ? "The S3 bucket that holds Lambda packages and Spark jobs"
+        : b.purpose === "state"
+        ? "The state bucket of cloud runs (locks, journals): set GLACIER_STATE_BUCKET to it"
         : `The S3 bucket ${b.bucket}`,
       value: ref("aws_s3_bucket", b.id, "bucket"),
     })),

@@ -46,6 +46,10 @@ export const PARTITION = "${data.aws_partition.current.partition}";
 export const ACCOUNT = "${data.aws_caller_identity.current.account_id}";
 /** Where cloud mode keeps its own objects inside a bucket. */
 export const META_PREFIX = ".glacier/";
+/** The Terraform identifier of the state bucket, where cloud runs keep locks and journals. */
+export const STATE_BUCKET_ID = "state";
+/** The state bucket's ARN. */
+export const STATE_BUCKET_ARN: string = ref("aws_s3_bucket", STATE_BUCKET_ID, "arn");
 
 /**
  * A policy document from its statements.
@@ -94,7 +98,7 @@ export function objectArn(bucket: string, key: string): string {
  * const [step] = out.graph().steps;
  * const statements = taskStorageStatements(step, "arn:aws:kms:eu-west-1:1:key/k", "eu-west-1");
  * console.log(statements.find((s) => s.Sid === "LockOutput")?.Resource);
- * // ["${aws_s3_bucket.bucket_demo-out.arn}/.glacier/locks/b.parquet.lock"]
+ * // ["${aws_s3_bucket.state.arn}/locks/demo-out/b.parquet.lock"]
  * ```
  *
  * @param step the task's step.
@@ -109,7 +113,6 @@ export function taskStorageStatements(
 ): PolicyStatement[] {
   const out = step.target;
   const inputs = uniqueRefs(Object.values(step.sources));
-  const buckets = [...new Set([...inputs.map((r) => r.bucket), out.bucket])].sort();
   return [
     {
       Sid: "ReadInputs",
@@ -127,26 +130,38 @@ export function taskStorageStatements(
       Sid: "StageOutput",
       Effect: "Allow",
       Action: ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
-      Resource: [objectArn(out.bucket, `${META_PREFIX}staging/*/${out.path}`)],
+      Resource: [
+        objectArn(out.bucket, `${META_PREFIX}previous/*/${out.path}`),
+        objectArn(out.bucket, `${META_PREFIX}staging/*/${out.path}`),
+      ],
+    },
+    {
+      Sid: "ListRunObjects",
+      Effect: "Allow",
+      Action: ["s3:ListBucket"],
+      Resource: [bucketArn(out.bucket)],
+      Condition: {
+        StringLike: { "s3:prefix": [`${META_PREFIX}previous/*`, `${META_PREFIX}staging/*`] },
+      },
     },
     {
       Sid: "LockOutput",
       Effect: "Allow",
       Action: ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
-      Resource: [objectArn(out.bucket, `${META_PREFIX}locks/${out.path}.lock`)],
+      Resource: [`${STATE_BUCKET_ARN}/${literal(`locks/${out.bucket}/${out.path}.lock`)}`],
     },
     {
       Sid: "KeepJournal",
       Effect: "Allow",
       Action: ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
-      Resource: [objectArn(out.bucket, `${META_PREFIX}journal/*`)],
+      Resource: [`${STATE_BUCKET_ARN}/journal/*`, `${STATE_BUCKET_ARN}/runs/*`],
     },
     {
       Sid: "ListJournals",
       Effect: "Allow",
       Action: ["s3:ListBucket"],
-      Resource: buckets.map(bucketArn),
-      Condition: { StringLike: { "s3:prefix": [`${META_PREFIX}journal/*`] } },
+      Resource: [STATE_BUCKET_ARN],
+      Condition: { StringLike: { "s3:prefix": ["journal/*", "runs/*"] } },
     },
     ...(step.task.resource.kind === "spark" ? sparkScratchStatements(out.bucket) : []),
     encryptionStatement(keyArn, region),

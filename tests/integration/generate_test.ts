@@ -363,8 +363,17 @@ function assertStructure(g: Generated): void {
   }
   assert.equal(
     Object.keys(r.aws_s3_bucket).length,
-    s3Buckets.length + (graph.steps.some((s) => s.task.resource.kind !== "local") ? 1 : 0),
-    `${name}: the data buckets and one artifacts bucket`,
+    s3Buckets.length + 1 + (graph.steps.some((s) => s.task.resource.kind !== "local") ? 1 : 0),
+    `${name}: the data buckets, the state bucket and one artifacts bucket`,
+  );
+  assert.equal(r.aws_s3_bucket.state.tags["glacier:purpose"], "state");
+  assert.equal(tf.output.state_bucket.value, "${aws_s3_bucket.state.bucket}");
+  const staging = r.aws_s3_bucket_lifecycle_configuration[bucketResource(tf, s3Buckets[0])].rule;
+  assert.deepEqual(
+    staging.filter((rule: Json) => rule.filter[0].prefix.startsWith(".glacier/"))
+      .map((rule: Json) => [rule.filter[0].prefix, rule.expiration[0].days]),
+    [[".glacier/staging/", 7], [".glacier/previous/", 14]],
+    `${name}: what a killed run leaves expires`,
   );
   assert.equal(tf.output.state_machine_arn.value, "${aws_sfn_state_machine.pipeline.arn}");
 
@@ -419,14 +428,17 @@ function assertStructure(g: Generated): void {
       ...Object.values(step.sources).map((s) => `${arnOf(s.bucket)}/${s.path}`),
       `${arnOf(out.bucket)}/${out.path}`,
       `${arnOf(out.bucket)}/.glacier/staging/*/${out.path}`,
-      `${arnOf(out.bucket)}/.glacier/locks/${out.path}.lock`,
-      `${arnOf(out.bucket)}/.glacier/journal/*`,
+      `${arnOf(out.bucket)}/.glacier/previous/*/${out.path}`,
+      `\${aws_s3_bucket.state.arn}/locks/${out.bucket}/${out.path}.lock`,
+      "${aws_s3_bucket.state.arn}/journal/*",
+      "${aws_s3_bucket.state.arn}/runs/*",
       // A Spark job that reads and writes S3 itself writes its parts here first.
       ...(step.task.resource.kind === "spark" ? [`${arnOf(out.bucket)}/.glacier/scratch/*`] : []),
     ]);
-    const myBuckets = new Set(
-      [...Object.values(step.sources).map((s) => s.bucket), out.bucket].map(arnOf),
-    );
+    const myBuckets = new Set([
+      ...[...Object.values(step.sources).map((s) => s.bucket), out.bucket].map(arnOf),
+      "${aws_s3_bucket.state.arn}",
+    ]);
     const state = states.get(task)!.state;
     const kind = step.task.resource.kind;
     for (const s of policy) {
@@ -434,9 +446,11 @@ function assertStructure(g: Generated): void {
         for (const resource of s.Resource) {
           if (action === "s3:ListBucket") {
             assert.ok(myBuckets.has(resource), `${name}: '${task}' lists ${resource}`);
-            const prefixes = step.task.resource.kind === "spark"
-              ? [[".glacier/journal/*"], [".glacier/scratch/*"]]
-              : [[".glacier/journal/*"]];
+            const prefixes = resource === "${aws_s3_bucket.state.arn}"
+              ? [["journal/*", "runs/*"]]
+              : step.task.resource.kind === "spark"
+              ? [[".glacier/previous/*", ".glacier/staging/*"], [".glacier/scratch/*"]]
+              : [[".glacier/previous/*", ".glacier/staging/*"]];
             assert.ok(
               prefixes.some((p) =>
                 JSON.stringify(s.Condition) === JSON.stringify({ StringLike: { "s3:prefix": p } })
@@ -465,11 +479,17 @@ function assertStructure(g: Generated): void {
       const writes = s.Action.some((a) => a === "s3:PutObject" || a === "s3:DeleteObject");
       if (writes) {
         for (const resource of s.Resource) {
+          const stateKeys = [
+            `\${aws_s3_bucket.state.arn}/locks/${out.bucket}/${out.path}.lock`,
+            "${aws_s3_bucket.state.arn}/journal/*",
+            "${aws_s3_bucket.state.arn}/runs/*",
+          ];
           assert.ok(
-            resource.startsWith(`${arnOf(out.bucket)}/`) &&
-              (resource.endsWith(out.path) || resource.endsWith(`${out.path}.lock`) ||
-                resource.endsWith("/.glacier/journal/*") ||
-                (step.task.resource.kind === "spark" && resource.endsWith("/.glacier/scratch/*"))),
+            stateKeys.includes(resource) ||
+              resource.startsWith(`${arnOf(out.bucket)}/`) &&
+                (resource.endsWith(out.path) ||
+                  (step.task.resource.kind === "spark" &&
+                    resource.endsWith("/.glacier/scratch/*"))),
             `${name}: '${task}' may write ${resource}, which is not its output`,
           );
         }

@@ -17,7 +17,7 @@ import { pipeline } from "node:stream/promises";
 import { join } from "node:path";
 import { hostname } from "node:os";
 import type pl from "../../polars.ts";
-import { GlacierError, NoDataError, StorageError } from "../../core/errors.ts";
+import { type GlacierError, NoDataError, StorageError } from "../../core/errors.ts";
 import type { BucketRef, ProviderSettings } from "../../core/lineage.ts";
 import type { WriteReport } from "../../core/reports.ts";
 import { formatOf } from "../../provider/format.ts";
