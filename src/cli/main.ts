@@ -42,6 +42,8 @@ Options:
   --out DIR                   output directory for 'generate' (default: ./terraform)
   --format mermaid|dot|ascii  format for 'visualize' (default: mermaid)
   --max-usd N                 'analyze' exits 1 when an estimate is above N dollars
+  --wait SECONDS              'run' waits up to SECONDS for another run writing the same
+                              buckets (default: refuse at once, naming that run)
   --quiet                     print no progress
   -h, --help                  this text
 
@@ -76,6 +78,7 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
         out: { type: "string", default: "terraform" },
         format: { type: "string", default: "mermaid" },
         "max-usd": { type: "string" },
+        wait: { type: "string" },
         quiet: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -105,6 +108,10 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
   if (!["mermaid", "dot", "ascii"].includes(values.format!)) {
     return usage(`--format must be mermaid, dot or ascii, got '${values.format}'`);
   }
+  const wait = values.wait === undefined ? undefined : Number(values.wait);
+  if (wait !== undefined && !(wait >= 0)) {
+    return usage(`--wait must be a number of seconds, got '${values.wait}'`);
+  }
   const maxUsd = values["max-usd"] === undefined ? undefined : Number(values["max-usd"]);
   if (maxUsd !== undefined && !(maxUsd >= 0)) {
     return usage(`--max-usd must be a number of dollars, got '${values["max-usd"]}'`);
@@ -131,6 +138,7 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
         await combined(pipelines, module).run({
           mode: values.mode as StorageMode,
           quiet: values.quiet,
+          ...(wait === undefined ? {} : { wait }),
         });
         return 0;
       case "check":
