@@ -1,87 +1,119 @@
 /**
- * The whole test suite, as the README and CI run it: formatting, lint, type checks of every file
- * (type tests included), documentation lint, unit, integration and documentation tests, and a
- * publish dry run. Each stage runs even when an earlier one failed; the exit status is non-zero
- * when any stage failed.
+ * The whole test suite, as the README and CI run it, in stages that can each run alone:
+ *
+ * - `static`: formatting, lint, type checks of every file, documentation lint, publish dry run;
+ * - `unit`: the tests beside the code, `tests/unit/` and the documentation examples;
+ * - `types`: the compile-time wiring checks (`tests/types/`: fixtures, message texts, type cost);
+ * - `local`: integration tests on the local filesystem and local tools (no server);
+ * - `stack`: integration tests against real servers the harness starts (S3, the Lambda runtime
+ *   emulator, Spark).
+ *
+ * Each stage runs even when an earlier one failed; the time of each is printed, and the exit
+ * status is non-zero when any failed.
  *
  * ```sh
- * deno task test            # everything
- * deno task test --only tests  # one stage by name
+ * deno task test               # every stage
+ * deno task test unit types    # some stages
  * ```
  *
  * @module
  */
-import { parseArgs } from "node:util";
-
-const { values } = parseArgs({ args: Deno.args, options: { only: { type: "string" } } });
 
 interface Stage {
   readonly name: string;
-  readonly args: string[];
+  readonly commands: readonly (readonly string[])[];
 }
 
-const deno = Deno.execPath();
-const stages: Stage[] = [
-  { name: "fmt", args: ["fmt", "--check"] },
-  { name: "lint", args: ["lint"] },
-  {
-    name: "check",
-    args: [
-      "check",
-      "mod.ts",
-      "cli.ts",
-      "src",
-      "examples",
-      "tests",
-      "!tests/types/fixtures",
-      "bench",
-      "tools",
-    ],
-  },
-  { name: "doc-lint", args: ["run", "-A", "tools/doc_lint.ts"] },
-  {
-    name: "tests",
-    args: ["test", "-A", "--doc", "--parallel", "mod.ts", "cli.ts", "src", "tests"],
-  },
-  { name: "publish", args: ["publish", "--dry-run", "--allow-dirty"] },
+/** Integration tests that need a server the harness starts. */
+const STACK_TESTS = [
+  "tests/integration/analyze_test.ts",
+  "tests/integration/examples_test.ts",
+  "tests/integration/lambda_run_test.ts",
+  "tests/integration/lambda_stack_test.ts",
+  "tests/integration/s3_commit_test.ts",
+  "tests/integration/s3_server_test.ts",
+  "tests/integration/s3_storage_test.ts",
+  "tests/integration/spark_run_test.ts",
+  "tests/integration/spark_semantics_test.ts",
 ];
 
-const selected = values.only ? stages.filter((s) => s.name === values.only) : stages;
-if (selected.length === 0) {
-  console.error(`unknown stage '${values.only}'; stages: ${stages.map((s) => s.name).join(", ")}`);
+const test = ["test", "-A", "--parallel"];
+const stages: readonly Stage[] = [
+  {
+    name: "static",
+    commands: [
+      ["fmt", "--check"],
+      ["lint"],
+      [
+        "check",
+        "mod.ts",
+        "cli.ts",
+        "src",
+        "examples",
+        "tests",
+        "!tests/types/fixtures",
+        "bench",
+        "tools",
+      ],
+      ["run", "-A", "tools/doc_lint.ts"],
+      ["publish", "--dry-run", "--allow-dirty"],
+    ],
+  },
+  { name: "unit", commands: [[...test, "--doc", "mod.ts", "cli.ts", "src", "tests/unit"]] },
+  { name: "types", commands: [[...test, "tests/types"]] },
+  {
+    name: "local",
+    commands: [[
+      ...test,
+      "tests/integration",
+      ...STACK_TESTS.map((file) => `--ignore=${file}`),
+    ]],
+  },
+  { name: "stack", commands: [[...test, ...STACK_TESTS]] },
+];
+
+const wanted = Deno.args.filter((a) => !a.startsWith("-"));
+const unknown = wanted.filter((name) => !stages.some((s) => s.name === name));
+if (unknown.length > 0) {
+  console.error(
+    `unknown stage '${unknown[0]}'; stages: ${stages.map((s) => s.name).join(", ")}`,
+  );
   Deno.exit(2);
 }
+const selected = wanted.length === 0 ? stages : stages.filter((s) => wanted.includes(s.name));
 
+const deno = Deno.execPath();
 const results: { stage: string; ok: boolean; seconds: number }[] = [];
 let passed = 0;
 let failed = 0;
 for (const stage of selected) {
-  console.log(`\n=== ${stage.name}: deno ${stage.args.join(" ")}`);
   const started = performance.now();
-  const child = new Deno.Command(deno, {
-    args: stage.args,
-    stdout: "piped",
-    stderr: "inherit",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  let output = "";
-  const decoder = new TextDecoder();
-  for await (const chunk of child.stdout) {
-    const text = decoder.decode(chunk, { stream: true });
-    output += text;
-    await Deno.stdout.write(chunk);
+  let ok = true;
+  for (const args of stage.commands) {
+    console.log(`\n=== ${stage.name}: deno ${args.join(" ")}`);
+    const child = new Deno.Command(deno, {
+      args: [...args],
+      stdout: "piped",
+      stderr: "inherit",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    let output = "";
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stdout) {
+      output += decoder.decode(chunk, { stream: true });
+      await Deno.stdout.write(chunk);
+    }
+    const status = await child.status;
+    const counts = output.match(
+      /(ok|FAILED) \| (\d+) passed(?: \((\d+) steps?\))? \| (\d+) failed/,
+    );
+    if (counts) {
+      passed += Number(counts[2]);
+      failed += Number(counts[4]);
+    }
+    ok &&= status.success;
   }
-  const status = await child.status;
-  const counts = output.match(/(ok|FAILED) \| (\d+) passed(?: \((\d+) steps?\))? \| (\d+) failed/);
-  if (counts) {
-    passed += Number(counts[2]);
-    failed += Number(counts[4]);
-  }
-  results.push({
-    stage: stage.name,
-    ok: status.success,
-    seconds: (performance.now() - started) / 1000,
-  });
+  results.push({ stage: stage.name, ok, seconds: (performance.now() - started) / 1000 });
 }
 
 console.log("\n=== summary");

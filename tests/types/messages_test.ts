@@ -3,7 +3,8 @@
  *
  * Each file in `fixtures/` (except `_*.ts`) makes one wiring mistake inside an exported `wire()`
  * and starts with `// expect: <message>`. For each fixture this test asserts that:
- * - `deno check` fails with exactly one error, and that error's text contains the message;
+ * - `deno check` fails with exactly one error in it, and that error's text contains the message
+ *   (one `deno check` runs over all the fixtures at once, its errors split by file);
  * - the same wiring done at run time, where no type checker stands in the way, throws a
  *   `WiringError` whose message contains the same text.
  *
@@ -45,18 +46,29 @@ function readFixtures(): Fixture[] {
   return fixtures.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** Runs `deno check` on one file from the repository root, without colours. */
-async function denoCheck(path: string): Promise<{ code: number; stderr: string }> {
-  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+/**
+ * Runs one `deno check` over every fixture, from the repository root, without colours, and splits
+ * its diagnostics by the fixture they are located in.
+ */
+async function checkAll(all: readonly Fixture[]): Promise<Map<string, string[]>> {
+  const { stderr } = await new Deno.Command(Deno.execPath(), {
     // The fixtures fail on purpose, so deno.json excludes them from the project's own checks;
-    // `--no-config` checks one anyway (its imports are relative, its npm specifiers pinned).
-    args: ["check", "--quiet", "--no-config", path],
+    // `--no-config` checks them anyway (their imports are relative, their npm specifiers pinned).
+    args: ["check", "--quiet", "--no-config", ...all.map((f) => f.path)],
     cwd: root,
     env: { NO_COLOR: "1" },
     stdout: "null",
     stderr: "piped",
   }).output();
-  return { code, stderr: new TextDecoder().decode(stderr) };
+  const text = new TextDecoder().decode(stderr);
+  const byFixture = new Map<string, string[]>(all.map((f) => [f.name, []]));
+  for (const diagnostic of diagnostics(text)) {
+    const at = /fixtures\/([^/:]+\.ts):\d+:\d+/.exec(diagnostic)?.[1];
+    const list = at === undefined ? undefined : byFixture.get(at);
+    if (list) list.push(diagnostic);
+    else byFixture.set("(elsewhere)", [...(byFixture.get("(elsewhere)") ?? []), diagnostic]);
+  }
+  return byFixture;
 }
 
 /** The diagnostics in `deno check` output: each starts with `TSnnnn [ERROR]:`. */
@@ -112,6 +124,17 @@ Deno.test("fixtures: every wiring message has a fixture", () => {
   assert.deepEqual(missing.map((m) => m.name), [], "messages without a passing fixture");
 });
 
+let checked: Promise<Map<string, string[]>> | undefined;
+/** The one `deno check` of all fixtures, run when the first fixture's test asks for it. */
+function checkedFixtures(): Promise<Map<string, string[]>> {
+  checked ??= checkAll(fixtures.filter((f) => !f.knownBug));
+  return checked;
+}
+
+Deno.test("fixtures: no type error falls outside a fixture", async () => {
+  assert.deepEqual((await checkedFixtures()).get("(elsewhere)") ?? [], []);
+});
+
 for (const fixture of fixtures) {
   Deno.test({
     name: `fixtures/${fixture.name}: ${fixture.expect}` +
@@ -119,10 +142,8 @@ for (const fixture of fixtures) {
     ignore: fixture.knownBug !== undefined,
     async fn(t) {
       await t.step("deno check fails with exactly this message", async () => {
-        const { code, stderr } = await denoCheck(fixture.path);
-        assert.notEqual(code, 0, `deno check passed, but ${fixture.name} should fail`);
-        const found = diagnostics(stderr);
-        assert.equal(found.length, 1, `expected one type error, got:\n${stderr}`);
+        const found = (await checkedFixtures()).get(fixture.name) ?? [];
+        assert.equal(found.length, 1, `expected one type error, got:\n${found.join("")}`);
         assert.ok(
           found[0].includes(fixture.expect),
           `the type error does not contain\n  ${fixture.expect}\nit is:\n${found[0]}`,
