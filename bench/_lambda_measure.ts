@@ -7,8 +7,8 @@
  * @module
  */
 import { join } from "node:path";
-import { lambdaConnection } from "../src/lambda/invoke.ts";
-import { InvokeCommand, type LambdaClient } from "../src/lambda/_sdk.ts";
+import { lambdaConnection } from "../src/backends/lambda/invoke.ts";
+import { InvokeCommand, type LambdaClient } from "../src/backends/lambda/_sdk.ts";
 import { RIE_INVOKE_PATH } from "../tools/stack/rie.ts";
 import { median } from "./_measure.ts";
 

@@ -20,9 +20,9 @@ import { Upload } from "npm:@aws-sdk/lib-storage@3.1175.0";
 import { AwsConfig, pl, Provider } from "../mod.ts";
 import { sourceFrame, type SourceObject, ThroughputSchema } from "./_s3_data.ts";
 
-/** Multipart part size, as in `src/storage/s3/s3_storage.ts`. */
+/** Multipart part size, as in `src/io/s3/s3_storage.ts`. */
 export const PART_BYTES = 16 * 1024 * 1024;
-/** Parts uploaded at once, as in `src/storage/s3/s3_storage.ts`. */
+/** Parts uploaded at once, as in `src/io/s3/s3_storage.ts`. */
 export const QUEUE_SIZE = 4;
 /** Rows of the small object each child writes or reads once before it is timed. */
 export const WARMUP_ROWS = 1000;

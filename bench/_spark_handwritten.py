@@ -22,7 +22,7 @@ The last line on stdout is one JSON object with the seconds of each phase, measu
 
 With ``--explain JOB`` it runs nothing: JOB is a Glacier Spark job file of the join step (inputs
 bound to local files). It registers the job's views exactly as Glacier's runner does (importing
-src/spark/runner.py), and prints as JSON the physical plans of the compiled SQL, of the same
+src/backends/spark/runner.py), and prints as JSON the physical plans of the compiled SQL, of the same
 query as the runner writes it (columns checked, rows observed, coalesce(1)), and of the
 hand-written join, each from ``EXPLAIN FORMATTED``.
 """

@@ -5,15 +5,15 @@
  * event log per application, from which each submit's time is split into phases.
  *
  * Glacier finds the wrapper as `$SPARK_HOME/bin/spark-submit` (its first choice, see
- * `src/spark/_submit.ts`); the wrapper sets `SPARK_HOME` back to the real PySpark before it runs
+ * `src/backends/spark/_submit.ts`); the wrapper sets `SPARK_HOME` back to the real PySpark before it runs
  * the real `spark-submit`, so the jobs run exactly as they would without it. Its own cost is two
  * `date` calls and a `tail`, a few milliseconds per submit.
  *
  * @module
  */
 import { dirname, join } from "node:path";
-import { submitArguments } from "../src/spark/_submit.ts";
-import type { SparkJob } from "../src/spark/job.ts";
+import { submitArguments } from "../src/backends/spark/_submit.ts";
+import type { SparkJob } from "../src/backends/spark/job.ts";
 import { ensureSparkVenv } from "../tools/stack/spark_venv.ts";
 
 /** The master every Spark variant uses. */

@@ -30,8 +30,8 @@ import { parseArgs } from "node:util";
 import { pl } from "../mod.ts";
 import type { RunReport } from "../src/core/reports.ts";
 import { lambdaFunctionName } from "../src/core/naming.ts";
-import { stepsOf } from "../src/lambda/runtime.ts";
-import type { TaskResult } from "../src/lambda/protocol.ts";
+import { stepsOf } from "../src/backends/lambda/runtime.ts";
+import type { TaskResult } from "../src/backends/lambda/protocol.ts";
 import { type S3Server, withS3Server } from "../tests/integration/_s3_server.ts";
 import {
   type LambdaStack,

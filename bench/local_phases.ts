@@ -1,5 +1,5 @@
 /**
- * Where local mode spends its time: replays what `src/run/local.ts` does for each step of the
+ * Where local mode spends its time: replays what `src/engine/local.ts` does for each step of the
  * `local_overhead` pipeline (the same storage and task calls, in the same order) with a timer
  * around each phase, next to the hand-written scan → sink of the same step. Runs in one process,
  * `--repeat` times after one warm-up, prints the median of each phase and writes them to
@@ -16,9 +16,10 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { pl } from "../mod.ts";
 import type { Step } from "../src/core/lineage.ts";
-import { applyTask } from "../src/run/apply_task.ts";
-import { FileStorage } from "../src/storage/file_storage.ts";
-import { countRows, planSchema } from "../src/storage/formats.ts";
+import { applyTask } from "../src/core/apply_task.ts";
+import { FileStorage } from "../src/io/file_storage.ts";
+import { countRows } from "../src/io/formats.ts";
+import { planSchema } from "../src/schema/schema.ts";
 import { DATA_DIR, ensureInputs } from "./_data.ts";
 import { machine, median, waitForIdle } from "./_measure.ts";
 import {
@@ -142,7 +143,7 @@ const overhead = [...timings].filter(([name]) =>
 const report = [
   '# Local-mode phases: where `run({ mode: "local" })` spends its time',
   "",
-  "Each step of the `local_overhead` pipeline replayed with the calls `src/run/local.ts` makes " +
+  "Each step of the `local_overhead` pipeline replayed with the calls `src/engine/local.ts` makes " +
   "(`FileStorage.scan`, `applyTask`, `FileStorage.sinkTo`, `FileStorage.describe`, " +
   "`FileTransaction.commit`), each timed, next to the hand-written scan → sink of the same step; " +
   `one process, one warm-up round, then the median of ${repeat} rounds; before each run the ` +

@@ -22,7 +22,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "npm:@aws-sdk/client-s3@3.1175.0";
 import { pl, type StepReport } from "../mod.ts";
-import { sparkJob } from "../src/spark/compile.ts";
+import { sparkJob } from "../src/backends/spark/compile.ts";
 import { PYSPARK_VERSION } from "../tools/stack/spark_venv.ts";
 import { VERSITYGW_VERSION } from "../tools/stack/versitygw.ts";
 import { type S3Server, withS3Server } from "../tests/integration/_s3_server.ts";
@@ -574,7 +574,7 @@ async function render(
       "`sparkJob()` compiles the join step (`compileStep`), bound to the cleaned orders of the " +
         "last Glacier run and the customers input as local files; `_spark_handwritten.py " +
         "--explain` registers the views exactly as Glacier's runner does (it imports " +
-        "`src/spark/runner.py`'s `read_input` and `check_output`) and prints `EXPLAIN FORMATTED` " +
+        "`src/backends/spark/runner.py`'s `read_input` and `check_output`) and prints `EXPLAIN FORMATTED` " +
         "of the compiled query, of the query as the runner writes it (columns checked, rows " +
         "observed, `coalesce(1)`), of the hand-written join, and of the hand-written join with " +
         "`coalesce(1)`. Expression ids, plan ids and file lists are normalized before comparing.",

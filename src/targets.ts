@@ -9,27 +9,28 @@ import { renderGraph } from "./visualize/render.ts";
 
 installTargets({
   modes: {
-    local: async (): Promise<ModeHandler> => (await import("./run/local.ts")).runLocal,
-    check: async (): Promise<ModeHandler> => (await import("./run/check.ts")).checkGraph,
-    cloud: async (): Promise<ModeHandler> => (await import("./run/cloud.ts")).runCloud,
+    local: async (): Promise<ModeHandler> => (await import("./engine/local.ts")).runLocal,
+    check: async (): Promise<ModeHandler> => (await import("./engine/check.ts")).checkGraph,
+    cloud: async (): Promise<ModeHandler> => (await import("./engine/cloud.ts")).runCloud,
     generate: async (): Promise<ModeHandler> =>
       (await import("./generate/mod.ts")).generateTerraform,
     analyze: async (): Promise<ModeHandler> => (await import("./analyze/mod.ts")).analyzePipeline,
   },
   storage: {
-    local: async () => (await import("./storage/local_io.ts")).localIo,
-    cloud: async () => (await import("./storage/cloud_io.ts")).cloudIo,
+    local: async () => (await import("./io/local_io.ts")).localIo,
+    cloud: async () => (await import("./io/cloud_io.ts")).cloudIo,
   },
   renderer: renderGraph,
   executors: {
-    serverless: async () => (await import("./lambda/invoke.ts")).lambdaExecutor,
-    spark: async () => (await import("./spark/executor.ts")).sparkExecutor,
+    serverless: async () => (await import("./backends/lambda/invoke.ts")).lambdaExecutor,
+    spark: async () => (await import("./backends/spark/executor.ts")).sparkExecutor,
   },
   artifacts: {
-    serverless: async () => (await import("./lambda/artifact_builder.ts")).lambdaArtifactBuilder,
-    spark: async () => (await import("./spark/artifact_builder.ts")).sparkArtifactBuilder,
+    serverless: async () =>
+      (await import("./backends/lambda/artifact_builder.ts")).lambdaArtifactBuilder,
+    spark: async () => (await import("./backends/spark/artifact_builder.ts")).sparkArtifactBuilder,
   },
   checks: {
-    spark: async () => (await import("./spark/check.ts")).sparkCheck,
+    spark: async () => (await import("./backends/spark/check.ts")).sparkCheck,
   },
 });

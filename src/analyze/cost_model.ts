@@ -8,7 +8,7 @@
 import type { PipelineGraph } from "../core/graph.ts";
 import type { BucketRef, Step } from "../core/lineage.ts";
 import type { Analysis, CostEstimate, StepEstimate } from "../core/reports.ts";
-import { formatOf } from "../provider/format.ts";
+import { formatOf } from "../io/file_format.ts";
 import { AWS_PRICES, type PriceTable, unitPrice } from "./prices.ts";
 import { estimateOutputRows, ROW_ASSUMPTIONS, type RowAssumptions } from "./row_model.ts";
 import {

@@ -7,7 +7,7 @@
  */
 import type { BucketRef } from "../core/lineage.ts";
 import type { StorageMode } from "../core/reports.ts";
-import { FileStorage } from "../storage/file_storage.ts";
+import { FileStorage } from "../io/file_storage.ts";
 
 /** A bucket's real size. */
 export interface MeasuredSize {
@@ -47,7 +47,7 @@ export function localSizeProbe(): SizeProbe {
  */
 export function cloudSizeProbe(): SizeProbe {
   return async (ref) => {
-    const { S3Storage } = await import("../storage/s3/s3_storage.ts");
+    const { S3Storage } = await import("../io/s3/s3_storage.ts");
     const storage = new S3Storage(ref.settings.region);
     const object = await storage.head(ref.bucket, ref.path);
     return object === undefined ? undefined : { bytes: object.size, where: storage.uriOf(ref) };

@@ -6,7 +6,7 @@
  */
 import type pl from "../polars.ts";
 import type { Schema } from "../schema/schema.ts";
-import type { FileFormat } from "../provider/format.ts";
+import type { FileFormat } from "../io/file_format.ts";
 
 /** The figures the size model rests on. */
 export interface SizeAssumptions {

@@ -11,7 +11,7 @@ import { BucketImpl } from "../core/bucket.ts";
 import { mergeLineage } from "../core/lineage.ts";
 import type { CheckReport, StorageMode, VisualizeFormat } from "../core/reports.ts";
 import { formatAnalysis } from "../analyze/format.ts";
-import { formatCheck } from "../run/check.ts";
+import { formatCheck } from "../engine/check.ts";
 import { discoverPipelines, type FoundPipeline } from "../core/discover.ts";
 
 /** The commands the CLI knows. */

@@ -3,7 +3,7 @@
  * what the state machine, the schedule and the KMS key allow. References to other resources are
  * Terraform template strings, so a document can be written into any Terraform JSON as it is.
  *
- * A task's S3 access follows what cloud mode does for one step (see `src/storage/s3/`): it reads
+ * A task's S3 access follows what cloud mode does for one step (see `src/io/s3/`): it reads
  * its input objects, uploads its output under `.glacier/staging/<run>/<path>`, takes the lock
  * `.glacier/locks/<path>.lock`, writes and deletes its run's journal under `.glacier/journal/`,
  * copies the staged object into place, and lists `.glacier/journal/` of every bucket it touches

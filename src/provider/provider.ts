@@ -10,7 +10,7 @@ import { type Bucket, BucketImpl } from "../core/bucket.ts";
 import type { ProviderSettings } from "../core/lineage.ts";
 import { AwsConfig, LambdaConfig, SparkConfig } from "./config.ts";
 import { type ExecutionResource, ExecutionResourceImpl } from "./resource.ts";
-import { formatOf } from "./format.ts";
+import { formatOf } from "../io/file_format.ts";
 
 /** Declaration of a bucket. */
 export interface BucketSpec<B extends string, P extends string, S extends Schema> {

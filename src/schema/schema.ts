@@ -219,3 +219,13 @@ export function emptyFrame<S extends Schema>(s: S): pl.DataFrame<S> {
   const columns = Object.entries(s).map(([name, dtype]) => pl.lit(null).cast(dtype).alias(name));
   return pl.DataFrame({ _: [0] }).select(...columns).head(0) as unknown as pl.DataFrame<S>;
 }
+
+/**
+ * The schema of a lazy frame, computed from its plan without reading data.
+ *
+ * @param frame the plan.
+ * @returns the schema its result will have.
+ */
+export function planSchema(frame: pl.LazyDataFrame): Schema {
+  return frame.clone().limit(0).collectSync().schema;
+}

@@ -2,7 +2,7 @@
  * Test harness for Lambda: a pipeline module's serverless tasks running as Lambda functions under
  * the AWS Lambda Runtime Interface Emulator, one emulator per function, behind the stack's Lambda
  * router, with the S3 environment of a test S3 server. What runs is the artifact the generated
- * Terraform deploys, built and unpacked by `src/lambda/package.ts`.
+ * Terraform deploys, built and unpacked by `src/backends/lambda/package.ts`.
  *
  * ```ts ignore
  * Deno.test("a task runs on Lambda", () =>

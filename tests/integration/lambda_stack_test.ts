@@ -16,7 +16,7 @@ import {
 } from "npm:@aws-sdk/client-lambda@3.1164.0";
 import { GetObjectCommand, HeadObjectCommand } from "npm:@aws-sdk/client-s3@3.1175.0";
 import { pl } from "../../mod.ts";
-import type { TaskEvent } from "../../src/lambda/protocol.ts";
+import type { TaskEvent } from "../../src/backends/lambda/protocol.ts";
 import { commandLine, descendants, freePort, isRunning } from "../../tools/stack/process.ts";
 import { RIE_BIN } from "../../tools/stack/rie.ts";
 import { withLambdaStack } from "./_lambda_stack.ts";

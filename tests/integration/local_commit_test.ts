@@ -10,10 +10,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { CommitError, pl, Provider, schema, StorageError, t } from "../../mod.ts";
-import { FileStorage } from "../../src/storage/file_storage.ts";
+import { FileStorage } from "../../src/io/file_storage.ts";
 
 const MOD = new URL("../../mod.ts", import.meta.url).href;
-const STORAGE = new URL("../../src/storage/file_storage.ts", import.meta.url).href;
+const STORAGE = new URL("../../src/io/file_storage.ts", import.meta.url).href;
 
 const SCRIPT = `
 import { pl, Provider, schema, t } from "${MOD}";

@@ -22,7 +22,7 @@ import {
   TaskError,
   UnsupportedError,
 } from "../../mod.ts";
-import { S3RunSession } from "../../src/storage/s3/s3_session.ts";
+import { S3RunSession } from "../../src/io/s3/s3_session.ts";
 import { Customers, Joined, Orders, Revenue } from "../_shop.ts";
 import { s3Client, type S3Server, startTestS3Server, withS3Server } from "./_s3_server.ts";
 

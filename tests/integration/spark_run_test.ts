@@ -33,16 +33,16 @@ import {
 import { s3Client, type S3Server, withS3Server } from "./_s3_server.ts";
 import { testSparkVenv, withSparkCluster } from "./_spark_cluster.ts";
 import { withLambdaStack } from "./_lambda_stack.ts";
-import { submitSparkJob } from "../../src/spark/_submit.ts";
-import type { SparkJob } from "../../src/spark/job.ts";
+import { submitSparkJob } from "../../src/backends/spark/_submit.ts";
+import type { SparkJob } from "../../src/backends/spark/job.ts";
 import {
   type EmrServerlessConfig,
   type EmrServerlessDeps,
   jobRunProgress,
   runJobOnEmrServerless,
   startJobRunRequest,
-} from "../../src/spark/emr_serverless.ts";
-import { sparkTarget } from "../../src/spark/executor.ts";
+} from "../../src/backends/spark/emr_serverless.ts";
+import { sparkTarget } from "../../src/backends/spark/executor.ts";
 
 const repo = new URL("../..", import.meta.url).pathname;
 

@@ -12,8 +12,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Pipeline, pl, Provider, type Schema, schema } from "../../mod.ts";
 import type { Step } from "../../src/core/lineage.ts";
-import { applyTask } from "../../src/run/apply_task.ts";
-import { compileStep } from "../../src/spark/compile.ts";
+import { applyTask } from "../../src/core/apply_task.ts";
+import { compileStep } from "../../src/backends/spark/compile.ts";
 import { ensureSparkVenv } from "../../tools/stack/spark_venv.ts";
 
 const HARNESS = fileURLToPath(new URL("./_spark_sql_harness.py", import.meta.url));

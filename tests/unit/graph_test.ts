@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Pipeline, Provider, schema, t, WiringError } from "../../mod.ts";
-import { schedule } from "../../src/run/schedule.ts";
+import { schedule } from "../../src/engine/schedule.ts";
 
 const S = schema({ id: t.int64 });
 const provider = new Provider({ localRoot: "/nonexistent-glacier-root" });

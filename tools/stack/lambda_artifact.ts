@@ -1,6 +1,6 @@
 /**
  * A pipeline module's Lambda artifact, ready for the emulator: built (or reused from the cache) by
- * `src/lambda/package.ts`, the very zip the generated Terraform deploys, and unpacked into a
+ * `src/backends/lambda/package.ts`, the very zip the generated Terraform deploys, and unpacked into a
  * directory named by its SHA-256.
  *
  * @module
@@ -10,9 +10,9 @@ import {
   buildLambdaArtifact,
   type LambdaArtifact,
   unpackLambdaArtifact,
-} from "../../src/lambda/package.ts";
+} from "../../src/backends/lambda/package.ts";
 
-export type { LambdaArtifact, LambdaFunctionSpec } from "../../src/lambda/package.ts";
+export type { LambdaArtifact, LambdaFunctionSpec } from "../../src/backends/lambda/package.ts";
 
 /** How {@linkcode prepareLambdaArtifact} builds and where it unpacks. */
 export interface PrepareLambdaArtifactOptions {

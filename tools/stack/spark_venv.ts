@@ -1,7 +1,7 @@
 /**
  * A private Python environment with a pinned PySpark, `<repo>/.glacier/venv-spark`, for the tests
  * and the local stack that run Spark SQL (`spark.sql` in a local session, or `spark-submit`).
- * Beside PySpark it holds what Glacier's Spark runner (`src/spark/runner.py`) imports: boto3, to
+ * Beside PySpark it holds what Glacier's Spark runner (`src/backends/spark/runner.py`) imports: boto3, to
  * stage data through S3-compatible servers that Spark itself cannot read, and pyarrow, to convert
  * Arrow IPC files, which Spark has no reader or writer for.
  *

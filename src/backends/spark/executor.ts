@@ -1,0 +1,329 @@
+/**
+ * Cloud mode's executor for Spark tasks: each step is compiled to one Spark SQL query (the
+ * compiler, `compile.ts`), bound to the run's objects (its inputs where `locate` says, its output
+ * at the run's staging key), and run by Glacier's runner (`runner.py`) on a real Spark. The run
+ * commits the output with every other one, or drops it.
+ *
+ * Which Spark, in this order:
+ *
+ * 1. `SparkConfig({ master })`: a self-managed Spark at that master (`local[2]`,
+ *    `spark://host:7077`), through `spark-submit`;
+ * 2. else `SPARK_MASTER`: the same, at that master (`deno task stack:up` writes the stack's
+ *    standalone master there, in `.glacier/stack.env`);
+ * 3. else EMR Serverless, when `GLACIER_EMR_APPLICATION_ID` or `AWS_ENDPOINT_URL_EMR_SERVERLESS`
+ *    is set (see `emr_serverless.ts` for the variables it needs);
+ * 4. else the run is refused before it reads or writes anything: no Spark is configured. Glacier
+ *    never falls back to a Spark on the machine that runs the pipeline on its own accord.
+ *
+ * @module
+ */
+import {
+  type GlacierError,
+  NoDataError,
+  SchemaMismatchError,
+  StorageError,
+  TaskError,
+  UnsupportedError,
+  WiringError,
+} from "../../core/errors.ts";
+import type { PipelineGraph } from "../../core/graph.ts";
+import type { Step } from "../../core/lineage.ts";
+import {
+  isRemoteSession,
+  type RemoteExecutor,
+  type RemoteRunSession,
+  type RunSession,
+  type StepContext,
+  type Written,
+} from "../../core/session.ts";
+import { bindSparkJob, checkSparkStep } from "./_job.ts";
+import {
+  findSparkInstallation,
+  runnerSource,
+  sparkErrorLines,
+  type SparkInstallation,
+  SubmitError,
+  type SubmitOutcome,
+  submitSparkJob,
+} from "./_submit.ts";
+import {
+  awsDeps,
+  EMR_VARIABLES,
+  emrServerlessConfig,
+  emrServerlessRequested,
+  runJobOnEmrServerless,
+} from "./emr_serverless.ts";
+import type { SparkJob } from "./job.ts";
+
+/** The Spark a task runs on, by the selection rule of this module. */
+export type SparkTarget =
+  | {
+    /** A Spark that `spark-submit` reaches. */
+    readonly kind: "self-managed";
+    /** Its master URL. */
+    readonly master: string;
+    /** Where the master came from. */
+    readonly from: "SparkConfig" | "SPARK_MASTER";
+  }
+  | {
+    /** AWS EMR Serverless. */
+    readonly kind: "emr-serverless";
+  }
+  | {
+    /** Nothing is configured. */
+    readonly kind: "none";
+  };
+
+/** A Spark task's settings as the graph records them (`SparkConfig`). */
+interface SparkSettings {
+  readonly executors: number;
+  readonly executorMemory: string;
+  readonly master?: string;
+}
+
+function env(name: string): string | undefined {
+  const value = Deno.env.get(name);
+  return value === undefined || value === "" ? undefined : value;
+}
+
+function settingsOf(step: Step): SparkSettings {
+  return step.task.resource.settings as unknown as SparkSettings;
+}
+
+/**
+ * The Spark a step runs on: `SparkConfig({ master })`, else `SPARK_MASTER`, else EMR Serverless
+ * when its variables are set, else none.
+ *
+ * @example
+ * ```ts
+ * import { sparkTarget } from "./executor.ts";
+ * console.log(sparkTarget({ master: "local[2]" })); // { kind: "self-managed", master: "local[2]", from: "SparkConfig" }
+ * ```
+ *
+ * @param settings the task's Spark settings (its `SparkConfig` as plain data).
+ * @returns the target.
+ */
+export function sparkTarget(settings: { readonly master?: string }): SparkTarget {
+  if (settings.master) {
+    return { kind: "self-managed", master: settings.master, from: "SparkConfig" };
+  }
+  const master = env("SPARK_MASTER");
+  if (master) return { kind: "self-managed", master, from: "SPARK_MASTER" };
+  if (emrServerlessRequested()) return { kind: "emr-serverless" };
+  return { kind: "none" };
+}
+
+/** What to do when no Spark is configured, for messages. */
+const CONFIGURE_SPARK = "Set SparkConfig({ master }) or SPARK_MASTER for a self-managed Spark " +
+  "(local[2] runs one in-process; deno task stack:up starts a standalone master and writes " +
+  `SPARK_MASTER to .glacier/stack.env), or ${EMR_VARIABLES.join(", ")} for EMR Serverless`;
+
+/** What to do when `spark-submit` is missing, for messages. */
+const INSTALL_SPARK = "run deno task stack:up, which installs Spark into .glacier/venv-spark, " +
+  "or set SPARK_HOME to a Spark 4.0 installation";
+
+/**
+ * Refuses, before the run reads or writes anything, Spark steps that cannot run: no Spark
+ * configured, no `spark-submit`, a standalone master that does not answer, EMR Serverless
+ * without its variables, or a task the compiler cannot translate.
+ *
+ * @param graph the pipeline about to run.
+ * @throws {UnsupportedError} naming the task and what to do.
+ */
+export async function preflightSpark(graph: PipelineGraph): Promise<void> {
+  const steps = graph.steps.filter((s) => s.task.resource.kind === "spark");
+  const none = steps.filter((s) => sparkTarget(settingsOf(s)).kind === "none");
+  if (none.length > 0) {
+    const names = none.map((s) => `'${s.task.name}' (spark)`).join(", ");
+    throw new UnsupportedError(
+      `cloud mode cannot run task ${names} yet: no Spark is configured for ${
+        none.length > 1 ? "them" : "it"
+      }. Nothing was read or written. ${CONFIGURE_SPARK}`,
+    );
+  }
+  const checked = new Set<string>();
+  for (const step of steps) {
+    const target = sparkTarget(settingsOf(step));
+    if (target.kind === "self-managed" && !checked.has(target.master)) {
+      checked.add(target.master);
+      if (findSparkInstallation() === undefined) {
+        throw new UnsupportedError(
+          `task '${step.task.name}' runs on Spark at ${target.master}, but spark-submit was not ` +
+            `found (SPARK_HOME, PATH, .glacier/venv-spark). Nothing was read or written: ` +
+            INSTALL_SPARK,
+        );
+      }
+      await checkMaster(step, target.master, target.from);
+    }
+    if (target.kind === "emr-serverless") {
+      emrServerlessConfig(step.target.settings.region, step.task.name);
+    }
+    await checkSparkStep(step);
+  }
+}
+
+/** Fails when a standalone master's port takes no connection. */
+async function checkMaster(step: Step, master: string, from: string): Promise<void> {
+  const match = master.match(/^spark:\/\/([^:/,]+):(\d+)$/);
+  if (!match) return;
+  try {
+    const connection = await Deno.connect({ hostname: match[1], port: Number(match[2]) });
+    connection.close();
+  } catch (error) {
+    throw new UnsupportedError(
+      `task '${step.task.name}' runs on the Spark master ${master} (${from}), which takes no ` +
+        `connection (${(error as Error).message}). Nothing was read or written. Start it ` +
+        "(deno task stack:up, then source .glacier/stack.env) or name a master that runs",
+    );
+  }
+}
+
+const FAMILIES: Readonly<Record<string, new (message: string) => GlacierError>> = {
+  SchemaMismatchError,
+  NoDataError,
+  StorageError,
+  UnsupportedError,
+  WiringError,
+};
+
+/**
+ * Runs a Spark step: compiles it, binds it to the run's objects, runs it on the Spark the
+ * selection rule picks, and records the staged output.
+ *
+ * @param step the step.
+ * @param session the run's storage; it must be S3 (cloud mode).
+ * @param context the run around the step.
+ * @returns rows and bytes the job wrote.
+ * @throws {GlacierError} naming the task and the Spark, with Spark's own error, when it fails.
+ */
+export async function runOnSpark(
+  step: Step,
+  session: RunSession,
+  context: StepContext,
+): Promise<Written> {
+  const task = step.task.name;
+  if (!isRemoteSession(session)) {
+    throw new WiringError(
+      `task '${task}' runs on Spark, which reads and writes S3: run it in cloud mode`,
+    );
+  }
+  await checkInputs(step, session, context);
+  const job = await bindSparkJob(step, {
+    input: (ref) => session.locate(ref),
+    output: (ref) => session.stagingFor(ref),
+  });
+  const settings = settingsOf(step);
+  const target = sparkTarget(settings);
+  let outcome: SubmitOutcome;
+  let where: string;
+  if (target.kind === "self-managed") {
+    where = `Spark master ${target.master}`;
+    outcome = await runSelfManaged(job, target.master, settings);
+  } else if (target.kind === "emr-serverless") {
+    const emr = await runOnEmr(job, session, settings, step.target.settings.region);
+    where = emr.where;
+    outcome = emr.outcome;
+  } else {
+    throw new UnsupportedError(
+      `task '${task}' runs on Spark, but none is configured. ${CONFIGURE_SPARK}`,
+    );
+  }
+  if (!outcome.ok) {
+    const family = FAMILIES[outcome.failure.type] ?? TaskError;
+    throw new family(`task '${task}' failed on ${where}: ${outcome.failure.error}`);
+  }
+  await session.stagedRemotely(step.target);
+  return { rows: outcome.result.rows, bytes: outcome.result.bytes };
+}
+
+/** Reports a missing input with the run's own words, before a job starts for nothing. */
+async function checkInputs(
+  step: Step,
+  session: RemoteRunSession,
+  context: StepContext,
+): Promise<void> {
+  const { S3Storage } = await import("../../io/s3/s3_storage.ts");
+  for (const [name, ref] of Object.entries(step.sources)) {
+    const at = session.locate(ref);
+    if (!(await new S3Storage(ref.settings.region).head(at.bucket, at.key))) {
+      throw new NoDataError(context.missing(step, name));
+    }
+  }
+}
+
+/** Runs a job with `spark-submit`; maps a Spark that did not start to a clear error. */
+async function runSelfManaged(
+  job: SparkJob,
+  master: string,
+  settings: SparkSettings,
+): Promise<SubmitOutcome> {
+  const spark: SparkInstallation | undefined = findSparkInstallation();
+  if (spark === undefined) {
+    throw new UnsupportedError(
+      `task '${job.task}' runs on Spark at ${master}, but spark-submit was not found: ${INSTALL_SPARK}`,
+    );
+  }
+  try {
+    return await submitSparkJob(job, {
+      master,
+      executors: settings.executors,
+      executorMemory: settings.executorMemory,
+      spark,
+    });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new UnsupportedError(
+        `task '${job.task}': cannot start ${spark.sparkSubmit}: ${INSTALL_SPARK}`,
+      );
+    }
+    if (error instanceof SubmitError) {
+      throw new TaskError(
+        `task '${job.task}' failed on Spark master ${master} before its query ran ` +
+          `(spark-submit exited with status ${error.code}):\n${sparkErrorLines(error.stderrTail)}`,
+      );
+    }
+    throw error;
+  }
+}
+
+/** Runs a job on EMR Serverless, reporting its states on a terminal. */
+async function runOnEmr(
+  job: SparkJob,
+  session: RemoteRunSession,
+  settings: SparkSettings,
+  region: string,
+): Promise<{ outcome: SubmitOutcome; where: string }> {
+  const config = emrServerlessConfig(region, job.task);
+  const interactive = Deno.stderr.isTerminal();
+  let outcome: Awaited<ReturnType<typeof runJobOnEmrServerless>>;
+  try {
+    outcome = await runJobOnEmrServerless(
+      job,
+      session.runId,
+      config,
+      { executors: settings.executors, executorMemory: settings.executorMemory },
+      await runnerSource(),
+      await awsDeps(config),
+      {
+        onState: (id, state) => {
+          if (interactive) console.error(`  spark: task '${job.task}' job run ${id}: ${state}`);
+        },
+      },
+    );
+  } catch (error) {
+    if (error instanceof StorageError) throw error;
+    const e = error as { name?: string; message?: string };
+    throw new TaskError(
+      `running task '${job.task}' on EMR Serverless application ${config.applicationId} at ` +
+        `${config.endpoint} failed: ${e.name ?? "Error"}: ${(e.message ?? "").split("\n")[0]}`,
+      { cause: error },
+    );
+  }
+  return {
+    outcome,
+    where: `EMR Serverless application ${config.applicationId} (job run ${outcome.jobRunId})`,
+  };
+}
+
+/** Cloud mode's executor for Spark tasks. */
+export const sparkExecutor: RemoteExecutor = { run: runOnSpark, preflight: preflightSpark };

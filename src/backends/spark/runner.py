@@ -1,0 +1,679 @@
+"""Glacier's Spark runner: runs one Glacier Spark job (src/backends/spark/job.ts) on the Spark it runs in.
+
+Usage (through spark-submit, or as an EMR Serverless entry point):
+
+    runner.py JOB [--result URI]
+
+JOB is a job file's path, an ``s3://`` URI of one, or the job's JSON itself. The runner registers
+each input as the temporary view the job names, with the declared column types, runs the job's
+one SQL query, checks the result's columns and types against the declared output, and writes the
+result as ONE file in the output's format to exactly ``output.uri``. Its last line on stdout is
+one JSON object: ``{"rows", "bytes", "seconds"}`` on success, ``{"error", "type"}`` on failure
+(with Spark's own message, a few lines, not a JVM trace), and it then exits with status 1. With
+``--result URI`` the same object is also written to that URI (EMR Serverless keeps no stdout that
+a caller can read back).
+
+How data reaches Spark, chosen once per job:
+
+* ``direct``: Spark's Hadoop has a FileSystem for the ``s3`` scheme (EMRFS on EMR Serverless, or
+  a self-managed Spark configured with hadoop-aws as ``spark.hadoop.fs.s3.impl``). Spark reads the
+  inputs from S3 itself, writes its output under ``.glacier/scratch/<id>/`` in the output's
+  bucket, and the driver renames the one part file to ``output.uri`` and removes the scratch.
+* ``staged``: Spark cannot read ``s3://`` (pip's pyspark ships no S3 connector). The driver
+  downloads each input with boto3 into a local scratch directory, Spark reads and writes local
+  files, and the driver uploads the one output file with boto3. boto3 takes the standard AWS
+  configuration: ``AWS_ENDPOINT_URL_S3`` (else ``AWS_ENDPOINT_URL``) for S3-compatible servers,
+  addressed path-style, credentials from the usual chain. The driver and the executors must share
+  a filesystem: ``local[N]``, or a standalone cluster on one host (the local stack).
+
+``GLACIER_SPARK_IO=direct`` or ``staged`` overrides the choice. Local paths (no scheme, or
+``file:``) are read and written in place, in either mode.
+
+Arrow IPC has no Spark reader or writer: an IPC input is converted to Parquet with pyarrow first,
+and an IPC output is written as Parquet by Spark and converted by the driver.
+"""
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+import uuid
+
+EXIT_FAILED = 1
+
+# The job of a generated entry point (`artifacts/<task>.py`), as JSON text; None in the runner.
+EMBEDDED_JOB = None
+
+# Where, in direct mode, Spark writes its part files before the driver moves the one it wrote
+# to the output's key: inside the output's bucket, under Glacier's own prefix.
+SCRATCH_PREFIX = ".glacier/scratch/"
+
+# A CSV null marker no real field holds: empty unquoted fields are null, quoted ones are "".
+NO_NULL_TEXT = "\u0000glacier:no-null-marker\u0000"
+
+# Error classes that only wrap the error that matters.
+WRAPPERS = {"TASK_WRITE_FAILED", "FAILED_READ_FILE", "FAILED_READ_FILE.NO_HINT"}
+
+
+class JobError(Exception):
+    """A failure the runner explains itself; `kind` names the Glacier error family."""
+
+    def __init__(self, message, kind="TaskError"):
+        super().__init__(message)
+        self.kind = kind
+
+
+def main(argv):
+    """Runs the job named on the command line, or the embedded one; returns the exit status."""
+    started = time.time()
+    options = {}
+    positional = []
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        if arg in ("--result", "--pipeline", "--task"):
+            if not args:
+                print(f"runner.py: {arg} needs a value", file=sys.stderr)
+                return 2
+            options[arg[2:]] = args.pop(0)
+        else:
+            positional.append(arg)
+    if len(positional) > 1 or (not positional and EMBEDDED_JOB is None):
+        print("usage: runner.py JOB [--result URI]  (JOB: a file, an s3:// URI, or JSON)\n"
+              "       an entry point with an embedded job: [--pipeline P] [--task T] "
+              "[--result URI]", file=sys.stderr)
+        return 2
+    source = positional[0] if positional else EMBEDDED_JOB
+    result_uri = options.get("result")
+    spark = None
+    io = None
+    task = "?"
+    try:
+        from pyspark.sql import SparkSession
+
+        spark = (
+            SparkSession.builder.appName("glacier")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+            .getOrCreate()
+        )
+        spark.sparkContext.setLogLevel("WARN")
+        io = Storage(spark)
+        job = load_job(source, io)
+        task = job.get("task", "?")
+        if "task" in options and options["task"] != task:
+            raise JobError(f"this entry point runs task '{task}', not '{options['task']}'")
+        spark.sparkContext.setJobDescription(f"glacier task '{task}'")
+        outcome = run_job(spark, io, job)
+        outcome["seconds"] = round(time.time() - started, 3)
+    except JobError as error:
+        outcome = {"error": io.explain(str(error)) if io else str(error), "type": error.kind}
+    except Exception as error:  # noqa: BLE001 - every failure becomes one JSON line
+        message = spark_message(error)
+        outcome = {"error": io.explain(message) if io else message, "type": "TaskError"}
+    if result_uri is not None and io is not None:
+        try:
+            io.put_text(json.dumps(outcome), result_uri)
+        except Exception as error:  # noqa: BLE001
+            print(f"glacier: could not write the result to {result_uri}: {error}",
+                  file=sys.stderr)
+    if io is not None:
+        io.cleanup()
+    if spark is not None:
+        spark.stop()
+    if "error" in outcome:
+        print(f"glacier: task '{task}' failed on Spark: {outcome['error']}", file=sys.stderr)
+    print(json.dumps(outcome), flush=True)
+    return EXIT_FAILED if "error" in outcome else 0
+
+
+def load_job(source, io):
+    """The job: JSON text itself, or read from a local file or an s3:// URI."""
+    text = source if source.lstrip().startswith("{") else io.read_text(source)
+    where = "given inline" if source is text else f"at {source}"
+    try:
+        job = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise JobError(f"the job {where} is not JSON: {error}") from error
+    if job.get("glacier") != 1:
+        raise JobError(f"the job {where} is not a Glacier Spark job (version 1)")
+    return job
+
+
+def run_job(spark, io, job):
+    """Registers the views, runs the query, checks and writes its result."""
+    from pyspark.sql import Observation
+    from pyspark.sql import functions as F
+
+    task = job["task"]
+    io.expect_output(job["output"]["uri"])
+    for name, table in job["inputs"].items():
+        try:
+            frame = read_input(spark, io, task, name, table)
+        except JobError:
+            raise
+        except Exception as error:  # noqa: BLE001 - Spark could not open the file
+            raise JobError(f"input '{name}' of task '{task}' ({table['uri']}) cannot be read as "
+                           f"{table['format']}: {spark_message(error)}", "StorageError") from error
+        frame.createOrReplaceTempView(table["view"])
+    result = spark.sql(job["sql"])
+    output = job["output"]
+    result = check_output(spark, task, result, output)
+    observation = Observation("glacier")
+    result = result.observe(observation, F.count(F.lit(1)).alias("rows"))
+    local = write_output(spark, io, task, result, output)
+    rows = int(observation.get["rows"])
+    size = io.put(local, output["uri"])
+    return {"rows": rows, "bytes": size}
+
+
+# ---------------------------------------------------------------------------------------------
+# Types
+
+
+def parse_type(spark, text):
+    """A Spark DataType from its SQL name (`BIGINT`, `ARRAY<STRING>`, ...)."""
+    from pyspark.sql.types import _parse_datatype_string
+
+    return _parse_datatype_string(text)
+
+
+def type_name(data_type):
+    """A type as the job names types: `BIGINT`, `ARRAY<STRING>`, `STRUCT<a: BIGINT>`."""
+    return data_type.simpleString().upper()
+
+
+def same_type(a, b):
+    """Whether two types are equal, nullability aside."""
+    return a.simpleString() == b.simpleString()
+
+
+def widens(found, declared):
+    """Whether a stored column reads as the declared type without loss: a wider integer or
+    float, or a timestamp of the other kind (the session's time zone is UTC)."""
+    from pyspark.sql.types import (ByteType, DoubleType, FloatType, IntegerType, LongType,
+                                   ShortType, TimestampNTZType, TimestampType)
+
+    for ladder in ((ByteType, ShortType, IntegerType, LongType), (FloatType, DoubleType)):
+        rank = {kind: i for i, kind in enumerate(ladder)}
+        if type(found) in rank and type(declared) in rank:
+            return rank[type(found)] <= rank[type(declared)]
+    times = (TimestampType, TimestampNTZType)
+    return isinstance(found, times) and isinstance(declared, times)
+
+
+def declared_schema(spark, table):
+    """The declared columns as a StructType."""
+    from pyspark.sql.types import StructField, StructType
+
+    return StructType([StructField(name, parse_type(spark, kind), True)
+                       for name, kind in table["columns"]])
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs
+
+
+def read_input(spark, io, task, name, table):
+    """A frame of one input with exactly its declared columns and types, in order."""
+    from pyspark.sql import functions as F
+
+    fmt = table["format"]
+    uri = table["uri"]
+    declared = declared_schema(spark, table)
+    where = f"input '{name}' of task '{task}' ({uri})"
+    if fmt == "ipc":
+        path = io.readable(uri, convert=ipc_to_parquet)
+        frame = spark.read.parquet(path)
+    elif fmt == "parquet":
+        frame = spark.read.parquet(io.readable(uri))
+    elif fmt == "csv":
+        path = io.readable(uri)
+        header = csv_header(spark, path)
+        from pyspark.sql.types import StringType, StructField, StructType
+
+        kinds = {f.name: f.dataType for f in declared.fields}
+        schema = StructType([StructField(c, kinds.get(c, StringType()), True) for c in header])
+        # Glacier's CSV (polars') writes null as an empty field and "" as a quoted empty one;
+        # Spark reads both as nullValue unless nullValue is something no field holds.
+        frame = (spark.read.schema(schema).option("header", True).option("escape", '"')
+                 .option("multiLine", True).option("mode", "FAILFAST")
+                 .option("nullValue", NO_NULL_TEXT).option("emptyValue", "").csv(path))
+    elif fmt == "ndjson":
+        frame = spark.read.schema(declared).option("mode", "FAILFAST").json(io.readable(uri))
+    else:
+        raise JobError(f"{where} has format '{fmt}', which the Spark runner cannot read",
+                       "UnsupportedError")
+    found = {f.name: f.dataType for f in frame.schema.fields}
+    columns = []
+    for field in declared.fields:
+        if field.name not in found:
+            raise JobError(f"{where} lacks column '{field.name}' that the task reads",
+                           "SchemaMismatchError")
+        kind = found[field.name]
+        if same_type(kind, field.dataType):
+            columns.append(F.col(f"`{field.name}`"))
+        elif widens(kind, field.dataType):
+            columns.append(F.col(f"`{field.name}`").cast(field.dataType).alias(field.name))
+        else:
+            raise JobError(
+                f"column '{field.name}' is {type_name(kind)} in {where} but the task reads it "
+                f"as {type_name(field.dataType)}", "SchemaMismatchError")
+    return frame.select(*columns)
+
+
+def csv_header(spark, path):
+    """The column names in a CSV file's first line."""
+    import csv
+
+    first = spark.read.text(path).limit(1).collect()
+    if not first:
+        return []
+    return next(csv.reader([first[0][0]]))
+
+
+def ipc_to_parquet(source, target):
+    """Converts an Arrow IPC file to Parquet, batch by batch; view types become plain ones."""
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+    import pyarrow.parquet as pq
+
+    with pa.memory_map(source) as stream:
+        try:
+            reader = ipc.open_file(stream)
+            batches = (reader.get_batch(i) for i in range(reader.num_record_batches))
+        except pa.ArrowInvalid:
+            stream.seek(0)
+            reader = ipc.open_stream(stream)
+            batches = iter(reader)
+        schema = plain_schema(reader.schema)
+        with pq.ParquetWriter(target, schema) as writer:
+            for batch in batches:
+                writer.write_table(pa.Table.from_batches([batch]).cast(schema))
+
+
+def plain_schema(schema):
+    """The schema with string and binary views, and large lists, as Spark reads them."""
+    import pyarrow as pa
+
+    def plain(kind):
+        if kind == pa.string_view() or kind == pa.large_string():
+            return pa.string()
+        if kind == pa.binary_view() or kind == pa.large_binary():
+            return pa.binary()
+        if pa.types.is_list(kind) or pa.types.is_large_list(kind) or \
+                pa.types.is_list_view(kind) or pa.types.is_large_list_view(kind):
+            return pa.list_(pa.field(kind.value_field.name, plain(kind.value_type)))
+        if pa.types.is_struct(kind):
+            return pa.struct([pa.field(f.name, plain(f.type), f.nullable) for f in kind])
+        return kind
+
+    return pa.schema([pa.field(f.name, plain(f.type), f.nullable) for f in schema])
+
+
+# ---------------------------------------------------------------------------------------------
+# Output
+
+
+def check_output(spark, task, result, output):
+    """The result with the declared columns in order, or a JobError naming the difference."""
+    declared = declared_schema(spark, output)
+    found = {f.name: f.dataType for f in result.schema.fields}
+    names = [f.name for f in result.schema.fields]
+    wanted = [f.name for f in declared.fields]
+    if sorted(names) != sorted(wanted):
+        missing = [n for n in wanted if n not in found]
+        extra = [n for n in names if n not in wanted]
+        parts = []
+        if missing:
+            parts.append("lacks " + ", ".join(f"'{n}'" for n in missing))
+        if extra:
+            parts.append("has extra " + ", ".join(f"'{n}'" for n in extra))
+        raise JobError(
+            f"the Spark result of task '{task}' {' and '.join(parts)}: it has columns "
+            f"{names}, its output declares {wanted}", "SchemaMismatchError")
+    for field in declared.fields:
+        kind = found[field.name]
+        if not same_type(kind, field.dataType):
+            raise JobError(
+                f"column '{field.name}' is {type_name(kind)} in the Spark result of task "
+                f"'{task}' but {type_name(field.dataType)} in its declared output",
+                "SchemaMismatchError")
+    return result if names == wanted else result.select(*[f"`{n}`" for n in wanted])
+
+
+def write_output(spark, io, task, result, output):
+    """Writes the result as one file in the output's format; returns where it is."""
+    fmt = output["format"]
+    parts = io.scratch("parts")
+    writer = result.coalesce(1).write.mode("overwrite")
+    if fmt in ("parquet", "ipc"):
+        writer.option("compression", "zstd").parquet(parts)
+    elif fmt == "csv":
+        (writer.option("header", True).option("escape", '"')
+         .option("timestampNTZFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSSSS")
+         .option("timestampFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX").csv(parts))
+    elif fmt == "ndjson":
+        (writer.option("ignoreNullFields", False)
+         .option("timestampNTZFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSSSS")
+         .option("timestampFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX").json(parts))
+    else:
+        raise JobError(f"the output of task '{task}' has format '{fmt}', which the Spark runner "
+                       "cannot write", "UnsupportedError")
+    part = io.single_part(parts, task)
+    if part is None:
+        part = empty_output(spark, io, result.schema, fmt)
+    elif fmt == "ipc":
+        local = io.local_copy(part)
+        target = os.path.join(io.local_scratch(), "output.arrow")
+        parquet_to_ipc(local, target)
+        return target
+    return part
+
+
+def parquet_to_ipc(source, target):
+    """Converts a Parquet file to an Arrow IPC file, row group by row group."""
+    import pyarrow.ipc as ipc
+    import pyarrow.parquet as pq
+
+    parquet = pq.ParquetFile(source)
+    with ipc.new_file(target, parquet.schema_arrow) as writer:
+        for batch in parquet.iter_batches():
+            writer.write_batch(batch)
+
+
+def empty_output(spark, io, schema, fmt):
+    """A file with no rows and the result's columns, for a result Spark wrote no part of."""
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+    import pyarrow.parquet as pq
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    target = os.path.join(io.local_scratch(), f"empty.{fmt}")
+    arrow = to_arrow_schema(schema)
+    if fmt == "parquet":
+        pq.write_table(arrow.empty_table(), target)
+    elif fmt == "ipc":
+        with ipc.new_file(target, arrow):
+            pass
+    elif fmt == "csv":
+        import csv
+
+        with open(target, "w", newline="") as out:
+            csv.writer(out).writerow(schema.names)
+    else:
+        open(target, "w").close()
+    return target
+
+
+# ---------------------------------------------------------------------------------------------
+# Where data lives
+
+
+def is_s3(uri):
+    return uri.startswith("s3://") or uri.startswith("s3a://")
+
+
+def local_path(uri):
+    return uri[len("file://"):] if uri.startswith("file://") else uri
+
+
+def split_s3(uri):
+    rest = uri.split("://", 1)[1]
+    bucket, _, key = rest.partition("/")
+    return bucket, key
+
+
+class Storage:
+    """Moves data between where the job says it is and where Spark can read and write it."""
+
+    def __init__(self, spark):
+        self.spark = spark
+        self.direct = hadoop_reads_s3(spark)
+        self.mode = "direct" if self.direct else "staged"
+        self._local = None
+        self._remote = []
+        self._s3 = None
+        self._output_uri = None
+        self._origins = {}
+
+    # Local scratch: on the driver, removed at the end.
+    def local_scratch(self):
+        if self._local is None:
+            self._local = tempfile.mkdtemp(prefix="glacier-spark-")
+        return self._local
+
+    def scratch(self, name):
+        """A scratch location Spark's executors can write: beside the output, or local."""
+        if self.direct and self._output_uri and is_s3(self._output_uri):
+            if not self._remote:
+                scheme = self._output_uri.split("://", 1)[0]
+                bucket, _ = split_s3(self._output_uri)
+                self._remote.append(f"{scheme}://{bucket}/{SCRATCH_PREFIX}{uuid.uuid4().hex}")
+            return f"{self._remote[0]}/{name}"
+        return "file://" + os.path.join(self.local_scratch(), name)
+
+    def readable(self, uri, convert=None):
+        """A path Spark can read for `uri`, converted by `convert(local, target)` if given."""
+        if convert is None:
+            if is_s3(uri) and self.direct:
+                return uri
+            return "file://" + self.local_copy(uri)
+        local = self.local_copy(uri)
+        target = os.path.join(self.local_scratch(), f"converted-{uuid.uuid4().hex[:8]}.parquet")
+        convert(local, target)
+        self._origins[target] = uri
+        if self.direct and self._output_uri and is_s3(self._output_uri):
+            remote = self.scratch(os.path.basename(target))
+            self.hadoop_put(target, remote)
+            return remote
+        return "file://" + target
+
+    def local_copy(self, uri):
+        """A local file with the contents of `uri`: the file itself when it is local."""
+        if not is_s3(uri) and (uri.startswith("file://") or "://" not in uri):
+            return os.path.abspath(local_path(uri))
+        target = os.path.join(self.local_scratch(), "in", uuid.uuid4().hex[:8],
+                              os.path.basename(uri))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if is_s3(uri) and not self.direct:
+            bucket, key = split_s3(uri)
+            try:
+                self.s3().download_file(bucket, key, target)
+            except Exception as error:  # noqa: BLE001
+                raise JobError(f"cannot read {uri}: {s3_message(error)}", "StorageError") from error
+        else:
+            self.hadoop_get(uri, target)
+        self._origins[target] = uri
+        return target
+
+    def explain(self, message):
+        """A message with the local copies it names replaced by where their data came from."""
+        for local, uri in self._origins.items():
+            message = message.replace("file://" + local, uri).replace("file:" + local, uri)
+            message = message.replace(local, uri)
+        return message
+
+    def single_part(self, parts, task):
+        """The one part file Spark wrote under `parts`, or None when it wrote none."""
+        if parts.startswith("file://"):
+            directory = parts[len("file://"):]
+            names = sorted(n for n in os.listdir(directory) if n.startswith("part-"))
+            found = [os.path.join(directory, n) for n in names]
+        else:
+            found = self.hadoop_list(parts)
+        if len(found) > 1:
+            raise JobError(f"Spark wrote {len(found)} files for task '{task}', expected one")
+        return found[0] if found else None
+
+    def put(self, source, uri):
+        """Places `source` (a local path, or a scratch URI) at exactly `uri`; returns its size."""
+        if not source.startswith("file://") and "://" in source:
+            return self.hadoop_move(source, uri)
+        path = local_path(source)
+        size = os.path.getsize(path)
+        if is_s3(uri) and not self.direct:
+            bucket, key = split_s3(uri)
+            try:
+                self.s3().upload_file(path, bucket, key)
+            except Exception as error:  # noqa: BLE001
+                raise JobError(f"cannot write {uri}: {s3_message(error)}", "StorageError") from error
+        elif is_s3(uri):
+            self.hadoop_put(path, uri)
+        else:
+            target = local_path(uri)
+            os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
+            shutil.copyfile(path, target + ".partial")
+            os.replace(target + ".partial", target)
+        return size
+
+    def put_text(self, text, uri):
+        path = os.path.join(self.local_scratch(), f"text-{uuid.uuid4().hex[:8]}")
+        with open(path, "w") as out:
+            out.write(text)
+        self.put(path, uri)
+
+    def read_text(self, uri):
+        if is_s3(uri) or (self.direct and "://" in uri and not uri.startswith("file://")):
+            with open(self.local_copy(uri)) as f:
+                return f.read()
+        with open(local_path(uri)) as f:
+            return f.read()
+
+    def expect_output(self, uri):
+        self._output_uri = uri
+
+    def cleanup(self):
+        for uri in self._remote:
+            try:
+                path = self._path(uri)
+                path.getFileSystem(self._conf()).delete(path, True)
+            except Exception:  # noqa: BLE001 - scratch is best effort
+                pass
+        if self._local is not None:
+            shutil.rmtree(self._local, ignore_errors=True)
+
+    # boto3, for staged mode
+    def s3(self):
+        if self._s3 is None:
+            import boto3
+            from botocore.config import Config
+
+            endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+            path_style = endpoint is not None or \
+                os.environ.get("AWS_S3_FORCE_PATH_STYLE") == "true"
+            config = Config(s3={"addressing_style": "path" if path_style else "auto"},
+                            retries={"max_attempts": 3, "mode": "standard"})
+            self._s3 = boto3.client("s3", endpoint_url=endpoint, config=config)
+        return self._s3
+
+    # Hadoop's FileSystem, for direct mode (EMRFS on EMR)
+    def _conf(self):
+        return self.spark._jsc.hadoopConfiguration()
+
+    def _path(self, uri):
+        return self.spark._jvm.org.apache.hadoop.fs.Path(uri)
+
+    def hadoop_get(self, uri, target):
+        path = self._path(uri)
+        path.getFileSystem(self._conf()).copyToLocalFile(False, path, self._path(
+            "file://" + target), True)
+
+    def hadoop_put(self, source, uri):
+        path = self._path(uri)
+        path.getFileSystem(self._conf()).copyFromLocalFile(False, True, self._path(
+            "file://" + source), path)
+
+    def hadoop_list(self, uri):
+        path = self._path(uri)
+        fs = path.getFileSystem(self._conf())
+        return sorted(s.getPath().toString() for s in fs.listStatus(path)
+                      if s.getPath().getName().startswith("part-"))
+
+    def hadoop_move(self, source, uri):
+        src = self._path(source)
+        dst = self._path(uri)
+        fs = dst.getFileSystem(self._conf())
+        if fs.exists(dst):
+            fs.delete(dst, False)
+        if not fs.rename(src, dst):
+            raise JobError(f"could not move {source} to {uri}", "StorageError")
+        return int(fs.getFileStatus(dst).getLen())
+
+
+def hadoop_reads_s3(spark):
+    """Whether Spark's Hadoop has a FileSystem for `s3://` (EMRFS, or a configured s3a)."""
+    if os.environ.get("GLACIER_SPARK_IO") in ("direct", "staged"):
+        return os.environ["GLACIER_SPARK_IO"] == "direct"
+    jvm = spark._jvm
+    try:
+        jvm.org.apache.hadoop.fs.FileSystem.getFileSystemClass(
+            "s3", spark._jsc.hadoopConfiguration())
+        return True
+    except Exception:  # noqa: BLE001 - UnsupportedFileSystemException: no connector
+        return False
+
+
+def s3_message(error):
+    """boto3's error, one line: the S3 error code and message when there is one."""
+    response = getattr(error, "response", None)
+    if isinstance(response, dict) and "Error" in response:
+        err = response["Error"]
+        return f"{err.get('Code', 'Error')}: {err.get('Message', '')}".strip()
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors
+
+
+def spark_message(error, limit=6):
+    """Spark's own message for a failure: the error that matters, a few lines, no JVM trace."""
+    import re
+
+    text = str(error)
+    java = getattr(error, "java_exception", None)
+    if java is not None:
+        try:
+            text = str(java.toString()) + "\n" + text
+        except Exception:  # noqa: BLE001
+            pass
+    lines = [line.rstrip() for line in text.splitlines()]
+    classed = re.compile(r"\[([A-Z][A-Z0-9_]*(?:\.[A-Z0-9_]+)*)\] ")
+    candidates = []
+    for i, line in enumerate(lines):
+        match = classed.search(line)
+        if match and match.group(1) not in WRAPPERS and not line.lstrip().startswith("at "):
+            candidates.append(i)
+    if candidates:
+        start = candidates[0]
+        first = lines[start]
+        first = first[classed.search(first).start():]
+        picked = [first]
+        # Keep Spark's pointer into the query (`== SQL (line 1, position 8) ==` and the two
+        # lines under it), not the plan or the trace that follow.
+        rest = lines[start + 1:]
+        if rest and rest[0].startswith("== SQL"):
+            picked.extend(line for line in rest[:3] if line.strip())
+        return "\n".join(picked[:limit]).strip()
+    for line in lines:
+        stripped = line.strip()
+        if stripped and not stripped.startswith("An error occurred while calling"):
+            return re.sub(r"^: ", "", stripped)
+    return type(error).__name__
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except SystemExit:
+        raise
+    except BaseException:  # noqa: BLE001 - the runner's own bug: say so, with its trace
+        traceback.print_exc()
+        print(json.dumps({"error": "the Glacier Spark runner failed: "
+                          + traceback.format_exc().strip().splitlines()[-1],
+                          "type": "TaskError"}), flush=True)
+        sys.exit(EXIT_FAILED)

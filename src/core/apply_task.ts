@@ -1,0 +1,68 @@
+/**
+ * Applying a task to its input frames, with every check a run makes before data moves.
+ * Every executor (in-process, Lambda, the data-free check) goes through here.
+ *
+ * @module
+ */
+import type pl from "../polars.ts";
+import { firstLine, SchemaMismatchError, TaskError } from "./errors.ts";
+import type { Step } from "./lineage.ts";
+import type { TaskInputs } from "./task.ts";
+import { exactIssues, planSchema } from "../schema/schema.ts";
+
+/**
+ * Builds a step's output plan: gives the task its inputs (limited to the columns it declares),
+ * checks that it returned a polars plan, and that the plan's schema equals the target bucket's.
+ *
+ * @param step the step.
+ * @param frames one lazy frame per source, by input name (`input` for single-source tasks).
+ * @returns the output plan, columns in the target's schema order.
+ * @throws {TaskError} when the task throws or returns something polars cannot run.
+ * @throws {SchemaMismatchError} when the output schema differs from the target bucket's.
+ */
+export function applyTask(
+  step: Step,
+  frames: Readonly<Record<string, pl.LazyDataFrame>>,
+): pl.LazyDataFrame {
+  const task = step.task;
+  let plan: unknown;
+  try {
+    if (task.kind === "single") {
+      plan = task.apply(frames.input.select(...Object.keys(task.input)));
+    } else {
+      const inputs = Object.fromEntries(
+        Object.entries(task.inputs as TaskInputs).map(([name, s]) => [
+          name,
+          frames[name].select(...Object.keys(s)),
+        ]),
+      );
+      plan = task.apply(inputs);
+    }
+  } catch (error) {
+    throw new TaskError(`task '${task.name}' threw: ${firstLine(error)}`, { cause: error });
+  }
+  if (
+    plan === null || typeof plan !== "object" ||
+    typeof (plan as pl.LazyDataFrame).collect !== "function" || !("_ldf" in plan)
+  ) {
+    throw new TaskError(
+      `task '${task.name}' returned ${plan === null ? "null" : typeof plan} instead of a polars ` +
+        "LazyDataFrame; return the lazy frame you built from the input (call .lazy() on a DataFrame)",
+    );
+  }
+  const lazy = plan as pl.LazyDataFrame;
+  let schema: pl.Schema;
+  try {
+    schema = planSchema(lazy);
+  } catch (error) {
+    throw new TaskError(`task '${task.name}' built a plan polars cannot run: ${firstLine(error)}`, {
+      cause: error,
+    });
+  }
+  const issues = exactIssues(schema, step.target.schema, {
+    task: task.name,
+    bucket: step.target.location,
+  });
+  if (issues.length > 0) throw new SchemaMismatchError(issues.join("; "));
+  return lazy.select(...Object.keys(step.target.schema));
+}

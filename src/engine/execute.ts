@@ -1,0 +1,166 @@
+/**
+ * Runs a pipeline graph on a storage session: steps in dependency order, independent steps at
+ * the same time, each on the executor for its task's resource, outputs committed together when
+ * every step succeeded and dropped when one failed.
+ *
+ * @module
+ */
+import { CommitError, firstLine, GlacierError, StorageError, TaskError } from "../core/errors.ts";
+import type { PipelineGraph } from "../core/graph.ts";
+import type { Step } from "../core/lineage.ts";
+import type { ExecuteOptions, RunReport, StepReport } from "../core/reports.ts";
+import type { RunSession, StepContext, StepExecutor, Written } from "../core/session.ts";
+import { applyTask } from "../core/apply_task.ts";
+import { printer, type Progress, silent } from "./progress.ts";
+import { schedule } from "./schedule.ts";
+
+/** How often a long step reports that it is still running, in seconds. */
+const HEARTBEAT_SECONDS = 15;
+
+/**
+ * Runs the graph.
+ *
+ * @param graph the pipeline.
+ * @param options the mode and its options.
+ * @param session the run's storage.
+ * @param executorFor the executor of each step.
+ * @returns what each step did.
+ * @throws {GlacierError} naming the task, bucket or file when a step fails; no bucket changes then.
+ */
+export async function executeGraph(
+  graph: PipelineGraph,
+  options: ExecuteOptions,
+  session: RunSession,
+  executorFor: (step: Step) => StepExecutor,
+): Promise<RunReport> {
+  const progress = options.quiet ? silent : printer();
+  const started = performance.now();
+  const producers = new Map(graph.steps.map((s) => [s.target.location, s]));
+  const writeHint = options.mode === "cloud"
+    ? 'bucket.write(frame, { mode: "cloud" })'
+    : "bucket.write(frame)";
+  const context: StepContext = {
+    pipeline: graph.name,
+    missing(step, input) {
+      const ref = step.sources[input];
+      const producer = producers.get(ref.location);
+      return producer
+        ? `bucket '${ref.location}' has no data at ${
+          session.uriOf(ref)
+        }: task '${producer.task.name}' should have produced it`
+        : `bucket '${ref.location}' has no data at ${session.uriOf(ref)}; it is an input of ` +
+          `pipeline '${graph.name}' (read by task '${step.task.name}'): write it with ${writeHint} first`;
+    },
+  };
+  const reports: StepReport[] = [];
+  let index = 0;
+  try {
+    await schedule(graph, options.concurrency ?? 2, async (step) => {
+      index += 1;
+      progress.started(step, index, graph.steps.length);
+      const stepStarted = performance.now();
+      const written = await withHeartbeat(
+        step,
+        progress,
+        () => executorFor(step)(step, session, context),
+      );
+      const report: StepReport = {
+        task: step.task.name,
+        resource: step.task.resource.label,
+        target: step.target.location,
+        rows: written.rows,
+        bytes: written.bytes,
+        seconds: (performance.now() - stepStarted) / 1000,
+      };
+      reports.push(report);
+      progress.finished(report);
+    });
+  } catch (error) {
+    await session.abort();
+    const message = error instanceof Error ? error.message : String(error);
+    const family = error instanceof GlacierError
+      ? error.constructor as new (m: string, o?: ErrorOptions) => GlacierError
+      : TaskError;
+    throw new family(`pipeline '${graph.name}' failed, and no bucket was changed: ${message}`, {
+      cause: error,
+    });
+  }
+  try {
+    await session.commit();
+  } catch (error) {
+    if (!(error instanceof CommitError)) {
+      await session.abort();
+      throw new CommitError(
+        `pipeline '${graph.name}' could not publish its outputs: ${firstLine(error)}`,
+        [],
+        reports.map((r) => r.target),
+        undefined,
+        { cause: error },
+      );
+    }
+    throw new CommitError(
+      `pipeline '${graph.name}' could not publish its outputs: ${error.reasonText}`,
+      error.changed,
+      error.unchanged,
+      error.pending,
+      { cause: error },
+    );
+  }
+  const report: RunReport = {
+    pipeline: graph.name,
+    mode: options.mode,
+    steps: reports,
+    seconds: (performance.now() - started) / 1000,
+  };
+  progress.done(report);
+  return report;
+}
+
+/**
+ * Runs a step's task in this process: reads its inputs through the session, builds and checks
+ * its plan, and streams the plan into the target's staged output.
+ *
+ * @param step the step.
+ * @param session the run's storage.
+ * @param context the run around the step.
+ * @returns rows and bytes written.
+ */
+export async function runInProcess(
+  step: Step,
+  session: RunSession,
+  context: StepContext,
+): Promise<Written> {
+  const frames: Record<string, Awaited<ReturnType<RunSession["input"]>>> = {};
+  for (const [name, ref] of Object.entries(step.sources)) {
+    frames[name] = await session.input(ref, context.missing(step, name));
+  }
+  const plan = applyTask(step, frames);
+  try {
+    return await session.output(step.target, plan);
+  } catch (error) {
+    if (error instanceof StorageError) throw error;
+    const inputs = Object.values(step.sources).map((s) => `'${s.location}'`).join(", ");
+    throw new TaskError(
+      `task '${step.task.name}' failed while computing bucket '${step.target.location}' ` +
+        `from ${inputs}: ${firstLine(error)}`,
+      { cause: error },
+    );
+  }
+}
+
+async function withHeartbeat<T>(
+  step: Step,
+  progress: Progress,
+  work: () => Promise<T>,
+): Promise<T> {
+  let seconds = 0;
+  const timer = setInterval(() => {
+    seconds += HEARTBEAT_SECONDS;
+    progress.waiting(step, seconds);
+  }, HEARTBEAT_SECONDS * 1000);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}

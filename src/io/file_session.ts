@@ -1,0 +1,102 @@
+/**
+ * A run's session on the embedded filesystem storage, over every local root its buckets use.
+ *
+ * @module
+ */
+import type pl from "../polars.ts";
+import { CommitError, firstLine, StorageError } from "../core/errors.ts";
+import type { PipelineGraph } from "../core/graph.ts";
+import type { BucketRef } from "../core/lineage.ts";
+import { FileStorage, type FileTransaction } from "./file_storage.ts";
+import type { RunSession, Written } from "../core/session.ts";
+
+/** Stages outputs under each root and commits them through each root's journal. */
+export class FileRunSession implements RunSession {
+  readonly #roots = new Map<string, { storage: FileStorage; txn: FileTransaction }>();
+
+  private constructor() {}
+
+  /**
+   * Starts a session for every root the graph's buckets live under.
+   *
+   * @param graph the pipeline.
+   * @returns the session.
+   */
+  static async begin(
+    graph: PipelineGraph,
+    options: { wait?: number } = {},
+  ): Promise<FileRunSession> {
+    const session = new FileRunSession();
+    const roots = new Map<string, BucketRef[]>();
+    for (const ref of graph.buckets) roots.set(ref.settings.localRoot, []);
+    for (const step of graph.steps) roots.get(step.target.settings.localRoot)!.push(step.target);
+    try {
+      for (const [root, targets] of roots) {
+        const storage = new FileStorage(root);
+        session.#roots.set(root, { storage, txn: await storage.beginRun(targets, options) });
+      }
+    } catch (error) {
+      await session.abort();
+      throw error;
+    }
+    return session;
+  }
+
+  #at(ref: BucketRef): { storage: FileStorage; txn: FileTransaction } {
+    return this.#roots.get(ref.settings.localRoot)!;
+  }
+
+  uriOf(ref: BucketRef): string {
+    return this.#at(ref).storage.pathOf(ref);
+  }
+
+  input(ref: BucketRef, missing: string): Promise<pl.LazyDataFrame> {
+    const { storage, txn } = this.#at(ref);
+    return storage.scan(ref, txn.readPath(ref), missing);
+  }
+
+  async output(ref: BucketRef, plan: pl.LazyDataFrame): Promise<Written> {
+    const { storage, txn } = this.#at(ref);
+    const staged = txn.stagePath(ref);
+    await storage.sinkTo(ref, plan, staged);
+    let written: Written;
+    try {
+      written = await storage.describe(ref, staged);
+    } catch (error) {
+      throw new StorageError(
+        `the output staged for bucket '${ref.location}' at ${staged} could not be read back: ${
+          firstLine(error)
+        }`,
+        { cause: error },
+      );
+    }
+    txn.staged(ref);
+    return written;
+  }
+
+  async commit(): Promise<void> {
+    const changed: string[] = [];
+    const roots = [...this.#roots.values()];
+    for (const [i, { txn }] of roots.entries()) {
+      try {
+        await txn.commit();
+        changed.push(...txn.outputs);
+      } catch (error) {
+        for (const later of roots.slice(i + 1)) await later.txn.abort();
+        if (changed.length === 0 || !(error instanceof CommitError)) throw error;
+        const unchanged = roots.slice(i + 1).flatMap((r) => r.txn.outputs);
+        throw new CommitError(
+          error.reasonText,
+          [...changed, ...error.changed],
+          [...error.unchanged, ...unchanged],
+          error.pending,
+          { cause: error },
+        );
+      }
+    }
+  }
+
+  async abort(): Promise<void> {
+    for (const { txn } of this.#roots.values()) await txn.abort();
+  }
+}

@@ -1,0 +1,437 @@
+/**
+ * The embedded default storage: files under a local root, `<root>/<bucket>/<path>`.
+ *
+ * Writes never touch a bucket's file until they are complete: a direct write goes to a temporary
+ * file beside it and is renamed over it; a run stages every output under
+ * `<root>/.glacier/staging/<run>` and commits them all at the end through a journal
+ * (`file_journal.ts`), so a failed or killed run leaves every bucket as it was, and a run killed
+ * in the middle of its commit is rolled forward by the next use of the same root. Writers hold an
+ * OS file lock per bucket (`<root>/.glacier/locks/`) and each run its own lock
+ * (`<root>/.glacier/runs/`), so two writers of one bucket never both proceed and recovery never
+ * touches a live run.
+ *
+ * @module
+ */
+import { dirname, join } from "node:path";
+import type pl from "../polars.ts";
+import { CommitError, firstLine, NoDataError, StorageError } from "../core/errors.ts";
+import type { BucketRef } from "../core/lineage.ts";
+import type { WriteReport } from "../core/reports.ts";
+import { formatOf } from "./file_format.ts";
+import { countRows, scanValidated, sinkFile, writableFrame } from "./formats.ts";
+import { failpoint } from "./_failpoint.ts";
+import { describeHolder, FileLock, holderHere, type LockHolder } from "./file_lock.ts";
+import {
+  applyJournal,
+  finishJournal,
+  journalEntries,
+  type JournalEntry,
+  readJournal,
+  writeJournal,
+} from "./file_journal.ts";
+
+/** Glacier's own files under a root: `<root>/.glacier/`. */
+const STATE = ".glacier";
+const STAGING = "staging";
+const JOURNAL = "journal";
+const LOCKS = "locks";
+const RUNS = "runs";
+/** How long a reader waits for a live run's commit (a few renames) to finish. */
+const LIVE_COMMIT_WAIT_MS = 10_000;
+
+/** Filesystem storage rooted at one directory. */
+export class FileStorage {
+  /** The root directory. */
+  readonly root: string;
+
+  /**
+   * @param root the directory buckets live under.
+   */
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  /**
+   * Where a bucket's data lives.
+   *
+   * @param ref the bucket.
+   * @returns the file path.
+   */
+  pathOf(ref: BucketRef): string {
+    return join(this.root, ref.bucket, ...ref.path.split("/"));
+  }
+
+  /**
+   * Whether a file exists.
+   *
+   * @param path the file.
+   * @returns `true` when it is there.
+   */
+  async exists(path: string): Promise<boolean> {
+    try {
+      return (await Deno.stat(path)).isFile;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * A lazy scan of a bucket's data, validated against its schema and limited to its columns.
+   *
+   * @param ref the bucket.
+   * @param path where to read (default: the bucket's own file).
+   * @param missing what to say when there is no data.
+   * @returns the lazy frame, columns in schema order.
+   * @throws {StorageError} when there is no data or it cannot be read.
+   * @throws {SchemaMismatchError} when the data does not fit the schema.
+   */
+  async scan(ref: BucketRef, path = this.pathOf(ref), missing?: string): Promise<pl.LazyDataFrame> {
+    if (!(await this.exists(path))) {
+      throw new NoDataError(
+        missing ??
+          `bucket '${ref.location}' has no data at ${path}; write it with bucket.write(frame) ` +
+            "or run the pipeline that produces it",
+      );
+    }
+    return scanValidated(ref, path, path);
+  }
+
+  /**
+   * Reads a bucket's whole data.
+   *
+   * @param ref the bucket.
+   * @returns the data, validated.
+   */
+  async read(ref: BucketRef): Promise<pl.DataFrame> {
+    await this.recover();
+    const frame = await this.scan(ref);
+    try {
+      return await frame.collect();
+    } catch (error) {
+      throw new StorageError(
+        `bucket '${ref.location}' data at ${this.pathOf(ref)} cannot be read: ${firstLine(error)}`,
+        { cause: error },
+      );
+    }
+  }
+
+  /**
+   * Writes a frame to a bucket atomically, after validating it against the schema, holding the
+   * bucket's lock while it writes.
+   *
+   * @param ref the bucket.
+   * @param frame the data; extra columns are dropped.
+   * @param options how long to wait for a run that is writing the same bucket (default: refuse).
+   * @returns where it went, rows and bytes.
+   * @throws {SchemaMismatchError} when the frame does not fit the schema; nothing is written.
+   * @throws {StorageError} when a run is writing the bucket.
+   */
+  async write(
+    ref: BucketRef,
+    frame: pl.DataFrame,
+    options: { wait?: number } = {},
+  ): Promise<WriteReport> {
+    const data = writableFrame(ref, frame);
+    await this.recover();
+    const [lock] = await this.#lockBuckets([ref], holderHere("write"), options.wait ?? 0);
+    const final = this.pathOf(ref);
+    await Deno.mkdir(dirname(final), { recursive: true });
+    const temp = join(dirname(final), `.${crypto.randomUUID()}.glacier-tmp`);
+    try {
+      await this.sinkTo(ref, data, temp);
+      const written = await this.describe(ref, temp);
+      await Deno.rename(temp, final);
+      return { uri: final, rows: written.rows, bytes: written.bytes };
+    } finally {
+      await Deno.remove(temp).catch(() => {});
+      await lock.release();
+    }
+  }
+
+  /**
+   * Streams a plan into a file of the bucket's format.
+   *
+   * @param ref the bucket whose format to use.
+   * @param frame the plan.
+   * @param path the file to create.
+   */
+  async sinkTo(ref: BucketRef, frame: pl.LazyDataFrame, path: string): Promise<void> {
+    await Deno.mkdir(dirname(path), { recursive: true });
+    await sinkFile(frame, path, formatOf(ref.path));
+  }
+
+  /**
+   * Rows and bytes of a written file.
+   *
+   * @param ref the bucket whose format to use.
+   * @param path the file.
+   * @returns rows and bytes.
+   */
+  async describe(ref: BucketRef, path: string): Promise<{ rows: number; bytes: number }> {
+    const [rows, stat] = await Promise.all([
+      countRows(path, formatOf(ref.path), ref.schema),
+      Deno.stat(path),
+    ]);
+    return { rows, bytes: stat.size };
+  }
+
+  /**
+   * Starts a run whose outputs are staged and committed together: takes the run's own lock, then
+   * the lock of every bucket it writes, so a second run writing any of them is refused (or waits).
+   *
+   * @param targets the buckets the run writes under this root.
+   * @param options how long to wait for another run's locks (default: refuse at once).
+   * @returns the run's transaction.
+   * @throws {StorageError} naming the holder when another run writes one of the buckets.
+   */
+  async beginRun(
+    targets: readonly BucketRef[],
+    options: { wait?: number } = {},
+  ): Promise<FileTransaction> {
+    await this.recover();
+    const id = `${new Date().toISOString().replace(/[:.]/g, "-")}-${
+      crypto.randomUUID().slice(0, 8)
+    }`;
+    const holder = holderHere(id);
+    const runLock = await FileLock.tryAcquire(this.#runLockPath(id), holder);
+    if (!runLock) {
+      throw new StorageError(`run ${id} could not take its own lock under ${this.root}`);
+    }
+    let buckets: FileLock[];
+    try {
+      buckets = await this.#lockBuckets(targets, holder, options.wait ?? 0);
+    } catch (error) {
+      await runLock.release(true);
+      throw error;
+    }
+    const dir = join(this.root, STATE, STAGING, id);
+    await Deno.mkdir(dir, { recursive: true });
+    return new FileTransaction(this, id, dir, [...buckets, runLock]);
+  }
+
+  /**
+   * Takes the locks of buckets, in one order so that two waiting runs cannot deadlock.
+   *
+   * @param refs the buckets.
+   * @param holder who takes them.
+   * @param wait seconds to wait for each.
+   * @returns the held locks.
+   * @throws {StorageError} naming the holder of a lock that stayed taken.
+   */
+  async #lockBuckets(
+    refs: readonly BucketRef[],
+    holder: LockHolder,
+    wait: number,
+  ): Promise<FileLock[]> {
+    const sorted = [...new Map(refs.map((r) => [r.location, r])).values()]
+      .sort((a, b) => a.location.localeCompare(b.location));
+    const held: FileLock[] = [];
+    try {
+      for (const ref of sorted) {
+        const path = join(this.root, STATE, LOCKS, ref.bucket, `${ref.path}.lock`);
+        const lock = await FileLock.acquire(path, holder, wait);
+        if (!lock) {
+          const by = describeHolder(await FileLock.holderOf(path));
+          throw new StorageError(
+            `bucket '${ref.location}' is being written by ${by}; nothing was changed. Wait for ` +
+              "it to finish, or wait for it with run({ wait: SECONDS }) (glacier run --wait " +
+              "SECONDS)",
+          );
+        }
+        held.push(lock);
+      }
+    } catch (error) {
+      for (const lock of held) await lock.release();
+      throw error;
+    }
+    return held;
+  }
+
+  #runLockPath(id: string): string {
+    return join(this.root, STATE, RUNS, `${id}.lock`);
+  }
+
+  /** @internal where a run's journal is written. */
+  journalPath(id: string): string {
+    return join(this.root, STATE, JOURNAL, `${id}.json`);
+  }
+
+  /**
+   * Finishes what runs that died left, touching only runs whose own lock is free (a live run
+   * holds its lock until it ends): completes a commit that was cut short, or puts it back when
+   * its staged data is gone; removes the staging of runs that died before committing. A live
+   * run's commit in progress is waited for (it is a few renames), so a reader never sees half of
+   * it.
+   */
+  async recover(): Promise<void> {
+    const journals = join(this.root, STATE, JOURNAL);
+    const staging = join(this.root, STATE, STAGING);
+    const ids = new Set<string>();
+    for (const name of await listDir(journals)) {
+      if (name.endsWith(".json")) ids.add(name.slice(0, -".json".length));
+    }
+    const committing = new Set(ids);
+    for (const name of await listDir(staging)) ids.add(name);
+    for (const id of ids) {
+      const lock = await FileLock.tryAcquire(this.#runLockPath(id), holderHere("recovery"));
+      if (!lock) {
+        if (committing.has(id)) await waitUntilGone(this.journalPath(id), LIVE_COMMIT_WAIT_MS);
+        continue;
+      }
+      try {
+        await this.#finishDeadRun(id);
+      } finally {
+        await lock.release(true);
+      }
+    }
+  }
+
+  async #finishDeadRun(id: string): Promise<void> {
+    const journal = this.journalPath(id);
+    if (await this.exists(journal)) {
+      const warning = await finishJournal(await readJournal(journal), journal);
+      if (warning) console.error(`glacier: warning: ${warning}`);
+      await Deno.remove(journal);
+    }
+    await Deno.remove(join(this.root, STATE, STAGING, id), { recursive: true }).catch(() => {});
+  }
+}
+
+/** A run's staged outputs, committed together or not at all. */
+export class FileTransaction {
+  readonly #storage: FileStorage;
+  readonly #id: string;
+  readonly #dir: string;
+  readonly #locks: FileLock[];
+  readonly #staged = new Map<string, Omit<JournalEntry, "ino" | "dev">>();
+
+  constructor(storage: FileStorage, id: string, dir: string, locks: FileLock[]) {
+    this.#storage = storage;
+    this.#id = id;
+    this.#dir = dir;
+    this.#locks = locks;
+  }
+
+  /** The run's id. */
+  get id(): string {
+    return this.#id;
+  }
+
+  /**
+   * Where a bucket's output is staged during this run.
+   *
+   * @param ref the bucket.
+   * @returns the staging file path.
+   */
+  stagePath(ref: BucketRef): string {
+    return join(this.#dir, "new", ref.bucket, ...ref.path.split("/"));
+  }
+
+  /**
+   * Records that a bucket's output is staged and complete.
+   *
+   * @param ref the bucket.
+   */
+  staged(ref: BucketRef): void {
+    this.#staged.set(ref.location, {
+      location: ref.location,
+      staged: this.stagePath(ref),
+      final: this.#storage.pathOf(ref),
+      previous: join(this.#dir, "previous", ref.bucket, ...ref.path.split("/")),
+    });
+  }
+
+  /** Buckets with a staged output, in the order they were staged. */
+  get outputs(): string[] {
+    return [...this.#staged.keys()];
+  }
+
+  /**
+   * Where this run reads a bucket: its staged output when this run produced it, else its file.
+   *
+   * @param ref the bucket.
+   * @returns the path to read.
+   */
+  readPath(ref: BucketRef): string {
+    return this.#staged.get(ref.location)?.staged ?? this.#storage.pathOf(ref);
+  }
+
+  /**
+   * Publishes every staged output: writes the journal, places each output, removes the journal.
+   * Once the journal is written the run is committed: a crash is rolled forward by the next use
+   * of the root. A failure while placing puts back what was placed.
+   *
+   * @throws {CommitError} saying exactly which buckets changed.
+   */
+  async commit(): Promise<void> {
+    const entries = await journalEntries([...this.#staged.values()]);
+    if (entries.length > 0) {
+      const journal = this.#storage.journalPath(this.#id);
+      failpoint("local.commit.before-journal");
+      try {
+        await writeJournal(journal, entries);
+      } catch (error) {
+        await Deno.remove(journal).catch(() => {});
+        await this.abort();
+        throw new CommitError(
+          `the run's commit journal ${journal} could not be written: ${firstLine(error)}`,
+          [],
+          entries.map((e) => e.location),
+          undefined,
+          { cause: error },
+        );
+      }
+      failpoint("local.commit.journal-written");
+      try {
+        await applyJournal(entries, `the journal ${journal} completes it on the next use`);
+      } catch (error) {
+        if (error instanceof CommitError && error.changed.length === 0) {
+          await Deno.remove(journal);
+          await this.abort();
+        } else await this.#release();
+        throw error;
+      }
+      failpoint("local.commit.all-placed");
+      await Deno.remove(journal);
+      failpoint("local.commit.journal-removed");
+    }
+    await this.abort();
+  }
+
+  /** Drops every staged output and releases the run's locks; the buckets keep their data. */
+  async abort(): Promise<void> {
+    await Deno.remove(this.#dir, { recursive: true }).catch(() => {});
+    await this.#release();
+  }
+
+  async #release(): Promise<void> {
+    const runLock = this.#locks.pop();
+    for (const lock of this.#locks.splice(0)) await lock.release();
+    await runLock?.release(true);
+  }
+}
+
+async function listDir(dir: string): Promise<string[]> {
+  try {
+    const names: string[] = [];
+    for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+    return names.sort();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
+}
+
+async function waitUntilGone(path: string, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    try {
+      await Deno.stat(path);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return;
+      throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

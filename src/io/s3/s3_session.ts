@@ -1,0 +1,247 @@
+/**
+ * A run's session on S3: inputs downloaded once each, outputs streamed by polars into local
+ * files, uploaded to staging as each step ends, and copied into place together at the end through
+ * the journal in the state bucket (`s3_journal.ts`).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type pl from "../../polars.ts";
+import type { PipelineGraph } from "../../core/graph.ts";
+import type { BucketRef } from "../../core/lineage.ts";
+import { formatOf } from "../file_format.ts";
+import { countRows, scanValidated, sinkFile } from "../formats.ts";
+import type { ObjectAddress, RemoteRunSession, Written } from "../../core/session.ts";
+import { CommitError, firstLine, StorageError } from "../../core/errors.ts";
+import { failpoint } from "../_failpoint.ts";
+import { type S3Lock, S3Storage, stateBucketOf } from "./s3_storage.ts";
+import { placeAll, removeRunObjects, type S3JournalEntry } from "./s3_journal.ts";
+
+/** One run's S3 storage. */
+export class S3RunSession implements RemoteRunSession {
+  readonly #storage: S3Storage;
+  readonly #state: string;
+  readonly #targets: readonly BucketRef[];
+  readonly #run: string;
+  readonly #dir: string;
+  readonly #locks: S3Lock[];
+  readonly #staged = new Map<string, Staged>();
+  readonly #downloads = new Map<string, Promise<string>>();
+
+  private constructor(
+    storage: S3Storage,
+    state: string,
+    run: string,
+    dir: string,
+    locks: S3Lock[],
+    targets: readonly BucketRef[],
+  ) {
+    this.#storage = storage;
+    this.#state = state;
+    this.#targets = targets;
+    this.#run = run;
+    this.#dir = dir;
+    this.#locks = locks;
+  }
+
+  /**
+   * Starts a run: finishes what earlier runs left, creates missing target buckets, and takes the
+   * lock of every bucket the run writes.
+   *
+   * @param graph the pipeline.
+   * @returns the session.
+   * @throws {StorageError} when another run is writing one of the same buckets.
+   */
+  static async begin(
+    graph: PipelineGraph,
+    options: { wait?: number } = {},
+  ): Promise<S3RunSession> {
+    const settings = graph.buckets[0]?.settings;
+    const region = settings?.region ?? "us-east-1";
+    const state = stateBucketOf(
+      settings ?? { localRoot: "", region },
+      `pipeline '${graph.name}' in cloud mode`,
+    );
+    const storage = new S3Storage(region);
+    const targets = [...new Map(graph.steps.map((s) => [s.target.location, s.target])).values()]
+      .sort((a, b) => a.location.localeCompare(b.location));
+    const firstTargetIn = new Map(targets.map((t) => [t.bucket, t.location] as const).reverse());
+    for (const [bucket, location] of firstTargetIn) await storage.ensureBucket(bucket, location);
+    await storage.recover(state);
+    const run = `${new Date().toISOString().replace(/[:.]/g, "-")}-${
+      crypto.randomUUID().slice(0, 8)
+    }`;
+    const locks: S3Lock[] = [];
+    try {
+      for (const target of targets) locks.push(await storage.lock(target, run, options.wait ?? 0));
+      await storage.putRunMarker(state, {
+        run,
+        buckets: [...firstTargetIn.keys()],
+        locks: locks.map((l) => l.key),
+      });
+    } catch (error) {
+      for (const lock of locks) await lock.release();
+      throw error;
+    }
+    const dir = await Deno.makeTempDir({ prefix: "glacier-s3-run-" });
+    return new S3RunSession(storage, state, run, dir, locks, targets);
+  }
+
+  /** The run's id, which names its staging keys. */
+  get runId(): string {
+    return this.#run;
+  }
+
+  uriOf(ref: BucketRef): string {
+    return this.#storage.uriOf(ref);
+  }
+
+  locate(ref: BucketRef): ObjectAddress {
+    const staged = this.#staged.get(ref.location);
+    return staged
+      ? { bucket: ref.bucket, key: staged.staged }
+      : { bucket: ref.bucket, key: ref.path };
+  }
+
+  stagingFor(ref: BucketRef): ObjectAddress {
+    return { bucket: ref.bucket, key: this.#storage.stagingKey(this.#run, ref) };
+  }
+
+  async stagedRemotely(ref: BucketRef): Promise<number> {
+    const at = this.stagingFor(ref);
+    const head = await this.#storage.head(at.bucket, at.key);
+    if (head === undefined) {
+      throw new StorageError(
+        `the task that writes bucket '${ref.location}' reported success but left no object at ` +
+          `s3://${at.bucket}/${at.key}`,
+      );
+    }
+    this.#staged.set(ref.location, { ref, staged: at.key, size: head.size });
+    return head.size;
+  }
+
+  input(ref: BucketRef, missing: string): Promise<pl.LazyDataFrame> {
+    const staged = this.#staged.get(ref.location);
+    if (staged?.file) return Promise.resolve(scanValidated(ref, staged.file, this.uriOf(ref)));
+    const at = this.locate(ref);
+    const id = `${at.bucket}/${at.key}`;
+    let download = this.#downloads.get(id);
+    if (download === undefined) {
+      const file = join(this.#dir, "in", at.bucket, at.key);
+      download = Deno.mkdir(join(file, ".."), { recursive: true })
+        .then(() =>
+          this.#storage.download(at.bucket, at.key, file, { location: ref.location, missing })
+        )
+        .then(() => file);
+      this.#downloads.set(id, download);
+    }
+    return download.then((file) => scanValidated(ref, file, this.uriOf(ref)));
+  }
+
+  async output(ref: BucketRef, plan: pl.LazyDataFrame): Promise<Written> {
+    const file = join(this.#dir, "out", ref.bucket, ref.path);
+    await Deno.mkdir(join(file, ".."), { recursive: true });
+    await sinkFile(plan, file, formatOf(ref.path));
+    const bytes = (await Deno.stat(file)).size;
+    const rows = await countRows(file, formatOf(ref.path), ref.schema);
+    const staged = this.#storage.stagingKey(this.#run, ref);
+    await this.#storage.upload(file, ref.bucket, staged, { location: ref.location });
+    this.#staged.set(ref.location, { ref, staged, size: bytes, file });
+    return { rows, bytes };
+  }
+
+  /**
+   * Publishes every staged output: keeps a copy of each bucket's current object, writes the
+   * journal to the state bucket, copies each staged object into place, then removes the journal
+   * and the run's objects. A failure while copying puts back what was placed.
+   *
+   * @throws {CommitError} saying exactly which buckets changed.
+   */
+  async commit(): Promise<void> {
+    const staged = [...this.#staged.values()];
+    if (staged.length === 0) return await this.abort();
+    const all = staged.map((s) => s.ref.location);
+    let journalKey: string;
+    let entries: S3JournalEntry[];
+    try {
+      for (const lock of this.#locks) await lock.confirm();
+      entries = [];
+      for (const { ref, staged: key, size } of staged) {
+        let previous: string | null = null;
+        if (await this.#storage.head(ref.bucket, ref.path)) {
+          previous = this.#storage.previousKey(this.#run, ref);
+          await this.#storage.copyObject(ref.bucket, ref.path, previous);
+        }
+        entries.push({
+          location: ref.location,
+          bucket: ref.bucket,
+          staged: key,
+          final: ref.path,
+          previous,
+          size,
+        });
+      }
+      failpoint("s3.commit.before-journal");
+      journalKey = await this.#storage.putJournal(this.#state, {
+        version: 1,
+        run: this.#run,
+        entries,
+        locks: this.#locks.map((l) => l.key),
+      });
+    } catch (error) {
+      await this.abort();
+      throw new CommitError(
+        `the run could not start publishing: ${firstLine(error)}`,
+        [],
+        all,
+        undefined,
+        { cause: error },
+      );
+    }
+    failpoint("s3.commit.journal-written");
+    const journal = `s3://${this.#state}/${journalKey}`;
+    const files = new Map(staged.flatMap((s) => s.file ? [[s.ref.location, s.file]] : []));
+    try {
+      await placeAll(
+        this.#storage,
+        entries,
+        `the journal ${journal} completes it on the next use`,
+        files,
+      );
+    } catch (error) {
+      if (error instanceof CommitError && error.changed.length === 0) {
+        await this.#storage.deleteObject(this.#state, journalKey).catch(() => {});
+        await this.abort();
+      } else {
+        // The journal and the staged objects stay: the next cloud use completes the run.
+        await this.#release();
+      }
+      throw error;
+    }
+    failpoint("s3.commit.all-placed");
+    await this.#storage.deleteObject(this.#state, journalKey);
+    failpoint("s3.commit.journal-removed");
+    await this.abort();
+  }
+
+  /** Removes every object the run staged or kept aside and releases its locks. */
+  async abort(): Promise<void> {
+    await removeRunObjects(this.#storage, this.#run, this.#targets.map((t) => t.bucket));
+    await this.#release();
+  }
+
+  async #release(): Promise<void> {
+    for (const lock of this.#locks.splice(0)) await lock.release();
+    await this.#storage.deleteRunMarker(this.#state, this.#run);
+    await Deno.remove(this.#dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** One output staged by this run. */
+interface Staged {
+  readonly ref: BucketRef;
+  readonly staged: string;
+  readonly size: number;
+  /** The local file polars wrote, for outputs computed in this process. */
+  readonly file?: string;
+}

@@ -1,0 +1,100 @@
+/**
+ * The import rules of the architecture (DESIGN section 4): one direction of imports,
+ * `schema <- core <- io <- engine <- backends <- (generate, analyze, lineage, ui) <- provider <-
+ * cli`, `visualize` on core alone, and backends that never import each other. Every relative
+ * import (static or dynamic) of every file under `src/` is checked.
+ */
+import assert from "node:assert/strict";
+import { dirname, join, normalize, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const src = join(root, "src");
+
+/** Each part of `src/` and the parts below it that it may import. */
+const RANK: Readonly<Record<string, number>> = {
+  "polars.ts": 0,
+  schema: 1,
+  core: 2,
+  io: 3,
+  engine: 4,
+  backends: 5,
+  generate: 6,
+  analyze: 6,
+  lineage: 6,
+  ui: 6,
+  visualize: 6,
+  provider: 7,
+  "targets.ts": 7,
+  cli: 8,
+};
+
+/** Parts that may import only some of the parts below them. */
+const ONLY: Readonly<Record<string, readonly string[]>> = {
+  visualize: ["polars.ts", "schema", "core"],
+};
+
+function partOf(file: string): { part: string; backend?: string } {
+  const [first, second] = relative(src, file).split("/");
+  return first === "backends" ? { part: first, backend: second } : { part: first };
+}
+
+function* sourceFiles(dir: string): Generator<string> {
+  for (const entry of Deno.readDirSync(dir)) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory) yield* sourceFiles(path);
+    else if (entry.name.endsWith(".ts") && !entry.name.endsWith("_test.ts")) yield path;
+  }
+}
+
+function importsOf(file: string): string[] {
+  const text = Deno.readTextFileSync(file);
+  const found: string[] = [];
+  for (const m of text.matchAll(/(?:from|import)\s*\(?\s*["'](\.{1,2}\/[^"']+)["']/g)) {
+    found.push(normalize(join(dirname(file), m[1])));
+  }
+  return found;
+}
+
+/** What is wrong with one import, or `undefined` when the rules allow it. */
+function ruleBreak(file: string, target: string): string | undefined {
+  const from = partOf(file);
+  const to = partOf(target);
+  const what = `${relative(root, file)} imports ${relative(root, target)}`;
+  if (RANK[from.part] === undefined || RANK[to.part] === undefined) {
+    return `${what}: a part the rules do not know; add it to RANK`;
+  }
+  if (from.part === "backends" && to.part === "backends") {
+    return from.backend === to.backend ? undefined : `${what}: backends never import each other`;
+  }
+  if (from.part === to.part) return undefined;
+  const allowed = ONLY[from.part]?.includes(to.part) ?? RANK[to.part] < RANK[from.part];
+  return allowed ? undefined : `${what}: ${from.part} may not import ${to.part}`;
+}
+
+Deno.test("every part of src/ imports only the parts below it", () => {
+  const broken: string[] = [];
+  for (const file of sourceFiles(src)) {
+    for (const target of importsOf(file)) {
+      const problem = ruleBreak(file, target);
+      if (problem) broken.push(problem);
+    }
+  }
+  assert.deepEqual(broken, []);
+});
+
+Deno.test("the rules refuse what DESIGN forbids", () => {
+  const at = (...path: string[]) => join(src, ...path);
+  assert.match(
+    ruleBreak(at("backends", "spark", "a.ts"), at("backends", "lambda", "b.ts"))!,
+    /backends never import each other/,
+  );
+  assert.match(ruleBreak(at("core", "a.ts"), at("io", "b.ts"))!, /core may not import io/);
+  assert.match(ruleBreak(at("io", "a.ts"), at("engine", "b.ts"))!, /io may not import engine/);
+  assert.match(
+    ruleBreak(at("visualize", "a.ts"), at("engine", "b.ts"))!,
+    /visualize may not import engine/,
+  );
+  assert.equal(ruleBreak(at("engine", "a.ts"), at("io", "b.ts")), undefined);
+  assert.equal(ruleBreak(at("backends", "spark", "a.ts"), at("engine", "b.ts")), undefined);
+});
