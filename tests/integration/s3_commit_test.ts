@@ -43,8 +43,26 @@ if (command === "seed") {
   }
 } else if (command === "read") {
   console.log(JSON.stringify([await one(a), await one(b)]));
+} else if (command === "loop") {
+  const until = Date.now() + Number(arg) * 1000;
+  const tally = { tried: 0, clean: 0, problems: [] };
+  for (let i = 1; Date.now() < until; i++) {
+    tally.tried++;
+    try {
+      await seed.write(value(i), { mode: "cloud" });
+      await pipeline.run({ mode: "cloud", quiet: true });
+      const got = [await one(a), await one(b)];
+      if (got[0] === i && got[1] === i) tally.clean++;
+      else tally.problems.push("run " + i + " succeeded but the buckets hold " + got);
+    } catch (error) {
+      tally.problems.push("run " + i + ": " + error.message);
+    }
+  }
+  console.log(JSON.stringify(tally));
 }
 `;
+
+const LOOP_SECONDS = Number(Deno.env.get("GLACIER_TEST_LOOP_SECONDS") ?? 20);
 
 let script: Promise<string> | undefined;
 let labs = 0;
@@ -222,6 +240,32 @@ Deno.test("cloud commits on a real S3 server", async (t) => {
           read.stderr,
           /warning: run \S+ died while publishing and cannot be completed: the staged output of .* is gone \(staging expires after 7 days\); its buckets were put back as they were before it/,
         );
+        assert.deepEqual(await l.leftovers(), []);
+      },
+    );
+
+    await t.step(
+      `a reader looping beside a writer for ${LOOP_SECONDS} s breaks nothing`,
+      async () => {
+        const l = await before();
+        let done = false;
+        const writer = l.exec("loop", String(LOOP_SECONDS)).finally(() => (done = true));
+        const reads = { ok: 0, errors: [] as string[] };
+        while (!done) {
+          const out = await l.exec("read");
+          if (out.code === 0) reads.ok++;
+          else reads.errors.push(out.stderr);
+        }
+        const out = await writer;
+        assert.equal(out.code, 0, out.stderr);
+        const tally = JSON.parse(out.stdout);
+        console.log(
+          `writer: ${tally.tried} cloud runs tried, ${tally.clean} clean; reader: ${reads.ok} ` +
+            `processes read both buckets, ${reads.errors.length} failed`,
+        );
+        assert.deepEqual(reads.errors, []);
+        assert.deepEqual(tally.problems, []);
+        assert.ok(tally.tried >= 3, `the writer ran ${tally.tried} times`);
         assert.deepEqual(await l.leftovers(), []);
       },
     );
