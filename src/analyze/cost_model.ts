@@ -223,7 +223,9 @@ export class CostModel {
     const waves = graph.levels.filter((level) => level.length > 1).length;
     const stateTransitions = graph.steps.length + waves + 2;
     const s3Buckets = new Set(graph.steps.map((step) => step.target.bucket)).size;
-    const runRequests = 1 + s3Buckets;
+    // The journal and the run record in the state bucket, a LIST of its journals and of its run
+    // records, and a LIST of the run's staging per S3 bucket written.
+    const runRequests = 4 + s3Buckets;
     const orchestrationUsd = stateTransitions * unitPrice(p.stepFunctions.stateTransitions) +
       runRequests * unitPrice(p.s3Standard.writeRequests);
 
@@ -339,15 +341,15 @@ export class CostModel {
 
   /**
    * S3 charges of a step: a GET per input; a lock PUT, the upload (one PUT, or a multipart
-   * upload's create, parts and complete) and a COPY into place for the output; and the output's
-   * storage for one run's share of a month.
+   * upload's create, parts and complete), a COPY that keeps the previous object aside and a COPY
+   * into place for the output; and the output's storage for one run's share of a month.
    */
   #s3Usd(inputs: number, outputBytes: number): number {
     const p = this.#prices.s3Standard;
     const s = this.#settings;
     const parts = Math.ceil(outputBytes / s.uploadPartBytes);
     const upload = parts <= 1 ? 1 : parts + 2;
-    const writes = 1 + upload + 1;
+    const writes = 1 + upload + 2;
     return inputs * unitPrice(p.readRequests) + writes * unitPrice(p.writeRequests) +
       (outputBytes / GIB) * unitPrice(p.storageGbMonth) / s.runsPerMonth;
   }
@@ -439,8 +441,10 @@ export class CostModel {
     }
     notes.push(
       "S3 requests: a GET per input read; per output a lock PUT, the upload (multipart in " +
-        `${formatBytes(s.uploadPartBytes)} parts) and a COPY into place; DELETEs are free; ` +
-        `${runRequests} run-level requests (journal PUT, a LIST per S3 bucket written)`,
+        `${formatBytes(s.uploadPartBytes)} parts), a COPY keeping the previous object and a ` +
+        `COPY into place; DELETEs are free; ${runRequests} run-level requests (journal and run ` +
+        "record PUTs, LISTs of the state bucket's journals and run records, a LIST of staging " +
+        "per S3 bucket written)",
       `S3 storage: each output is kept a month and overwritten ${s.runsPerMonth} times in it ` +
         "(a daily schedule), so a run pays 1/30 of a month; inputs are not charged",
       `Step Functions: ${transitions} state transitions per run (one per task, ` +

@@ -62,3 +62,28 @@ export function formatAnalysis(analysis: Analysis): string {
   out.push("", "assumptions:", ...cost.assumptions.map((a) => `  - ${a}`));
   return out.join("\n");
 }
+
+/**
+ * What each pipeline of a module costs, for a module analyzed as one graph: a step shared by
+ * several pipelines counts in each of them, and once in the module's total.
+ *
+ * @param analysis the module's analysis.
+ * @param pipelines each pipeline's name and the tasks of its steps.
+ * @returns the text, starting with an empty line.
+ */
+export function formatPipelineShares(
+  analysis: Analysis,
+  pipelines: readonly { readonly name: string; readonly tasks: readonly string[] }[],
+): string {
+  const byTask = analysis.estimatedCost().byTask;
+  const width = Math.max(...pipelines.map((p) => p.name.length));
+  return [
+    "",
+    "pipelines (a shared step counts in each, and once in the total):",
+    ...pipelines.map((p) =>
+      `  ${p.name.padEnd(width)}  ${
+        formatUsd(p.tasks.reduce((sum, t) => sum + (byTask[t] ?? 0), 0))
+      }`
+    ),
+  ].join("\n");
+}

@@ -10,7 +10,7 @@ import { GlacierError } from "../core/errors.ts";
 import { BucketImpl } from "../core/bucket.ts";
 import { mergeLineage } from "../core/lineage.ts";
 import type { CheckReport, StorageMode, VisualizeFormat } from "../core/reports.ts";
-import { formatAnalysis } from "../analyze/format.ts";
+import { formatAnalysis, formatPipelineShares } from "../analyze/format.ts";
 import { formatCheck } from "../engine/check.ts";
 import { discoverPipelines, type FoundPipeline } from "../core/discover.ts";
 
@@ -27,13 +27,13 @@ Usage:
 Commands:
   run         run the pipelines together (each step once, independent steps in parallel)
   check       run every task on empty frames and compare its real output schema with its bucket
-  visualize   draw each pipeline (Mermaid by default)
-  generate    write Terraform for each pipeline
-  analyze     estimate each pipeline's cost
+  visualize   draw the module's pipelines as one graph (Mermaid by default)
+  generate    write Terraform for the module's pipelines
+  analyze     estimate the cost of a run of the module, and each pipeline's share
 
-visualize, generate and analyze skip a pipeline whose steps all belong to another exported
-pipeline (it is drawn as part of that one), unless --pipeline names it. generate writes one
-Terraform root module for all the pipelines it covers, in DIR/<module name> (DIR/<pipeline> for one).
+visualize, generate and analyze take the module as one graph: every exported pipeline, each
+shared step once (--pipeline narrows it to the named pipelines). generate writes one Terraform
+root module, in DIR/<module name> (DIR/<pipeline> for one pipeline).
 
 Options:
   --mode local|cloud          storage and execution for 'run', and where 'analyze' looks for
@@ -144,16 +144,17 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
       case "check":
         return await check(combined(pipelines, module), io);
       case "visualize":
-        for (const p of pipelines) {
-          io.out(p.bucket.visualize({ format: values.format as VisualizeFormat }));
-        }
+        // One picture of the module: every pipeline, each shared step once.
+        io.out(
+          combined(pipelines, module, moduleName(pipelines, module)).visualize({
+            format: values.format as VisualizeFormat,
+          }),
+        );
         return 0;
       case "generate": {
         // Pipelines of one module share buckets and upstream steps: one Terraform root module
         // holds them all, so applying it never declares a bucket twice.
-        const name = pipelines.length === 1
-          ? pipelines[0].name
-          : basename(module).replace(/\.[^.]+$/, "");
+        const name = moduleName(pipelines, module);
         const report = await combined(pipelines, module, name).run({
           mode: "generate",
           outputDir: join(values.out!, name),
@@ -165,7 +166,7 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
         return 0;
       }
       case "analyze":
-        return await analyze(pipelines, io, maxUsd, values.mode as StorageMode);
+        return await analyze(pipelines, module, io, maxUsd, values.mode as StorageMode);
     }
     return 2;
   } catch (error) {
@@ -205,25 +206,37 @@ async function check(pipeline: Bucket, io: CliIo): Promise<number> {
   return report.ok ? 0 : 1;
 }
 
+/** The name a module's pipelines go by together: the one pipeline's, else the module file's. */
+function moduleName(pipelines: readonly FoundPipeline[], module: string): string {
+  return pipelines.length === 1 ? pipelines[0].name : basename(module).replace(/\.[^.]+$/, "");
+}
+
 async function analyze(
   pipelines: readonly FoundPipeline[],
+  module: string,
   io: CliIo,
   maxUsd: number | undefined,
   storage: StorageMode,
 ): Promise<number> {
-  let over = false;
-  for (const [i, p] of pipelines.entries()) {
-    const named = p.bucket.withName(p.name, p.bucket.description);
-    const analysis = await named.run({ mode: "analyze", storage });
-    const total = analysis.estimatedCost().totalUsd;
-    io.out((i > 0 ? "\n" : "") + formatAnalysis(analysis));
-    if (maxUsd !== undefined && total > maxUsd) {
-      io.err(
-        `pipeline '${p.name}' is estimated at $${total.toFixed(6)} per run, above --max-usd ` +
-          `${maxUsd}`,
-      );
-      over = true;
-    }
+  // The module as one graph: shared steps are estimated once, and the total is the module's.
+  const name = moduleName(pipelines, module);
+  const whole = pipelines.length === 1
+    ? pipelines[0].bucket.withName(name, pipelines[0].bucket.description)
+    : combined(pipelines, module, name);
+  const analysis = await whole.run({ mode: "analyze", storage });
+  const cost = analysis.estimatedCost();
+  io.out(formatAnalysis(analysis));
+  if (pipelines.length > 1) {
+    io.out(formatPipelineShares(
+      analysis,
+      pipelines.map((p) => ({ name: p.name, tasks: p.bucket.lineage.map((s) => s.task.name) })),
+    ));
   }
-  return over ? 1 : 0;
+  const total = cost.totalUsd;
+  const what = pipelines.length === 1 ? `pipeline '${name}'` : `module '${name}'`;
+  if (maxUsd !== undefined && total > maxUsd) {
+    io.err(`${what} is estimated at $${total.toFixed(6)} per run, above --max-usd ${maxUsd}`);
+    return 1;
+  }
+  return 0;
 }

@@ -143,3 +143,29 @@ Deno.test("deno task glacier runs the command from the repository", async () => 
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
   assert.match(text, /pipeline 'store_metrics': 2 tasks checked, all match their buckets/);
 });
+
+Deno.test("visualize and analyze take a module as one graph: shared steps once, a module total", async () => {
+  const module = join(repo, "examples", "complete.ts");
+  const drawn = await glacier(module, "visualize");
+  assert.equal(drawn.status, 0, drawn.err);
+  assert.equal(drawn.out.match(/^---\n/gm)?.length, 2, "one diagram with one front matter");
+  for (const task of ["clean_orders", "enrich_orders", "category_sales", "regional_sales"]) {
+    assert.equal(
+      drawn.out.match(new RegExp(`^  t_${task}\\(`, "gm"))?.length,
+      1,
+      `task '${task}' is drawn once`,
+    );
+  }
+  const analyzed = await glacier(module, "analyze");
+  assert.equal(analyzed.status, 0, analyzed.err);
+  assert.equal(analyzed.out.match(/^pipeline '/gm)?.length, 1, "one table for the module");
+  assert.equal(analyzed.out.match(/^ {2}enrich_orders /gm)?.length, 1, "the shared step once");
+  const total = Number(/^pipeline 'complete': \$(\S+) per run/m.exec(analyzed.out)![1]);
+  const shares = [...analyzed.out.matchAll(/^ {2}(\w+) +\$(\S+)$/gm)]
+    .filter((m) => ["category_sales", "customer_value", "regional_sales"].includes(m[1]))
+    .map((m) => Number(m[2]));
+  assert.equal(shares.length, 3, analyzed.out);
+  // Each pipeline pays for the shared steps, so their sum is above the module's total.
+  assert.ok(shares.every((usd) => usd > 0 && usd < total));
+  assert.ok(shares.reduce((a, b) => a + b, 0) > total);
+});
