@@ -9,7 +9,7 @@
 import { join } from "node:path";
 import { lambdaConnection } from "../src/backends/lambda/invoke.ts";
 import { InvokeCommand, type LambdaClient } from "../src/backends/lambda/_sdk.ts";
-import { RIE_INVOKE_PATH } from "../tools/stack/rie.ts";
+import { RIE_INVOKE_PATH } from "../src/stack/rie.ts";
 import { median } from "./_measure.ts";
 
 /** One timed invocation. */

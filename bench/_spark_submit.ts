@@ -14,7 +14,7 @@
 import { dirname, join } from "node:path";
 import { submitArguments } from "../src/backends/spark/_submit.ts";
 import type { SparkJob } from "../src/backends/spark/job.ts";
-import { ensureSparkVenv } from "../tools/stack/spark_venv.ts";
+import { ensureSparkVenv } from "../src/stack/spark_venv.ts";
 
 /** The master every Spark variant uses. */
 export const MASTER = "local[2]";

@@ -17,7 +17,7 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { withS3Server } from "../tests/integration/_s3_server.ts";
-import { VERSITYGW_BIN } from "../tools/stack/versitygw.ts";
+import { VERSITYGW_BIN } from "../src/stack/versitygw.ts";
 import { cpuSeconds, machine, median, memory, waitForIdle } from "./_measure.ts";
 import { ensureSource, rowsFor, type SourceObject } from "./_s3_data.ts";
 import {

@@ -23,8 +23,8 @@ import { parseArgs } from "node:util";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "npm:@aws-sdk/client-s3@3.1175.0";
 import { pl, type StepReport } from "../mod.ts";
 import { sparkJob } from "../src/backends/spark/compile.ts";
-import { PYSPARK_VERSION } from "../tools/stack/spark_venv.ts";
-import { VERSITYGW_VERSION } from "../tools/stack/versitygw.ts";
+import { PYSPARK_VERSION } from "../src/stack/spark_venv.ts";
+import { VERSITYGW_VERSION } from "../src/stack/versitygw.ts";
 import { type S3Server, withS3Server } from "../tests/integration/_s3_server.ts";
 import { DATA_DIR, ensureInputs, type Inputs } from "./_data.ts";
 import {

@@ -7,7 +7,7 @@
  *
  * @module
  */
-const entryPoints = ["mod.ts", "cli.ts"];
+const entryPoints = ["mod.ts", "cli.ts", "stack.ts"];
 
 const out = await new Deno.Command(Deno.execPath(), {
   args: ["doc", "--lint", ...entryPoints],

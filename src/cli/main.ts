@@ -22,6 +22,7 @@ export const USAGE = `glacier: run, check, draw and deploy the pipelines a modul
 
 Usage:
   glacier MODULE COMMAND [options]
+  glacier stack up|down|status [options]   the local stack (glacier stack --help)
   deno task glacier MODULE COMMAND [options]
 
 Commands:
@@ -67,6 +68,11 @@ const consoleIo: CliIo = { out: (t) => console.log(t), err: (t) => console.error
  * @returns the exit status.
  */
 export async function main(args: readonly string[], io: CliIo = consoleIo): Promise<number> {
+  // `stack` stands where a module path would: the local stack's own command line.
+  if (args[0] === "stack") {
+    const { stackMain } = await import("../stack/stack_command.ts");
+    return await stackMain(args.slice(1));
+  }
   let parsed;
   try {
     parsed = parseArgs({

@@ -24,17 +24,17 @@
  * @module
  */
 import { join } from "node:path";
-import { type LambdaArtifact, prepareLambdaArtifact } from "../../tools/stack/lambda_artifact.ts";
+import { type LambdaArtifact, prepareLambdaArtifact } from "../../src/stack/lambda_artifact.ts";
 import {
   type LambdaRouterProcess,
   startLambdaRouter,
   writeRoutingTable,
-} from "../../tools/stack/lambda_router.ts";
-import { type Emulator, ensureRie, startEmulator } from "../../tools/stack/rie.ts";
-import { REPO_ROOT } from "../../tools/stack/versitygw.ts";
+} from "../../src/stack/lambda_router.ts";
+import { type Emulator, ensureRie, startEmulator } from "../../src/stack/rie.ts";
+import { GLACIER_DIR } from "../../src/stack/versitygw.ts";
 import type { S3Server } from "./_s3_server.ts";
 
-export type { LambdaArtifact } from "../../tools/stack/lambda_artifact.ts";
+export type { LambdaArtifact } from "../../src/stack/lambda_artifact.ts";
 export type { S3Server } from "./_s3_server.ts";
 
 /** What {@linkcode startLambdaStack} runs. */
@@ -135,7 +135,7 @@ export async function startLambdaStack(options: LambdaStackOptions): Promise<Lam
   try {
     const { artifact, dir } = await prepareLambdaArtifact({
       module: options.module,
-      cacheDir: options.cacheDir ?? join(REPO_ROOT, ".glacier", "artifacts"),
+      cacheDir: options.cacheDir ?? join(GLACIER_DIR, "artifacts"),
       unpackRoot: options.unpackRoot ?? join(root, "artifacts"),
       quiet: true,
     });

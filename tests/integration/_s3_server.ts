@@ -21,9 +21,9 @@
  */
 import { join } from "node:path";
 import { S3Client } from "npm:@aws-sdk/client-s3@3.1175.0";
-import { ensureVersitygw, type S3Server, startS3Server } from "../../tools/stack/versitygw.ts";
+import { ensureVersitygw, type S3Server, startS3Server } from "../../src/stack/versitygw.ts";
 
-export type { S3Server } from "../../tools/stack/versitygw.ts";
+export type { S3Server } from "../../src/stack/versitygw.ts";
 
 let installed: Promise<string> | undefined;
 

@@ -19,10 +19,10 @@
  *
  * @module
  */
-import { type SparkCluster, startSparkCluster } from "../../tools/stack/spark_cluster.ts";
-import { ensureSparkVenv, type SparkVenv } from "../../tools/stack/spark_venv.ts";
+import { type SparkCluster, startSparkCluster } from "../../src/stack/spark_cluster.ts";
+import { ensureSparkVenv, type SparkVenv } from "../../src/stack/spark_venv.ts";
 
-export type { SparkCluster } from "../../tools/stack/spark_cluster.ts";
+export type { SparkCluster } from "../../src/stack/spark_cluster.ts";
 
 let venv: Promise<SparkVenv> | undefined;
 

@@ -169,3 +169,25 @@ Deno.test("visualize and analyze take a module as one graph: shared steps once, 
   assert.ok(shares.every((usd) => usd > 0 && usd < total));
   assert.ok(shares.reduce((a, b) => a + b, 0) > total);
 });
+
+Deno.test("glacier stack is the local stack's own command line, where a module would stand", async () => {
+  const dir = await Deno.makeTempDir();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(repo, "cli.ts"), "stack", "status", "--state-dir", dir],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  assert.match(
+    new TextDecoder().decode(out.stdout),
+    /^the stack is not running \(no services recorded in /,
+  );
+  const help = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(repo, "cli.ts"), "stack", "--help"],
+    stdout: "piped",
+  }).output();
+  assert.match(
+    new TextDecoder().decode(help.stdout),
+    /^Usage: glacier stack <command> \[options\]/,
+  );
+});

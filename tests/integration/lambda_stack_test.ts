@@ -17,8 +17,8 @@ import {
 import { GetObjectCommand, HeadObjectCommand } from "npm:@aws-sdk/client-s3@3.1175.0";
 import { pl } from "../../mod.ts";
 import type { TaskEvent } from "../../src/backends/lambda/protocol.ts";
-import { commandLine, descendants, freePort, isRunning } from "../../tools/stack/process.ts";
-import { RIE_BIN } from "../../tools/stack/rie.ts";
+import { commandLine, descendants, freePort, isRunning } from "../../src/stack/process.ts";
+import { RIE_BIN } from "../../src/stack/rie.ts";
 import { withLambdaStack } from "./_lambda_stack.ts";
 import { s3Client, type S3Server, withS3Server } from "./_s3_server.ts";
 
@@ -319,7 +319,12 @@ Deno.test("serverless tasks run under the Lambda emulator and answer in Lambda's
 /** Runs `tools/stack.ts` in a new process and returns its exit status and output. */
 async function stackCommand(...args: string[]): Promise<{ code: number; out: string }> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("../../tools/stack.ts", import.meta.url).pathname, ...args],
+    args: [
+      "run",
+      "-A",
+      new URL("../../tools/stack.ts", import.meta.url).pathname,
+      ...args,
+    ],
     stdin: "null",
     env: { NO_COLOR: "1" },
   }).output();

@@ -7,8 +7,8 @@ import {
   PutObjectCommand,
   type S3Client,
 } from "npm:@aws-sdk/client-s3@3.1175.0";
-import { isRunning } from "../../tools/stack/process.ts";
-import { freePort, startS3Server, VERSITYGW_BIN } from "../../tools/stack/versitygw.ts";
+import { isRunning } from "../../src/stack/process.ts";
+import { freePort, startS3Server, VERSITYGW_BIN } from "../../src/stack/versitygw.ts";
 import {
   s3Client,
   type S3Server,
@@ -58,6 +58,7 @@ Deno.test("the test server answers a signed PutObject/GetObject round trip", asy
       AWS_SECRET_ACCESS_KEY: "glacier-local-secret",
       AWS_REGION: "us-east-1",
       AWS_S3_FORCE_PATH_STYLE: "true",
+      GLACIER_STATE_BUCKET: "glacier-state",
     });
     await withBucket(server, "shop", async (client) => {
       await client.send(

@@ -14,7 +14,7 @@ import { Pipeline, pl, Provider, type Schema, schema } from "../../mod.ts";
 import type { Step } from "../../src/core/lineage.ts";
 import { applyTask } from "../../src/core/apply_task.ts";
 import { compileStep } from "../../src/backends/spark/compile.ts";
-import { ensureSparkVenv } from "../../tools/stack/spark_venv.ts";
+import { ensureSparkVenv } from "../../src/stack/spark_venv.ts";
 
 const HARNESS = fileURLToPath(new URL("./_spark_sql_harness.py", import.meta.url));
 const REPO = fileURLToPath(new URL("../..", import.meta.url));

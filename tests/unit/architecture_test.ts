@@ -26,6 +26,7 @@ const RANK: Readonly<Record<string, number>> = {
   visualize: 6,
   provider: 7,
   "targets.ts": 7,
+  stack: 7,
   cli: 8,
 };
 

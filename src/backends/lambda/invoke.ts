@@ -164,7 +164,7 @@ function invokeFailure(
     return new StorageError(
       `Lambda function '${names.name}' for task '${names.task}' does not exist at ` +
         `${names.endpoint}: deploy it (glacier MODULE generate, then terraform apply), or start ` +
-        "the local stack with deno task stack:up --module MODULE and source .glacier/stack.env",
+        "the local stack with glacier stack up --module MODULE and source .glacier/stack.env",
     );
   }
   if (e.name === "TooManyRequestsException") {

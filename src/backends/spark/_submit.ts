@@ -4,7 +4,7 @@
  * runner's one-line JSON answer.
  *
  * Where `spark-submit` comes from, first found wins: `$SPARK_HOME/bin/spark-submit`, then
- * `spark-submit` on `PATH`, then the PySpark that `deno task stack:up` installs into
+ * `spark-submit` on `PATH`, then the PySpark that `glacier stack up` installs into
  * `.glacier/venv-spark` under the working directory. The driver's Python is `PYSPARK_PYTHON` when
  * set, else the Python of the virtual environment that holds that `spark-submit`, if any; it must
  * import pyspark, boto3 and pyarrow.

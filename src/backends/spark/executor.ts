@@ -8,7 +8,7 @@
  *
  * 1. `SparkConfig({ master })`: a self-managed Spark at that master (`local[2]`,
  *    `spark://host:7077`), through `spark-submit`;
- * 2. else `SPARK_MASTER`: the same, at that master (`deno task stack:up` writes the stack's
+ * 2. else `SPARK_MASTER`: the same, at that master (`glacier stack up` writes the stack's
  *    standalone master there, in `.glacier/stack.env`);
  * 3. else EMR Serverless, when `GLACIER_EMR_APPLICATION_ID` or `AWS_ENDPOINT_URL_EMR_SERVERLESS`
  *    is set (see `emr_serverless.ts` for the variables it needs);
@@ -115,11 +115,11 @@ export function sparkTarget(settings: { readonly master?: string }): SparkTarget
 
 /** What to do when no Spark is configured, for messages. */
 const CONFIGURE_SPARK = "Set SparkConfig({ master }) or SPARK_MASTER for a self-managed Spark " +
-  "(local[2] runs one in-process; deno task stack:up starts a standalone master and writes " +
+  "(local[2] runs one in-process; glacier stack up starts a standalone master and writes " +
   `SPARK_MASTER to .glacier/stack.env), or ${EMR_VARIABLES.join(", ")} for EMR Serverless`;
 
 /** What to do when `spark-submit` is missing, for messages. */
-const INSTALL_SPARK = "run deno task stack:up, which installs Spark into .glacier/venv-spark, " +
+const INSTALL_SPARK = "run glacier stack up, which installs Spark into .glacier/venv-spark, " +
   "or set SPARK_HOME to a Spark 4.0 installation";
 
 /**
@@ -173,7 +173,7 @@ async function checkMaster(step: Step, master: string, from: string): Promise<vo
     throw new UnsupportedError(
       `task '${step.task.name}' runs on the Spark master ${master} (${from}), which takes no ` +
         `connection (${(error as Error).message}). Nothing was read or written. Start it ` +
-        "(deno task stack:up, then source .glacier/stack.env) or name a master that runs",
+        "(glacier stack up, then source .glacier/stack.env) or name a master that runs",
     );
   }
 }

@@ -67,7 +67,7 @@ export function s3Failure(error: unknown, context: S3Context): GlacierError {
       `S3 bucket '${context.bucket}' does not exist at ${context.endpoint}, so ${subject} cannot be ` +
         `${
           context.op === "read" ? "read" : "used"
-        }; create it (the local stack: deno task stack:up ` +
+        }; create it (the local stack: glacier stack up ` +
         `--buckets ${context.bucket}), or write to it in cloud mode, which creates it`,
       { cause: error },
     );
@@ -99,7 +99,7 @@ export function s3Failure(error: unknown, context: S3Context): GlacierError {
     const code = text.match(NETWORK)?.[0] ?? name;
     return new StorageError(
       `cannot reach S3 at ${context.endpoint} (${code}) to ${context.op} ${subject}; is the server ` +
-        "running and AWS_ENDPOINT_URL_S3 right? For the local stack: deno task stack:up, then " +
+        "running and AWS_ENDPOINT_URL_S3 right? For the local stack: glacier stack up, then " +
         "source .glacier/stack.env",
       { cause: error },
     );

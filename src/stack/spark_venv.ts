@@ -9,7 +9,7 @@
  */
 import { join } from "node:path";
 import { isRunning, tail } from "./process.ts";
-import { REPO_ROOT } from "./versitygw.ts";
+import { GLACIER_DIR } from "./versitygw.ts";
 
 /** The PySpark version the venv holds; Spark 4.0 runs on Java 17 or 21. */
 export const PYSPARK_VERSION = "4.0.1";
@@ -28,7 +28,7 @@ const REQUIREMENTS: readonly string[] = [
 ];
 
 /** Where {@linkcode ensureSparkVenv} builds the environment: `<repo>/.glacier/venv-spark`. */
-export const SPARK_VENV: string = join(REPO_ROOT, ".glacier", "venv-spark");
+export const SPARK_VENV: string = join(GLACIER_DIR, "venv-spark");
 
 /** A ready PySpark environment. */
 export interface SparkVenv {

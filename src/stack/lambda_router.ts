@@ -22,14 +22,13 @@
  * stack can add or move functions without restarting the router. Run the router as a program:
  *
  * ```sh
- * deno run --allow-net=127.0.0.1 --allow-read tools/stack/lambda_router.ts \
+ * deno run --allow-net=127.0.0.1 --allow-read src/stack/lambda_router.ts \
  *   --routes .glacier/stack/lambda.json --port 7071 --region us-east-1
  * ```
  *
  * @module
  */
 import { dirname } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { RIE_INVOKE_PATH } from "./rie.ts";
 import {
@@ -255,7 +254,7 @@ async function invokeEmulator(
       502,
       "ServiceException",
       `the Lambda emulator of function '${name}' at ${target.endpoint} (pid ${target.pid}) ` +
-        `${state}: ${(error as Error).message}. Restart the local stack (deno task stack:up ` +
+        `${state}: ${(error as Error).message}. Restart the local stack (glacier stack up ` +
         "--module MODULE) or look at its log in .glacier/stack/lambda/",
       requestId,
     );
@@ -352,8 +351,8 @@ function ids(requestId: string): Record<string, string> {
   return { "x-amzn-RequestId": requestId };
 }
 
-/** This file, which the router process runs. */
-const ROUTER_SCRIPT = fileURLToPath(import.meta.url);
+/** This file, which the router process runs (a `file:` or `https:` URL: Deno runs either). */
+const ROUTER_SCRIPT = import.meta.url;
 
 /** How to start the router process; see {@linkcode startLambdaRouter}. */
 export interface StartLambdaRouterOptions {

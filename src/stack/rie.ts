@@ -37,7 +37,7 @@ import {
   tail,
   waitForHttp,
 } from "./process.ts";
-import { REPO_ROOT } from "./versitygw.ts";
+import { GLACIER_DIR } from "./versitygw.ts";
 
 /** The emulator's Go package. */
 export const RIE_PACKAGE =
@@ -50,7 +50,7 @@ export const RIE_MODULE = "github.com/aws/aws-lambda-runtime-interface-emulator"
 export const RIE_VERSION = "v0.0.0-20261030222936-bef5c4ba774d";
 
 /** Where {@linkcode ensureRie} installs the binary: `<repo>/.glacier/bin/aws-lambda-rie`. */
-export const RIE_BIN: string = join(REPO_ROOT, ".glacier", "bin", "aws-lambda-rie");
+export const RIE_BIN: string = join(GLACIER_DIR, "bin", "aws-lambda-rie");
 
 /** The path every emulator serves invocations on, whatever the function's name. */
 export const RIE_INVOKE_PATH = "/2015-03-31/functions/function/invocations";
@@ -246,7 +246,7 @@ async function bootstrapCommand(runDir: string, taskRoot: string): Promise<strin
   const wrapper = join(runDir, "bootstrap-with-pdeathsig");
   const script = [
     "#!/bin/sh",
-    "# Written by tools/stack/rie.ts: the function's runtime gets SIGKILL when its emulator dies.",
+    "# Written by the Glacier stack (rie.ts): the function's runtime gets SIGKILL when its emulator dies.",
     'exec setpriv --pdeathsig KILL -- "$LAMBDA_TASK_ROOT/bootstrap"',
     "",
   ].join("\n");

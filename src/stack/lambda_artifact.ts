@@ -10,9 +10,9 @@ import {
   buildLambdaArtifact,
   type LambdaArtifact,
   unpackLambdaArtifact,
-} from "../../src/backends/lambda/package.ts";
+} from "../backends/lambda/package.ts";
 
-export type { LambdaArtifact, LambdaFunctionSpec } from "../../src/backends/lambda/package.ts";
+export type { LambdaArtifact, LambdaFunctionSpec } from "../backends/lambda/package.ts";
 
 /** How {@linkcode prepareLambdaArtifact} builds and where it unpacks. */
 export interface PrepareLambdaArtifactOptions {

@@ -1,6 +1,6 @@
 /**
  * What a local stack service is: a definition that starts it detached and checks that it answers.
- * `tools/stack.ts` keeps the list of single-process services (the S3 server, the Spark master and
+ * `stack_command.ts` keeps the list of single-process services (the S3 server, the Spark master and
  * worker); the Lambda functions, one process per function and the router in front, are started
  * by `lambda_service.ts`.
  *

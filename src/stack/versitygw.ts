@@ -14,7 +14,6 @@
  * @module
  */
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { goInstall } from "./go_install.ts";
 import {
   freePort,
@@ -44,11 +43,14 @@ export const DEFAULT_S3_CREDENTIALS: {
   readonly region: string;
 } = { accessKey: "glacier", secretKey: "glacier-local-secret", region: "us-east-1" };
 
-/** The repository root, where `.glacier/` lives. */
-export const REPO_ROOT: string = resolve(fileURLToPath(new URL("../..", import.meta.url)));
+/**
+ * Where the stack keeps what it installs and runs: `.glacier/` in the current directory (the
+ * project that uses Glacier, wherever Glacier itself comes from).
+ */
+export const GLACIER_DIR: string = resolve(".glacier");
 
 /** Where {@linkcode ensureVersitygw} installs the binary: `<repo>/.glacier/bin/versitygw`. */
-export const VERSITYGW_BIN: string = join(REPO_ROOT, ".glacier", "bin", "versitygw");
+export const VERSITYGW_BIN: string = join(GLACIER_DIR, "bin", "versitygw");
 
 /**
  * Returns the path of the pinned versitygw binary, building it with `go install` first when it is

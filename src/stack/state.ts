@@ -146,7 +146,7 @@ export async function removeState(paths: StackPaths): Promise<void> {
  * @returns text that bash can `source`
  */
 export function envFileText(state: StackState): string {
-  const lines = ["# Written by `deno task stack:up`; load it in bash with `source`."];
+  const lines = ["# Written by `glacier stack up`; load it in bash with `source`."];
   for (const service of state.services) {
     if (Object.keys(service.env).length === 0) continue;
     lines.push(`# ${service.name} (pid ${service.pid})`);
