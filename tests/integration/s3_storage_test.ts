@@ -423,7 +423,7 @@ Deno.test("errors say which bucket, which object and what to do", async (test) =
       }, async () => {
         await assert.rejects(
           s.customers.read({ mode: "cloud" }),
-          /cannot reach S3 at http:\/\/127.0.0.1:9 \(.*\) to read bucket 'shop\/raw\/customers.csv'.*deno task stack:up/,
+          /cannot reach S3 at http:\/\/127.0.0.1:9 \(.*\) to read bucket 'shop\/raw\/customers.csv'.*glacier stack up/,
         );
       });
     });

@@ -365,7 +365,7 @@ Deno.test("cloud mode refuses spark tasks it cannot run before reading or writin
           assert.match(
             e.message,
             new RegExp(
-              `task 'spark_join' runs on the Spark master spark://127\\.0\\.0\\.1:${port} \\(SPARK_MASTER\\), which takes no connection .*Nothing was read or written\\. Start it \\(deno task stack:up`,
+              `task 'spark_join' runs on the Spark master spark://127\\.0\\.0\\.1:${port} \\(SPARK_MASTER\\), which takes no connection .*Nothing was read or written\\. Start it \\(glacier stack up`,
             ),
           );
           return true;
@@ -387,7 +387,7 @@ Deno.test("cloud mode refuses spark tasks it cannot run before reading or writin
             assert.ok(e instanceof UnsupportedError, `${e}`);
             assert.match(
               e.message,
-              /task 'spark_join' runs on Spark at local\[2\], but spark-submit was not found .*run deno task stack:up, which installs Spark .*or set SPARK_HOME/,
+              /task 'spark_join' runs on Spark at local\[2\], but spark-submit was not found .*run glacier stack up, which installs Spark .*or set SPARK_HOME/,
             );
             return true;
           });

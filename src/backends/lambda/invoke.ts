@@ -180,8 +180,8 @@ function invokeFailure(
   ) {
     return new StorageError(
       `cannot reach Lambda at ${names.endpoint} to run task '${names.task}' (function ` +
-        `'${names.name}'); is AWS_ENDPOINT_URL_LAMBDA right? For the local stack: deno task ` +
-        "stack:up --module MODULE, then source .glacier/stack.env",
+        `'${names.name}'); is AWS_ENDPOINT_URL_LAMBDA right? For the local stack: glacier ` +
+        "stack up --module MODULE, then source .glacier/stack.env",
     );
   }
   return new TaskError(
