@@ -7,6 +7,7 @@
  */
 import type { PipelineGraph } from "../core/graph.ts";
 import type { BucketRef, Step } from "../core/lineage.ts";
+import { settingsOf } from "../core/resource.ts";
 import type { Analysis, CostEstimate, StepEstimate } from "../core/reports.ts";
 import { formatOf } from "../io/file_format.ts";
 import { AWS_PRICES, type PriceTable, unitPrice } from "./prices.ts";
@@ -361,7 +362,7 @@ export class CostModel {
     const lambda = this.#prices.lambda;
     const name = step.task.name;
     const memoryMb = memoryMbOf(step);
-    const timeout = Number(step.task.resource.settings.timeoutSeconds ?? lambda.maxSeconds);
+    const timeout = settingsOf(step.task.resource, "serverless").timeoutSeconds;
     const needMb = Math.ceil(s.lambdaRuntimeMb + (s.workingSetFactor * memoryBytes) / MIB);
     const read = formatBytes(inputBytes);
     const out: string[] = [];
@@ -455,7 +456,7 @@ export class CostModel {
 }
 
 function memoryMbOf(step: Step): number {
-  return Number(step.task.resource.settings.memoryMb ?? 1024);
+  return settingsOf(step.task.resource, "serverless").memoryMb;
 }
 
 function lambdaVcpus(memoryMb: number, s: ModelSettings): number {
@@ -472,9 +473,9 @@ const EMR_WORKERS: readonly (readonly [number, number])[] = [
 ];
 
 function sparkShape(step: Step): { executors: number; memoryGb: number; vcpusPerWorker: number } {
-  const settings = step.task.resource.settings;
-  const executors = Number(settings.executors ?? 2);
-  const memoryGb = parseMemoryGb(String(settings.executorMemory ?? "4g"));
+  const settings = settingsOf(step.task.resource, "spark");
+  const executors = settings.executors;
+  const memoryGb = parseMemoryGb(settings.executorMemory);
   const worker = EMR_WORKERS.find(([, maxGb]) => memoryGb <= maxGb) ?? EMR_WORKERS.at(-1)!;
   return { executors, memoryGb, vcpusPerWorker: worker[0] };
 }

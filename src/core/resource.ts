@@ -1,18 +1,79 @@
 /**
- * Where a task runs, as the pipeline graph records it.
+ * Where a task runs, as the pipeline graph records it: the resource's kind and its settings as
+ * plain data, one shape per kind.
  *
  * @module
  */
 
-/** The kinds of execution resource a task can be declared on. */
-export type ResourceKind = "local" | "serverless" | "spark";
+/** Settings of an in-process resource: none. */
+export type LocalSettings = Readonly<Record<never, never>>;
 
-/** An execution resource as the graph sees it: its kind, a name and its settings as plain data. */
-export interface ResourceInfo {
-  /** `local` (in-process), `serverless` (AWS Lambda) or `spark` (Apache Spark, EMR Serverless). */
-  readonly kind: ResourceKind;
-  /** A readable name, such as `lambda(1024 MB, 300 s)`. */
-  readonly label: string;
-  /** The resource's configuration, as plain data. */
-  readonly settings: Readonly<Record<string, unknown>>;
+/** Settings of an AWS Lambda resource (`LambdaConfig` as plain data). */
+export interface LambdaSettings {
+  /** Memory in MB. */
+  readonly memoryMb: number;
+  /** The function's timeout in seconds. */
+  readonly timeoutSeconds: number;
+}
+
+/** Settings of an Apache Spark resource (`SparkConfig` as plain data). */
+export interface SparkSettings {
+  /** Number of executors. */
+  readonly executors: number;
+  /** Memory per executor, such as `4g`. */
+  readonly executorMemory: string;
+  /** The master URL of a self-managed Spark, when one is configured. */
+  readonly master?: string;
+}
+
+/** An execution resource as the graph sees it: its kind, a name and its settings. */
+export type ResourceInfo =
+  | {
+    /** In-process, on polars. */
+    readonly kind: "local";
+    /** A readable name. */
+    readonly label: string;
+    /** No settings. */
+    readonly settings: LocalSettings;
+  }
+  | {
+    /** AWS Lambda. */
+    readonly kind: "serverless";
+    /** A readable name, such as `lambda 1024 MB`. */
+    readonly label: string;
+    /** Memory and timeout. */
+    readonly settings: LambdaSettings;
+  }
+  | {
+    /** Apache Spark: self-managed, or EMR Serverless. */
+    readonly kind: "spark";
+    /** A readable name, such as `spark x2`. */
+    readonly label: string;
+    /** Executors, their memory, the master. */
+    readonly settings: SparkSettings;
+  };
+
+/** The kinds of execution resource a task can be declared on. */
+export type ResourceKind = ResourceInfo["kind"];
+
+/** A resource of one kind. */
+export type ResourceOf<K extends ResourceKind> = Extract<ResourceInfo, { readonly kind: K }>;
+
+/**
+ * A resource's settings, for the code of its own kind: narrows the union, and refuses a resource
+ * of another kind (a bug in the caller, never a user's mistake).
+ *
+ * @param resource the task's resource.
+ * @param kind the kind the caller handles.
+ * @returns the settings of that kind.
+ * @throws {TypeError} when the resource is of another kind.
+ */
+export function settingsOf<K extends ResourceKind>(
+  resource: ResourceInfo,
+  kind: K,
+): ResourceOf<K>["settings"] {
+  if (resource.kind !== kind) {
+    throw new TypeError(`a ${resource.kind} resource was handed to the ${kind} backend`);
+  }
+  return resource.settings as ResourceOf<K>["settings"];
 }

@@ -13,6 +13,7 @@ import { UnsupportedError } from "../core/errors.ts";
 import type { PipelineGraph } from "../core/graph.ts";
 import type { BucketRef, Step } from "../core/lineage.ts";
 import { lambdaFunctionName } from "../core/naming.ts";
+import { settingsOf } from "../core/resource.ts";
 import type { PlannedArtifact } from "./artifacts.ts";
 import { awsName, bucketId, byText, literal, ref, shortHash, slug, taskId } from "./_names.ts";
 import {
@@ -362,7 +363,7 @@ export function planTerraform(
     const kind = step.task.resource.kind;
     if (kind === "serverless") {
       const artifact = artifacts.get(task)!;
-      const settings = step.task.resource.settings as { memoryMb: number; timeoutSeconds: number };
+      const settings = settingsOf(step.task.resource, "serverless");
       // The invoker finds the function by this name: the one rule lives in core.
       const name = lambdaFunctionName(step.task);
       const logGroup = { id, name: `/aws/lambda/${name}` };
@@ -426,7 +427,7 @@ export function planTerraform(
       );
     } else if (kind === "spark") {
       const artifact = artifacts.get(task)!;
-      const settings = step.task.resource.settings as { executors: number; executorMemory: string };
+      const settings = settingsOf(step.task.resource, "spark");
       upload(artifact.file, artifact.sha256);
       const fileKey = artifact.file;
       let entryKey = fileKey;

@@ -51,7 +51,10 @@ export class ExecutionResourceImpl implements ExecutionResource {
   readonly info: ResourceInfo;
 
   constructor(info: ResourceInfo) {
-    this.info = Object.freeze({ ...info, settings: Object.freeze({ ...info.settings }) });
+    this.info = Object.freeze({
+      ...info,
+      settings: Object.freeze({ ...info.settings }),
+    }) as ResourceInfo;
     Object.freeze(this);
   }
 

@@ -19,6 +19,7 @@ import {
 } from "../../core/errors.ts";
 import type { PipelineGraph } from "../../core/graph.ts";
 import type { Step } from "../../core/lineage.ts";
+import { settingsOf } from "../../core/resource.ts";
 import { lambdaFunctionName } from "../../core/naming.ts";
 import {
   isRemoteSession,
@@ -116,7 +117,7 @@ export async function runOnLambda(
     throw functionFailure(text, {
       task,
       name,
-      timeoutSeconds: step.task.resource.settings.timeoutSeconds,
+      timeoutSeconds: settingsOf(step.task.resource, "serverless").timeoutSeconds,
     });
   }
   let result: TaskResult;
@@ -215,7 +216,7 @@ export async function preflightLambda(graph: PipelineGraph): Promise<void> {
   const { S3Storage } = await import("../../io/s3/s3_storage.ts");
   for (const step of graph.steps) {
     if (step.task.resource.kind !== "serverless") continue;
-    const memoryMb = Number(step.task.resource.settings.memoryMb);
+    const memoryMb = settingsOf(step.task.resource, "serverless").memoryMb;
     let needed = BASE_MEMORY_BYTES;
     let read = 0;
     for (const ref of Object.values(step.sources)) {

@@ -164,7 +164,7 @@ export async function buildLambdaArtifact(options: BuildLambdaOptions): Promise<
   );
 
   const runtimeMain = fromFileUrl(new URL("./runtime_main.ts", import.meta.url));
-  const glacierSrc = fromFileUrl(new URL("../", import.meta.url));
+  const glacierSrc = fromFileUrl(new URL("../../", import.meta.url));
   const config = await findConfig(dirname(module));
   const graphs = [
     await moduleGraph(module, config ? dirname(config) : dirname(module)),
@@ -317,8 +317,8 @@ async function serverlessFunctions(module: string): Promise<LambdaFunctionSpec[]
       functions.set(name, {
         name: lambdaFunctionName(step.task),
         task: name,
-        memoryMb: Number(resource.settings.memoryMb),
-        timeoutSeconds: Number(resource.settings.timeoutSeconds),
+        memoryMb: resource.settings.memoryMb,
+        timeoutSeconds: resource.settings.timeoutSeconds,
       });
     }
   }

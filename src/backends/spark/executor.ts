@@ -28,6 +28,7 @@ import {
 } from "../../core/errors.ts";
 import type { PipelineGraph } from "../../core/graph.ts";
 import type { Step } from "../../core/lineage.ts";
+import { settingsOf, type SparkSettings } from "../../core/resource.ts";
 import {
   isRemoteSession,
   type RemoteExecutor,
@@ -74,20 +75,13 @@ export type SparkTarget =
     readonly kind: "none";
   };
 
-/** A Spark task's settings as the graph records them (`SparkConfig`). */
-interface SparkSettings {
-  readonly executors: number;
-  readonly executorMemory: string;
-  readonly master?: string;
-}
-
 function env(name: string): string | undefined {
   const value = Deno.env.get(name);
   return value === undefined || value === "" ? undefined : value;
 }
 
-function settingsOf(step: Step): SparkSettings {
-  return step.task.resource.settings as unknown as SparkSettings;
+function sparkSettings(step: Step): SparkSettings {
+  return settingsOf(step.task.resource, "spark");
 }
 
 /**
@@ -132,7 +126,7 @@ const INSTALL_SPARK = "run glacier stack up, which installs Spark into .glacier/
  */
 export async function preflightSpark(graph: PipelineGraph): Promise<void> {
   const steps = graph.steps.filter((s) => s.task.resource.kind === "spark");
-  const none = steps.filter((s) => sparkTarget(settingsOf(s)).kind === "none");
+  const none = steps.filter((s) => sparkTarget(sparkSettings(s)).kind === "none");
   if (none.length > 0) {
     const names = none.map((s) => `'${s.task.name}' (spark)`).join(", ");
     throw new UnsupportedError(
@@ -143,7 +137,7 @@ export async function preflightSpark(graph: PipelineGraph): Promise<void> {
   }
   const checked = new Set<string>();
   for (const step of steps) {
-    const target = sparkTarget(settingsOf(step));
+    const target = sparkTarget(sparkSettings(step));
     if (target.kind === "self-managed" && !checked.has(target.master)) {
       checked.add(target.master);
       if (findSparkInstallation() === undefined) {
@@ -212,7 +206,7 @@ export async function runOnSpark(
     input: (ref) => session.locate(ref),
     output: (ref) => session.stagingFor(ref),
   });
-  const settings = settingsOf(step);
+  const settings = sparkSettings(step);
   const target = sparkTarget(settings);
   let outcome: SubmitOutcome;
   let where: string;
