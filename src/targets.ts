@@ -10,8 +10,20 @@ import { renderGraph } from "./visualize/render.ts";
 installTargets({
   modes: {
     local: async (): Promise<ModeHandler> => (await import("./engine/local.ts")).runLocal,
-    check: async (): Promise<ModeHandler> => (await import("./engine/check.ts")).checkGraph,
-    cloud: async (): Promise<ModeHandler> => (await import("./engine/cloud.ts")).runCloud,
+    check: async (): Promise<ModeHandler> => {
+      const [{ checkGraph }, { BACKENDS }] = await Promise.all([
+        import("./engine/check.ts"),
+        import("./backends/mod.ts"),
+      ]);
+      return (graph, options) => checkGraph(graph, options, BACKENDS);
+    },
+    cloud: async (): Promise<ModeHandler> => {
+      const [{ runCloud }, { BACKENDS }] = await Promise.all([
+        import("./engine/cloud.ts"),
+        import("./backends/mod.ts"),
+      ]);
+      return (graph, options) => runCloud(graph, options, BACKENDS);
+    },
     generate: async (): Promise<ModeHandler> =>
       (await import("./generate/mod.ts")).generateTerraform,
     analyze: async (): Promise<ModeHandler> => (await import("./analyze/mod.ts")).analyzePipeline,
@@ -21,16 +33,4 @@ installTargets({
     cloud: async () => (await import("./io/cloud_io.ts")).cloudIo,
   },
   renderer: renderGraph,
-  executors: {
-    serverless: async () => (await import("./backends/lambda/invoke.ts")).lambdaExecutor,
-    spark: async () => (await import("./backends/spark/executor.ts")).sparkExecutor,
-  },
-  artifacts: {
-    serverless: async () =>
-      (await import("./backends/lambda/artifact_builder.ts")).lambdaArtifactBuilder,
-    spark: async () => (await import("./backends/spark/artifact_builder.ts")).sparkArtifactBuilder,
-  },
-  checks: {
-    spark: async () => (await import("./backends/spark/check.ts")).sparkCheck,
-  },
 });

@@ -8,9 +8,7 @@
 import type pl from "../polars.ts";
 import { UnsupportedError } from "./errors.ts";
 import type { PipelineGraph } from "./graph.ts";
-import type { BucketRef, Step } from "./lineage.ts";
-import type { ResourceKind } from "./resource.ts";
-import type { RemoteExecutor } from "./session.ts";
+import type { BucketRef } from "./lineage.ts";
 import type { RunOptions, StorageMode, VisualizeFormat, WriteReport } from "./reports.ts";
 
 /** Runs a pipeline graph in one mode. */
@@ -27,47 +25,7 @@ export interface BucketIo {
 /** Draws a pipeline graph. */
 export type Renderer = (graph: PipelineGraph, format: VisualizeFormat) => string;
 
-/** A deployable artifact for one task: what generated Terraform points at. */
-export interface TaskArtifact {
-  /** The file, relative to the generation's output directory. */
-  readonly file: string;
-  /** Its SHA-256, hex, for change detection. */
-  readonly sha256: string;
-  /** For Lambda: the runtime (`provided.al2023`, `nodejs22.x`) and handler. */
-  readonly runtime?: string;
-  /** For Lambda: the handler name. */
-  readonly handler?: string;
-  /** For Spark: the entry point the job runs. */
-  readonly entryPoint?: string;
-}
-
-/** What an artifact builder knows beyond the graph. */
-export interface ArtifactContext {
-  /** The pipeline module that defines the graph (a path or URL), when the caller knows it. */
-  readonly module?: string;
-}
-
-/** Builds a task's artifact into a generation's output directory. */
-export type ArtifactBuilder = (
-  graph: PipelineGraph,
-  step: Step,
-  outputDir: string,
-  context: ArtifactContext,
-) => Promise<TaskArtifact>;
-
-/**
- * A resource's own data-free check of a step, beyond the schema check every task gets: for Spark,
- * that the task compiles to Spark SQL.
- *
- * @param step the step, whose task's plan already matches its target bucket.
- * @returns what is wrong, one message each; empty when the step can run on the resource.
- */
-export type ResourceCheck = (step: Step) => string[];
-
 const modes = new Map<string, () => Promise<ModeHandler>>();
-const checks = new Map<ResourceKind, () => Promise<ResourceCheck>>();
-const artifacts = new Map<"serverless" | "spark", () => Promise<ArtifactBuilder>>();
-const executors = new Map<"serverless" | "spark", () => Promise<RemoteExecutor>>();
 const storage = new Map<StorageMode, () => Promise<BucketIo>>();
 let renderer: Renderer | undefined;
 
@@ -79,22 +37,12 @@ export interface TargetInstall {
   readonly storage?: Readonly<Partial<Record<StorageMode, () => Promise<BucketIo>>>>;
   /** The graph renderer. */
   readonly renderer?: Renderer;
-  /** Cloud-mode executors of the remote resources, each loaded on first use. */
-  readonly executors?: Readonly<
-    Partial<Record<"serverless" | "spark", () => Promise<RemoteExecutor>>>
-  >;
-  /** Artifact builders for the resources that deploy code, each loaded on first use. */
-  readonly artifacts?: Readonly<
-    Partial<Record<"serverless" | "spark", () => Promise<ArtifactBuilder>>>
-  >;
-  /** Data-free checks of the steps on a resource kind, each loaded on first use. */
-  readonly checks?: Readonly<Partial<Record<ResourceKind, () => Promise<ResourceCheck>>>>;
 }
 
 /**
  * Installs targets.
  *
- * @param install the modes, storage, renderer, executors, artifact builders and checks to install.
+ * @param install the modes, storage and renderer to install.
  */
 export function installTargets(install: TargetInstall): void {
   for (const [name, load] of Object.entries(install.modes ?? {})) modes.set(name, load);
@@ -102,52 +50,6 @@ export function installTargets(install: TargetInstall): void {
     if (load) storage.set(name as StorageMode, load);
   }
   if (install.renderer) renderer = install.renderer;
-  for (const [kind, load] of Object.entries(install.executors ?? {})) {
-    if (load) executors.set(kind as "serverless" | "spark", load);
-  }
-  for (const [kind, load] of Object.entries(install.artifacts ?? {})) {
-    if (load) artifacts.set(kind as "serverless" | "spark", load);
-  }
-  for (const [kind, load] of Object.entries(install.checks ?? {})) {
-    if (load) checks.set(kind as ResourceKind, load);
-  }
-}
-
-/**
- * The data-free check of a resource kind, when one is installed.
- *
- * @param kind `local`, `serverless` or `spark`.
- * @returns the check, or `undefined` when the kind has none beyond the schema check.
- */
-export async function resourceCheck(kind: ResourceKind): Promise<ResourceCheck | undefined> {
-  const load = checks.get(kind);
-  return load ? await load() : undefined;
-}
-
-/**
- * The cloud-mode executor for a remote resource kind, when one is installed.
- *
- * @param kind `serverless` or `spark`.
- * @returns the executor, or `undefined` when this version cannot run that kind in the cloud.
- */
-export async function remoteExecutor(
-  kind: "serverless" | "spark",
-): Promise<RemoteExecutor | undefined> {
-  const load = executors.get(kind);
-  return load ? await load() : undefined;
-}
-
-/**
- * The artifact builder for a resource kind, when one is installed.
- *
- * @param kind `serverless` or `spark`.
- * @returns the builder, or `undefined` when this version cannot build that kind of artifact.
- */
-export async function artifactBuilder(
-  kind: "serverless" | "spark",
-): Promise<ArtifactBuilder | undefined> {
-  const load = artifacts.get(kind);
-  return load ? await load() : undefined;
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import type pl from "../polars.ts";
 import type { PipelineGraph } from "../core/graph.ts";
-import { resourceCheck } from "../core/targets.ts";
+import type { Backends } from "../core/backend.ts";
 import type { CheckReport, RunOptions, TaskCheck } from "../core/reports.ts";
 import type { TaskInputs } from "../core/task.ts";
 import { messages } from "../schema/messages.ts";
@@ -19,11 +19,13 @@ import { applyTask } from "../core/apply_task.ts";
  *
  * @param graph the pipeline.
  * @param _options `{ mode: "check" }`.
+ * @param backends each resource kind's own check.
  * @returns one entry per task with its issues.
  */
 export async function checkGraph(
   graph: PipelineGraph,
-  _options?: RunOptions,
+  _options: RunOptions,
+  backends: Backends,
 ): Promise<CheckReport> {
   const tasks: TaskCheck[] = [];
   for (const step of graph.steps) {
@@ -56,8 +58,7 @@ export async function checkGraph(
       }
     }
     if (issues.length === 0) {
-      const check = await resourceCheck(task.resource.kind);
-      if (check) issues.push(...check(step));
+      issues.push(...await backends[task.resource.kind].check(step));
     }
     tasks.push({ task: task.name, issues });
   }

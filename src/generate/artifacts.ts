@@ -1,11 +1,11 @@
 /**
- * The deployable artifacts the Terraform points at: built by the Lambda and Spark targets when
- * they are installed (`artifactBuilder`), otherwise expected at a fixed place in the output
+ * The deployable artifacts the Terraform points at: built by the Lambda and Spark backends'
+ * builders (`Backend.artifactBuilder`), otherwise expected at a fixed place in the output
  * directory, with a warning that says so.
  *
  * @module
  */
-import { artifactBuilder, type ArtifactContext, type TaskArtifact } from "../core/targets.ts";
+import type { ArtifactContext, Backends, TaskArtifact } from "../core/backend.ts";
 import { UnsupportedError } from "../core/errors.ts";
 import type { PipelineGraph } from "../core/graph.ts";
 import type { Step } from "../core/lineage.ts";
@@ -57,12 +57,14 @@ export interface ArtifactSet {
  * @param graph the pipeline.
  * @param outputDir the generation's output directory.
  * @param context the module that defines the pipeline, when known.
+ * @param backends the backends whose builders build the artifacts.
  * @returns the artifacts, the files written and the warnings.
  */
 export async function collectArtifacts(
   graph: PipelineGraph,
   outputDir: string,
-  context: ArtifactContext = {},
+  context: ArtifactContext,
+  backends: Backends,
 ): Promise<ArtifactSet> {
   const byTask = new Map<string, PlannedArtifact>();
   const files: string[] = [];
@@ -71,7 +73,7 @@ export async function collectArtifacts(
     const kind = step.task.resource.kind;
     if (kind === "local") continue;
     const what = kind === "serverless" ? "Lambda" : "EMR Serverless";
-    const builder = await artifactBuilder(kind);
+    const builder = await backends[kind].artifactBuilder();
     let artifact: TaskArtifact | undefined;
     let reason = `this version of Glacier cannot build ${
       kind === "serverless" ? "Lambda packages" : "Spark jobs"

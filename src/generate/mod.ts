@@ -17,6 +17,8 @@ import { join } from "node:path";
 import { UnsupportedError } from "../core/errors.ts";
 import type { PipelineGraph } from "../core/graph.ts";
 import type { GenerateReport, RunOptions } from "../core/reports.ts";
+import type { Backends } from "../core/backend.ts";
+import { BACKENDS } from "../backends/mod.ts";
 import { collectArtifacts } from "./artifacts.ts";
 import { planTerraform } from "./plan.ts";
 
@@ -43,6 +45,7 @@ export const TERRAFORM_FILE = "cdk.tf.json";
  * @param graph the pipeline.
  * @param options `{ mode: "generate", outputDir, schedule?, module? }`; `module` is the pipeline
  * module that artifacts are built from (default: the main module).
+ * @param backends the backends that build each task's artifact (default: Glacier's own).
  * @returns the files written, relative to `outputDir`, and what is still missing before
  * `terraform apply` can work.
  * @throws {UnsupportedError} when the options name no output directory, or the pipeline cannot be
@@ -51,6 +54,7 @@ export const TERRAFORM_FILE = "cdk.tf.json";
 export async function generateTerraform(
   graph: PipelineGraph,
   options: RunOptions,
+  backends: Backends = BACKENDS,
 ): Promise<GenerateReport> {
   if (options.mode !== "generate" || typeof options.outputDir !== "string" || !options.outputDir) {
     throw new UnsupportedError(
@@ -69,6 +73,7 @@ export async function generateTerraform(
     graph,
     outputDir,
     options.module ? { module: options.module } : {},
+    backends,
   );
   const plan = planTerraform(graph, artifacts.byTask, options.schedule);
   const { synthesizeTerraform } = await import("./cdktf_stack.ts");

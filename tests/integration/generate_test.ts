@@ -17,7 +17,10 @@ import { join, relative } from "node:path";
 import type { Bucket, GenerateReport, PipelineGraph } from "../../mod.ts";
 import { UnsupportedError } from "../../mod.ts";
 import { main } from "../../cli.ts";
-import { type ArtifactBuilder, installTargets } from "../../src/core/targets.ts";
+import { createHash } from "node:crypto";
+import type { ArtifactBuilder, Backends } from "../../src/core/backend.ts";
+import { BACKENDS } from "../../src/backends/mod.ts";
+import { generateTerraform } from "../../src/generate/mod.ts";
 import { categoryReport, customerReport, regionalReport } from "../../examples/complete.ts";
 
 const repo = new URL("../..", import.meta.url).pathname;
@@ -30,12 +33,22 @@ const SCHEDULE = "cron(0 6 * * ? *)";
 // deno-lint-ignore no-explicit-any
 type Json = any;
 
-// Generation without artifact builders, as for a target that has none: goldens must not depend on
-// the bytes of a built Lambda package. A loader that yields no builder is the registry's "none".
-// (Builders are exercised in their own subprocess below.)
-const noBuilder = (): Promise<ArtifactBuilder> =>
-  Promise.resolve(undefined as unknown as ArtifactBuilder);
-installTargets({ artifacts: { serverless: noBuilder, spark: noBuilder } });
+// Generation with backends that build no artifact: goldens must not depend on the bytes of a built
+// Lambda package. (Builders are exercised in their own test below.)
+const NO_BUILDERS: Backends = Object.freeze({
+  local: { ...BACKENDS.local, artifactBuilder: () => Promise.resolve(undefined) },
+  serverless: { ...BACKENDS.serverless, artifactBuilder: () => Promise.resolve(undefined) },
+  spark: { ...BACKENDS.spark, artifactBuilder: () => Promise.resolve(undefined) },
+});
+
+/** `pipeline.run({ mode: "generate", ... })` with the given backends. */
+function generate(
+  pipeline: Bucket,
+  options: { outputDir: string; schedule?: string },
+  backends: Backends = NO_BUILDERS,
+): Promise<GenerateReport> {
+  return generateTerraform(pipeline.graph(), { mode: "generate", ...options }, backends);
+}
 
 // ---------------------------------------------------------------------------------------------
 // The pipeline module the generator has never seen: written here, imported from a temporary file.
@@ -151,8 +164,7 @@ function generateAll(): Promise<{ root: string; all: Generated[] }> {
     ];
     const all: Generated[] = [];
     for (const [name, pipeline, schedule] of cases) {
-      const report = await pipeline.run({
-        mode: "generate",
+      const report = await generate(pipeline, {
         outputDir: join(root, name),
         ...(schedule ? { schedule } : {}),
       });
@@ -674,8 +686,7 @@ Deno.test("a schedule starts the state machine through EventBridge Scheduler wit
   const telemetry = await one("telemetry");
   assert.notEqual(g.text, telemetry.text);
 
-  const bad = (await unseenPipeline()).run({
-    mode: "generate",
+  const bad = generate(await unseenPipeline(), {
     outputDir: await Deno.makeTempDir(),
     schedule: "every day at six",
   });
@@ -694,7 +705,7 @@ Deno.test("generation is deterministic: same pipeline, same bytes, wherever it i
   const { root, all } = await generateAll();
   const first = all.find((g) => g.name === "telemetry")!;
   const elsewhere = relative(Deno.cwd(), await Deno.makeTempDir({ prefix: "glacier-tf-again-" }));
-  const report = await telemetry.run({ mode: "generate", outputDir: join(elsewhere, "out") });
+  const report = await generate(telemetry, { outputDir: join(elsewhere, "out") });
   assert.equal(report.outputDir, join(elsewhere, "out"));
   assert.equal(await Deno.readTextFile(join(elsewhere, "out", "cdk.tf.json")), first.text);
   for (const g of all) {
@@ -703,39 +714,28 @@ Deno.test("generation is deterministic: same pipeline, same bytes, wherever it i
   }
 });
 
-Deno.test("installed artifact builders replace the placeholders; a failing one leaves a placeholder and says why", async () => {
+Deno.test("the backends' artifact builders replace the placeholders; a failing one leaves a placeholder and says why", async () => {
   const out = await Deno.makeTempDir({ prefix: "glacier-tf-built-" });
-  const { file } = await unseenModule();
-  const script = `
-import { installTargets } from ${
-    JSON.stringify(new URL("../../src/core/targets.ts", import.meta.url).href)
-  };
-import { createHash } from "node:crypto";
-const { telemetry } = await import(${JSON.stringify(`file://${file}`)});
-const build = (ext, extra) => async (_graph, step, outputDir) => {
-  if (step.task.name === "per_hour") throw new Error("no Spark job for per_hour");
-  const file = "build/" + step.task.name + ext;
-  const bytes = new TextEncoder().encode("artifact of " + step.task.name);
-  await Deno.mkdir(outputDir + "/build", { recursive: true });
-  await Deno.writeFile(outputDir + "/" + file, bytes);
-  return { file, sha256: createHash("sha256").update(bytes).digest("hex"), ...extra };
-};
-installTargets({ artifacts: {
-  serverless: async () => build(".zip", { runtime: "nodejs22.x", handler: "index.handler" }),
-  spark: async () => build(".py", {}),
-} });
-const report = await telemetry.run({ mode: "generate", outputDir: ${JSON.stringify(out)} });
-console.log(JSON.stringify(report));
-`;
-  const run = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", "--ext=ts", script],
-    cwd: repo,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const err = new TextDecoder().decode(run.stderr);
-  assert.equal(run.code, 0, err);
-  const report: GenerateReport = JSON.parse(new TextDecoder().decode(run.stdout));
+  const telemetry = await unseenPipeline();
+  const build =
+    (ext: string, extra: Record<string, string>): ArtifactBuilder =>
+    async (_graph, step, outputDir) => {
+      if (step.task.name === "per_hour") throw new Error("no Spark job for per_hour");
+      const file = `build/${step.task.name}${ext}`;
+      const bytes = new TextEncoder().encode(`artifact of ${step.task.name}`);
+      await Deno.mkdir(join(outputDir, "build"), { recursive: true });
+      await Deno.writeFile(join(outputDir, file), bytes);
+      return { file, sha256: createHash("sha256").update(bytes).digest("hex"), ...extra };
+    };
+  const report = await generate(telemetry, { outputDir: out }, {
+    ...NO_BUILDERS,
+    serverless: {
+      ...NO_BUILDERS.serverless,
+      artifactBuilder: () =>
+        Promise.resolve(build(".zip", { runtime: "nodejs22.x", handler: "index.handler" })),
+    },
+    spark: { ...NO_BUILDERS.spark, artifactBuilder: () => Promise.resolve(build(".py", {})) },
+  });
   assert.deepEqual(report.files, [
     "build/dedupe_events.zip",
     "build/sessionize.py",

@@ -12,7 +12,7 @@ import { discoverPipelines } from "../../core/discover.ts";
 import { UnsupportedError } from "../../core/errors.ts";
 import type { PipelineGraph } from "../../core/graph.ts";
 import type { Step } from "../../core/lineage.ts";
-import type { TaskArtifact } from "../../core/targets.ts";
+import type { TaskArtifact } from "../../core/backend.ts";
 import { buildLambdaArtifact, type LambdaArtifact, LambdaPackageError } from "./package.ts";
 
 /** What the builder may be told besides the graph: the module that defines the pipeline. */

@@ -16,7 +16,7 @@ import { dirname, join } from "node:path";
 import { UnsupportedError } from "../../core/errors.ts";
 import type { PipelineGraph } from "../../core/graph.ts";
 import type { Step } from "../../core/lineage.ts";
-import type { TaskArtifact } from "../../core/targets.ts";
+import type { TaskArtifact } from "../../core/backend.ts";
 import { bindSparkJob } from "./_job.ts";
 import { runnerSource } from "./_submit.ts";
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { pl, Provider, schema, t } from "../../../mod.ts";
-import { resourceCheck } from "../../core/targets.ts";
+import { localBackend } from "../local/backend.ts";
+import { sparkBackend } from "./backend.ts";
 import type { CheckReport } from "../../core/reports.ts";
 import { sparkCheck } from "./check.ts";
 
@@ -23,9 +24,11 @@ function pipeline(kind: "local" | "spark") {
     .to(provider.bucket({ bucket: "unit", path: "out.parquet", schema: Out }));
 }
 
-Deno.test("the spark resource has a data-free check in the registry; local has none", async () => {
-  assert.equal(await resourceCheck("spark"), sparkCheck);
-  assert.equal(await resourceCheck("local"), undefined);
+Deno.test("the spark backend checks a step by compiling it; the local backend finds nothing", async () => {
+  const [step] = pipeline("spark").graph().steps;
+  assert.deepEqual(await sparkBackend.check(step), sparkCheck(step));
+  assert.ok((await sparkBackend.check(step)).length > 0);
+  assert.deepEqual(await localBackend.check(pipeline("local").graph().steps[0]), []);
 });
 
 Deno.test("glacier check refuses a spark task's unsupported operation by name", async () => {

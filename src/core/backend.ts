@@ -1,0 +1,81 @@
+/**
+ * What a kind of execution resource brings: the `Backend` interface. Each kind (local, Lambda,
+ * Spark) implements it in its own folder under `src/backends/`, and everything that varies by
+ * kind goes through it; the engine, generate and analyze loop over backends and never test a
+ * kind. The engine sits below the backends, so it is handed them (`Backends`) by the layer above.
+ *
+ * @module
+ */
+import type { PipelineGraph } from "./graph.ts";
+import type { Step } from "./lineage.ts";
+import type { ResourceKind } from "./resource.ts";
+import type { RemoteExecutor } from "./session.ts";
+
+/** A deployable artifact for one task: what generated Terraform points at. */
+export interface TaskArtifact {
+  /** The file, relative to the generation's output directory. */
+  readonly file: string;
+  /** Its SHA-256, hex, for change detection. */
+  readonly sha256: string;
+  /** For Lambda: the runtime (`provided.al2023`, `nodejs22.x`) and handler. */
+  readonly runtime?: string;
+  /** For Lambda: the handler name. */
+  readonly handler?: string;
+  /** For Spark: the entry point the job runs. */
+  readonly entryPoint?: string;
+}
+
+/** What an artifact builder knows beyond the graph. */
+export interface ArtifactContext {
+  /** The pipeline module that defines the graph (a path or URL), when the caller knows it. */
+  readonly module?: string;
+}
+
+/** Builds a task's artifact into a generation's output directory. */
+export type ArtifactBuilder = (
+  graph: PipelineGraph,
+  step: Step,
+  outputDir: string,
+  context: ArtifactContext,
+) => Promise<TaskArtifact>;
+
+/**
+ * A resource's own data-free check of a step, beyond the schema check every task gets: for Spark,
+ * that the task compiles to Spark SQL.
+ *
+ * @param step the step, whose task's plan already matches its target bucket.
+ * @returns what is wrong, one message each; empty when the step can run on the resource.
+ */
+export type ResourceCheck = (step: Step) => string[];
+
+/** A kind of execution resource: what is particular to it, in one place. */
+export interface Backend {
+  /** The kind it implements. */
+  readonly kind: ResourceKind;
+  /** How the resource is named in messages and reports: `AWS Lambda`, `Apache Spark`. */
+  readonly title: string;
+  /**
+   * The resource's own data-free check of a step, beyond the schema check every task gets (for
+   * Spark: that the task compiles to Spark SQL).
+   *
+   * @param step the step, whose task's plan already matches its target bucket.
+   * @returns what is wrong, one message each; empty when the step can run on the resource.
+   */
+  check(step: Step): Promise<string[]>;
+  /**
+   * The cloud-mode executor, loaded on first use.
+   *
+   * @returns the executor, or `undefined` for a resource whose tasks run in the process that
+   *   runs the pipeline.
+   */
+  executor(): Promise<RemoteExecutor | undefined>;
+  /**
+   * The builder of a step's deployable artifact, loaded on first use.
+   *
+   * @returns the builder, or `undefined` when the kind deploys no code of its own.
+   */
+  artifactBuilder(): Promise<ArtifactBuilder | undefined>;
+}
+
+/** One backend per resource kind. */
+export type Backends = { readonly [K in ResourceKind]: Backend & { readonly kind: K } };
