@@ -55,13 +55,19 @@ Deno.test("the complete example checks, draws itself, and says what is not built
   assert.match(check.out, /6 tasks checked, all match their buckets/);
   const draw = await example("complete", ["visualize", "--format", "dot"]);
   assert.equal(draw.code, 0, draw.err);
-  assert.equal(draw.out.match(/^digraph /gm)?.length, 3, "one drawing per analytics branch");
+  assert.equal(draw.out.match(/^digraph /gm)?.length, 1, "one drawing of the whole module");
+  assert.equal(draw.out.match(/^  t_enrich_orders \[/gm)?.length, 1, "the shared step once");
   const analyze = await example("complete", ["analyze"]);
   assert.equal(analyze.code, 0, analyze.err);
   assert.deepEqual(
     [...analyze.out.matchAll(/^pipeline '(\w+)': \$0\.\d{6} per run/gm)].map((m) => m[1]),
+    ["complete"],
+    "one estimate for the module",
+  );
+  assert.deepEqual(
+    [...analyze.out.matchAll(/^ {2}(\w+) +\$0\.\d{6}$/gm)].map((m) => m[1]),
     ["category_sales", "customer_value", "regional_sales"],
-    "one estimate per analytics branch",
+    "each analytics branch's share",
   );
   for (const task of ["clean_orders", "normalize_customers", "enrich_orders", "customer_value"]) {
     assert.match(analyze.out, new RegExp(`^  ${task} `, "m"));
