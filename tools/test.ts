@@ -48,6 +48,7 @@ const stages: readonly Stage[] = [
         "check",
         "mod.ts",
         "cli.ts",
+        "stack.ts",
         "src",
         "examples",
         "tests",
@@ -59,7 +60,10 @@ const stages: readonly Stage[] = [
       ["publish", "--dry-run", "--allow-dirty"],
     ],
   },
-  { name: "unit", commands: [[...test, "--doc", "mod.ts", "cli.ts", "src", "tests/unit"]] },
+  {
+    name: "unit",
+    commands: [[...test, "--doc", "mod.ts", "cli.ts", "stack.ts", "src", "tests/unit"]],
+  },
   { name: "types", commands: [[...test, "tests/types"]] },
   {
     name: "local",

@@ -56,7 +56,7 @@ Deno.test("the complete example checks, draws itself, and says what is not built
   const draw = await example("complete", ["visualize", "--format", "dot"]);
   assert.equal(draw.code, 0, draw.err);
   assert.equal(draw.out.match(/^digraph /gm)?.length, 1, "one drawing of the whole module");
-  assert.equal(draw.out.match(/^  t_enrich_orders \[/gm)?.length, 1, "the shared step once");
+  assert.equal(draw.out.match(/^ {2}t_enrich_orders \[/gm)?.length, 1, "the shared step once");
   const analyze = await example("complete", ["analyze"]);
   assert.equal(analyze.code, 0, analyze.err);
   assert.deepEqual(
