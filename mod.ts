@@ -78,7 +78,7 @@ export type {
   TaskInputs,
 } from "./src/core/task.ts";
 export type { PipelineGraph } from "./src/core/graph.ts";
-export type { BucketRef, Lineage, ProviderSettings, Step } from "./src/core/lineage.ts";
+export type { BucketRef, CsvOptions, Lineage, ProviderSettings, Step } from "./src/core/lineage.ts";
 export type { ResourceInfo, ResourceKind } from "./src/core/resource.ts";
 export type * from "./src/core/reports.ts";
 export {

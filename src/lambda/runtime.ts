@@ -8,12 +8,14 @@
  */
 import { join } from "node:path";
 import { discoverPipelines } from "../core/discover.ts";
-import { GlacierError, WiringError } from "../core/errors.ts";
+import { GlacierError, StorageError, WiringError } from "../core/errors.ts";
 import type { Step } from "../core/lineage.ts";
 import { formatOf } from "../provider/format.ts";
 import { applyTask } from "../run/apply_task.ts";
 import { countRows, scanValidated, sinkFile } from "../storage/formats.ts";
 import { S3Storage } from "../storage/s3/s3_storage.ts";
+import { firstLine } from "../storage/_errors.ts";
+import { locateParseError } from "../storage/text_input.ts";
 import type { TaskEvent, TaskFailure, TaskResult } from "./protocol.ts";
 
 /**
@@ -71,9 +73,15 @@ export async function runTaskEvent(
     const plan = applyTask(step, frames);
     const out = join(dir, "out");
     const format = formatOf(step.target.path);
-    await sinkFile(plan, out, format);
+    try {
+      await sinkFile(plan, out, format, step.target.csv);
+    } catch (error) {
+      const where = locateParseError(Object.values(frames), error);
+      if (where === undefined) throw error;
+      throw new StorageError(`${firstLine(error)}; ${where}`, { cause: error });
+    }
     const bytes = (await Deno.stat(out)).size;
-    const rows = await countRows(out, format, step.target.schema);
+    const rows = await countRows(out, format, step.target.schema, step.target.csv);
     await storage.upload(out, event.output.bucket, event.output.key, {
       location: step.target.location,
     });

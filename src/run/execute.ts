@@ -11,6 +11,7 @@ import type { Step } from "../core/lineage.ts";
 import type { ExecuteOptions, RunReport, StepReport } from "../core/reports.ts";
 import type { RunSession, StepContext, StepExecutor, Written } from "../core/session.ts";
 import { firstLine } from "../storage/_errors.ts";
+import { locateParseError } from "../storage/text_input.ts";
 import { applyTask } from "./apply_task.ts";
 import { printer, type Progress, silent } from "./progress.ts";
 import { schedule } from "./schedule.ts";
@@ -121,9 +122,10 @@ export async function runInProcess(
   } catch (error) {
     if (error instanceof StorageError) throw error;
     const inputs = Object.values(step.sources).map((s) => `'${s.location}'`).join(", ");
+    const where = locateParseError(Object.values(frames), error);
     throw new TaskError(
       `task '${step.task.name}' failed while computing bucket '${step.target.location}' ` +
-        `from ${inputs}: ${firstLine(error)}`,
+        `from ${inputs}: ${firstLine(error)}${where ? `; ${where}` : ""}`,
       { cause: error },
     );
   }

@@ -1,0 +1,405 @@
+/**
+ * Text inputs read as declared: a CSV file's columns by header name (in any order), every line
+ * with the right number of fields, dates in the bucket's format, and NDJSON objects with no key
+ * the schema lacks. The checks stream through the file in fixed-size chunks and never hold it in
+ * memory.
+ *
+ * @module
+ */
+import pl from "../polars.ts";
+import { SchemaMismatchError, StorageError } from "../core/errors.ts";
+import type { CsvOptions } from "../core/lineage.ts";
+import type { Schema } from "../schema/schema.ts";
+
+/** The options polars' CSV sink takes. */
+export type CsvWriterOptions = NonNullable<Parameters<pl.LazyDataFrame["sinkCSV"]>[1]>;
+
+/** Bytes read at a time by the streaming checks. */
+const CHUNK = 1 << 20;
+const NEWLINE = 0x0a;
+const RETURN = 0x0d;
+const BOM = [0xef, 0xbb, 0xbf];
+
+/** What the checks say about a file: its name for messages and the bucket it belongs to. */
+export interface TextSource {
+  /** The bucket's `bucket/path`. */
+  readonly location: string;
+  /** Where the data comes from: a path or an `s3://` URI. */
+  readonly uri: string;
+}
+
+/**
+ * Checks a CSV file against a bucket's schema: the header names every declared column once and no
+ * other (in any order; a UTF-8 byte order mark is skipped), and every line has one field per
+ * column. One pass over the file, a chunk at a time.
+ *
+ * @param path the local file.
+ * @param declared the bucket's schema.
+ * @param csv the bucket's CSV options.
+ * @param source the bucket and where the file comes from, for messages.
+ * @returns the columns in the file's order.
+ * @throws {SchemaMismatchError} naming the file and each missing, unknown or repeated column.
+ * @throws {StorageError} naming the file and the first line with too few or too many fields.
+ */
+export function checkCsvFile(
+  path: string,
+  declared: Schema,
+  csv: CsvOptions,
+  source: TextSource,
+): string[] {
+  const expected = Object.keys(declared);
+  const header = csv.header ?? true;
+  let columns = expected;
+  const records = csvRecords(path, csv);
+  if (header) {
+    const first = records.next();
+    if (first.done) {
+      throw new StorageError(
+        `bucket '${source.location}' data at ${source.uri} is empty: a CSV file needs a header line naming its columns (${
+          expected.join(", ")
+        })`,
+      );
+    }
+    columns = first.value.fields;
+    const issues = headerIssues(columns, expected);
+    if (issues.length > 0) {
+      throw new SchemaMismatchError(
+        `bucket '${source.location}' data at ${source.uri}: the CSV header ${
+          issues.join("; ")
+        }; its header is '${columns.join(csv.separator ?? ",")}'`,
+      );
+    }
+  }
+  for (const record of records) {
+    if (record.count !== columns.length || record.unterminated) {
+      throw new StorageError(
+        `bucket '${source.location}' data at ${source.uri}: line ${record.line} has ${record.count} ` +
+          `field${record.count === 1 ? "" : "s"} but the ${
+            header ? "header has" : "schema declares"
+          } ${columns.length}${
+            record.unterminated ? ", and a quoted field there is never closed" : ""
+          }; ` +
+          "fix or remove that line",
+      );
+    }
+  }
+  return columns;
+}
+
+function headerIssues(columns: readonly string[], expected: readonly string[]): string[] {
+  const issues: string[] = [];
+  const seen = new Set<string>();
+  for (const name of columns) {
+    if (seen.has(name)) issues.push(`names column '${name}' twice`);
+    seen.add(name);
+  }
+  const unknown = columns.filter((c) => !expected.includes(c));
+  const missing = expected.filter((c) => !seen.has(c));
+  if (missing.length > 0) {
+    issues.push(`lacks column ${missing.map((c) => `'${c}'`).join(", ")} that the schema declares`);
+  }
+  if (unknown.length > 0) {
+    issues.push(
+      `has column ${unknown.map((c) => `'${c}'`).join(", ")} that the schema does not declare`,
+    );
+  }
+  return issues;
+}
+
+/** One CSV record: the line it starts on, its field count, and its decoded fields. */
+interface CsvRecord {
+  readonly line: number;
+  readonly count: number;
+  /** Every field of the first record; of later ones, only the field at the picked index. */
+  readonly fields: string[];
+  readonly unterminated: boolean;
+}
+
+/**
+ * The records of a CSV file, read a chunk at a time. The first record's fields are decoded (the
+ * header); of later records only the field at index `pick`, if given, and their field counts.
+ * Quoted fields may hold separators and newlines; a doubled quote inside one is a quote. Empty
+ * lines are skipped, as polars skips them.
+ */
+function* csvRecords(path: string, csv: CsvOptions, pick = -1): Generator<CsvRecord> {
+  const sep = (csv.separator ?? ",").charCodeAt(0);
+  const quote = (csv.quote ?? '"').charCodeAt(0);
+  const file = Deno.openSync(path, { read: true });
+  try {
+    const buffer = new Uint8Array(CHUNK);
+    let line = 1;
+    let start = 1;
+    let count = 1;
+    let quoted = false;
+    let empty = true;
+    let first = true;
+    let field: number[] = [];
+    let fields: string[] = [];
+    const decoder = new TextDecoder();
+    const keep = () => first || count - 1 === pick;
+    const close = () => {
+      if (keep()) fields.push(unquote(decoder.decode(new Uint8Array(field)), csv.quote ?? '"'));
+      if (field.length > 0) field = [];
+    };
+    let offset = 0;
+    for (;;) {
+      const n = file.readSync(buffer);
+      if (n === null || n === 0) break;
+      let i = 0;
+      if (offset === 0 && n >= 3 && BOM.every((b, k) => buffer[k] === b)) i = 3;
+      offset += n;
+      for (; i < n; i++) {
+        const byte = buffer[i];
+        if (byte === quote) {
+          quoted = !quoted;
+          empty = false;
+          if (keep()) field.push(byte);
+        } else if (quoted) {
+          if (byte === NEWLINE) line++;
+          if (keep()) field.push(byte);
+        } else if (byte === sep) {
+          close();
+          count++;
+          empty = false;
+        } else if (byte === NEWLINE) {
+          if (!empty) {
+            close();
+            yield { line: start, count, fields, unterminated: false };
+            first = false;
+            fields = [];
+          }
+          line++;
+          start = line;
+          count = 1;
+          empty = true;
+        } else if (byte !== RETURN) {
+          empty = false;
+          if (keep()) field.push(byte);
+        }
+      }
+    }
+    if (!empty || quoted) {
+      close();
+      yield { line: start, count, fields, unterminated: quoted };
+    }
+  } finally {
+    file.close();
+  }
+}
+
+/** Where a lazy frame's CSV data comes from, so that a parse error can be traced to a line. */
+interface CsvOrigin {
+  readonly path: string;
+  readonly csv: CsvOptions;
+  readonly columns: readonly string[];
+}
+
+const origins = new WeakMap<pl.LazyDataFrame, CsvOrigin>();
+
+/**
+ * Remembers the CSV file a scan reads, for {@linkcode locateParseError}.
+ *
+ * @param frame the scan.
+ * @param path the local file.
+ * @param csv the bucket's CSV options.
+ * @param columns the file's columns in order.
+ * @returns the frame.
+ */
+export function rememberCsvOrigin(
+  frame: pl.LazyDataFrame,
+  path: string,
+  csv: CsvOptions,
+  columns: readonly string[],
+): pl.LazyDataFrame {
+  origins.set(frame, { path, csv, columns });
+  return frame;
+}
+
+const PARSE_ERRORS = [
+  /could not parse `(?<value>.*?)` as dtype `.*?` at column '(?<column>.*?)'/,
+  /conversion from `str` to `.*?` failed in column '(?<column>.*?)' for \d+ out of \d+ values: \[(?<json>".*?")[,\]]/,
+];
+
+/**
+ * When polars failed to parse a value of a CSV input, says on which line of which file it is:
+ * the file is searched, a chunk at a time, for the first record whose field in that column holds
+ * the value polars names. Costs nothing unless a read failed.
+ *
+ * @param inputs the scans a step read, as returned by `scanValidated`.
+ * @param error what polars threw.
+ * @returns `value 'x' of column 'c' is on line N of FILE`, or `undefined` when it cannot tell.
+ */
+export function locateParseError(
+  inputs: Iterable<pl.LazyDataFrame>,
+  error: unknown,
+): string | undefined {
+  const message = error instanceof Error ? error.message : String(error);
+  const match = PARSE_ERRORS.map((re) => re.exec(message)?.groups).find((g) => g !== undefined);
+  if (match === undefined) return undefined;
+  let value: string;
+  try {
+    value = match.value ?? JSON.parse(match.json);
+  } catch {
+    return undefined;
+  }
+  for (const frame of inputs) {
+    const origin = origins.get(frame);
+    const index = origin?.columns.indexOf(match.column) ?? -1;
+    if (origin === undefined || index < 0) continue;
+    try {
+      const records = csvRecords(origin.path, origin.csv, index);
+      if (origin.csv.header ?? true) records.next();
+      for (const record of records) {
+        if (record.fields[0] === value) {
+          return `value '${value}' of column '${match.column}' is on line ${record.line} of ${origin.path}`;
+        }
+      }
+    } catch {
+      continue;
+    }
+  }
+  return undefined;
+}
+
+function unquote(text: string, quote: string): string {
+  if (text.length >= 2 && text.startsWith(quote) && text.endsWith(quote)) {
+    return text.slice(1, -1).replaceAll(quote + quote, quote);
+  }
+  return text;
+}
+
+/**
+ * A lazy scan of a CSV file with a bucket's options: fields by the given column order, dates and
+ * datetimes parsed strictly in the bucket's formats (a value that does not match fails the read,
+ * naming the column and the value).
+ *
+ * @param path the local file.
+ * @param declared the bucket's schema.
+ * @param csv the bucket's CSV options.
+ * @param columns the file's columns in order (default: the schema's order).
+ * @returns the lazy frame, columns in the file's order.
+ */
+export function scanCsv(
+  path: string,
+  declared: Schema,
+  csv: CsvOptions = {},
+  columns: readonly string[] = Object.keys(declared),
+): pl.LazyDataFrame {
+  const parsed = columns.filter((c) => formatFor(declared[c], csv) !== undefined);
+  const schema = Object.fromEntries(
+    columns.map((c) => [c, parsed.includes(c) ? pl.String : declared[c]]),
+  );
+  const frame = pl.scanCSV(path, {
+    schema,
+    hasHeader: csv.header ?? true,
+    sep: csv.separator ?? ",",
+    quoteChar: csv.quote ?? '"',
+    ...(csv.nullValues ? { nullValues: [...csv.nullValues] } : {}),
+  });
+  if (parsed.length === 0) return frame;
+  return frame.withColumns(
+    ...parsed.map((c) => strictParse(c, declared[c], formatFor(declared[c], csv)!)),
+  );
+}
+
+function formatFor(dtype: pl.DataType, csv: CsvOptions): string | undefined {
+  if (dtype.variant === "Date") return csv.dateFormat;
+  if (dtype.variant === "Datetime") return csv.datetimeFormat;
+  return undefined;
+}
+
+/**
+ * A strict strptime: nodejs-polars' `str.strptime` turns a value that does not match into null,
+ * so this calls the same native function with `strict` and `exact` set.
+ */
+function strictParse(column: string, dtype: pl.DataType, format: string): pl.Expr {
+  // deno-lint-ignore no-explicit-any
+  const native = (pl.col(column) as any)._expr;
+  // deno-lint-ignore no-explicit-any
+  const wrap = (pl as any)._Expr as (e: unknown) => pl.Expr;
+  if (dtype.variant === "Date") return wrap(native.strToDate(format, true, true, false));
+  const { timeUnit, timeZone } = dtype as unknown as { timeUnit?: string; timeZone?: string };
+  return wrap(
+    native.strToDatetime(format, timeUnit ?? "us", timeZone, true, true, false, undefined),
+  ).cast(dtype);
+}
+
+/**
+ * The options polars' CSV sink takes for a bucket's CSV options.
+ *
+ * @param csv the bucket's CSV options.
+ * @returns the sink options.
+ */
+export function csvWriteOptions(csv: CsvOptions = {}): CsvWriterOptions {
+  return {
+    includeHeader: csv.header ?? true,
+    ...(csv.separator ? { separator: csv.separator } : {}),
+    ...(csv.quote ? { quoteChar: csv.quote } : {}),
+    ...(csv.nullValues?.length ? { nullValue: csv.nullValues[0] } : {}),
+    ...(csv.dateFormat ? { dateFormat: csv.dateFormat } : {}),
+    ...(csv.datetimeFormat ? { datetimeFormat: csv.datetimeFormat } : {}),
+  };
+}
+
+/**
+ * Checks that an NDJSON file's objects have no key the schema lacks and every key it declares:
+ * polars reads every line to find the keys (a full-length schema inference, in Rust), and only
+ * when a key is unknown is the file searched, a chunk at a time, for the first line that has it.
+ *
+ * @param path the local file.
+ * @param declared the bucket's schema.
+ * @param source the bucket and where the file comes from, for messages.
+ * @throws {SchemaMismatchError} naming the file, the unknown or missing keys, and a line.
+ */
+export function checkNdjsonFile(path: string, declared: Schema, source: TextSource): void {
+  const found = Object.keys(
+    pl.scanJson(path, { inferSchemaLength: null }).limit(0).collectSync()
+      .schema,
+  );
+  const expected = Object.keys(declared);
+  const unknown = found.filter((k) => !expected.includes(k));
+  const missing = expected.filter((k) => !found.includes(k));
+  const issues: string[] = [];
+  if (unknown.length > 0) {
+    const line = firstLineWith(path, JSON.stringify(unknown[0]));
+    issues.push(
+      `has key ${unknown.map((k) => `'${k}'`).join(", ")} that the schema does not declare` +
+        (line === undefined ? "" : ` (first on line ${line})`),
+    );
+  }
+  if (missing.length > 0) {
+    issues.push(
+      `never has key ${missing.map((k) => `'${k}'`).join(", ")} that the schema declares`,
+    );
+  }
+  if (issues.length > 0) {
+    throw new SchemaMismatchError(
+      `bucket '${source.location}' data at ${source.uri}: the NDJSON ${
+        issues.join("; ")
+      }; fix the keys or the schema`,
+    );
+  }
+}
+
+/** The number of the first line holding `text` (ASCII), read a chunk at a time. */
+function firstLineWith(path: string, text: string): number | undefined {
+  const needle = new TextEncoder().encode(text);
+  const file = Deno.openSync(path, { read: true });
+  try {
+    const buffer = new Uint8Array(CHUNK);
+    let line = 1;
+    let matched = 0;
+    for (;;) {
+      const n = file.readSync(buffer);
+      if (n === null || n === 0) return undefined;
+      for (let i = 0; i < n; i++) {
+        const byte = buffer[i];
+        if (byte === NEWLINE) line++;
+        matched = byte === needle[matched] ? matched + 1 : byte === needle[0] ? 1 : 0;
+        if (matched === needle.length) return line;
+      }
+    }
+  } finally {
+    file.close();
+  }
+}
