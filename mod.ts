@@ -77,6 +77,7 @@ export type {
   TaskBase,
   TaskInputs,
 } from "./src/core/task.ts";
+export { timeoutOf } from "./src/core/task.ts";
 export type { PipelineGraph } from "./src/core/graph.ts";
 export type { BucketRef, CsvOptions, Lineage, ProviderSettings, Step } from "./src/core/lineage.ts";
 export type { ResourceInfo, ResourceKind } from "./src/core/resource.ts";
@@ -87,6 +88,7 @@ export {
   SchemaMismatchError,
   StorageError,
   TaskError,
+  TaskTimeoutError,
   UnsupportedError,
   WiringError,
 } from "./src/core/errors.ts";

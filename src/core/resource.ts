@@ -15,4 +15,14 @@ export interface ResourceInfo {
   readonly label: string;
   /** The resource's configuration, as plain data. */
   readonly settings: Readonly<Record<string, unknown>>;
+  /**
+   * The longest, in seconds, a task on this resource may run before the run fails, in every mode
+   * (`SparkConfig({ timeoutSeconds })`); a task's own `timeoutSeconds` may lower it.
+   */
+  readonly timeoutSeconds?: number;
+  /**
+   * The most a task's `timeoutSeconds` may be: Lambda's function timeout, which Lambda enforces
+   * itself in cloud mode.
+   */
+  readonly maxTimeoutSeconds?: number;
 }

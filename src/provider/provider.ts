@@ -156,6 +156,7 @@ export class Provider {
       kind: "serverless",
       label: `lambda ${config.memoryMb} MB`,
       settings: { memoryMb: config.memoryMb, timeoutSeconds: config.timeoutSeconds },
+      maxTimeoutSeconds: config.timeoutSeconds,
     });
   }
 
@@ -175,6 +176,7 @@ export class Provider {
         executorMemory: config.executorMemory,
         ...(config.master ? { master: config.master } : {}),
       },
+      ...(config.timeoutSeconds === undefined ? {} : { timeoutSeconds: config.timeoutSeconds }),
     });
   }
 }

@@ -218,7 +218,7 @@ export async function runOnSpark(
   let where: string;
   if (target.kind === "self-managed") {
     where = `Spark master ${target.master}`;
-    outcome = await runSelfManaged(job, target.master, settings);
+    outcome = await runSelfManaged(job, target.master, settings, context.signal);
   } else if (target.kind === "emr-serverless") {
     const emr = await runOnEmr(job, session, settings, step.target.settings.region);
     where = emr.where;
@@ -256,6 +256,7 @@ async function runSelfManaged(
   job: SparkJob,
   master: string,
   settings: SparkSettings,
+  signal: AbortSignal | undefined,
 ): Promise<SubmitOutcome> {
   const spark: SparkInstallation | undefined = findSparkInstallation();
   if (spark === undefined) {
@@ -269,6 +270,7 @@ async function runSelfManaged(
       executors: settings.executors,
       executorMemory: settings.executorMemory,
       spark,
+      signal,
     });
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
