@@ -331,6 +331,115 @@ Deno.test("a hand-written job: the runner reads and writes CSV as Glacier does, 
   });
 });
 
+/** Runs `fn` against a fresh S3 server with the test Spark's environment and a fresh provider. */
+async function withLocalSpark(
+  fn: (server: S3Server, provider: Provider) => Promise<void>,
+): Promise<void> {
+  const venv = await testSparkVenv();
+  await withS3Server(async (server) => {
+    await withEnv({
+      ...server.env(),
+      ...NO_SPARK,
+      SPARK_HOME: venv.sparkHome,
+      PYSPARK_PYTHON: venv.python,
+    }, async () => fn(server, new Provider({ localRoot: await Deno.makeTempDir() })));
+  });
+}
+
+Deno.test("a spark task reads and writes CSV with its buckets' options: separator, quote, nulls, US dates", async () => {
+  await withLocalSpark(async (server, provider) => {
+    const Sales = schema({
+      day: t.date,
+      at: t.datetimeOf("us"),
+      amount: t.float64,
+      note: t.string,
+    });
+    const csv = {
+      separator: ";",
+      quote: "'",
+      nullValues: ["NA"],
+      dateFormat: "%m/%d/%Y",
+      datetimeFormat: "%m/%d/%Y %H:%M",
+    } as const;
+    const sales = provider.bucket({ bucket: "opts", path: "in/sales.csv", schema: Sales, csv });
+    const out = provider.bucket({ bucket: "opts", path: "out/sales.csv", schema: Sales, csv });
+    const spark = provider.spark({
+      config: new SparkConfig({ executors: 1, executorMemory: "1g", master: "local[2]" }),
+    });
+    const copy = spark.task(
+      { name: "copy_sales", input: Sales, output: Sales },
+      (df) => df.sort("day"),
+    );
+    await sales.write(
+      pl.DataFrame({ day: ["2025-01-01"], at: ["2025-01-01T00:00"], amount: [1.5], note: ["x"] })
+        .withColumns(
+          pl.col("day").str.strptime(pl.Date, "%Y-%m-%d"),
+          pl.col("at").str.strptime(pl.Datetime, "%Y-%m-%dT%H:%M").cast(pl.Datetime("us")),
+        ),
+      { mode: "cloud" },
+    );
+    const text = "note;amount;at;day\n" +
+      "plain;2.5;12/31/2025 23:59;12/31/2025\n'a;b';NA;03/05/2025 10:30;03/05/2025\n";
+    await s3Client(server).send(
+      new PutObjectCommand({ Bucket: "opts", Key: "in/sales.csv", Body: text }),
+    );
+    await sales.transform(copy).to(out).run({ mode: "cloud", quiet: true });
+    const written = new TextDecoder().decode(await objectBytes(server, "opts", "out/sales.csv"));
+    assert.equal(
+      written,
+      "day;at;amount;note\n03/05/2025;03/05/2025 10:30;NA;'a;b'\n" +
+        "12/31/2025;12/31/2025 23:59;2.5;plain\n",
+    );
+    assert.deepEqual((await out.read({ mode: "cloud" })).toRecords(), [
+      {
+        day: new Date("2025-03-05"),
+        at: new Date("2025-03-05T10:30:00Z"),
+        amount: null,
+        note: "a;b",
+      },
+      {
+        day: new Date("2025-12-31"),
+        at: new Date("2025-12-31T23:59:00Z"),
+        amount: 2.5,
+        note: "plain",
+      },
+    ]);
+  });
+});
+
+Deno.test("a spark task past SparkConfig's timeout fails the run naming it, and its spark-submit is stopped", async () => {
+  await withLocalSpark(async (_server, provider) => {
+    const N = schema({ n: t.int64 });
+    const input = provider.bucket({ bucket: "slow", path: "in.parquet", schema: N });
+    const output = provider.bucket({ bucket: "slow", path: "out.parquet", schema: N });
+    const spark = provider.spark({
+      config: new SparkConfig({
+        executors: 1,
+        executorMemory: "1g",
+        master: "local[2]",
+        timeoutSeconds: 2,
+      }),
+    });
+    const copy = spark.task({ name: "copy_slowly", input: N, output: N }, (df) => df);
+    await input.write(pl.DataFrame({ n: pl.Series("n", [1], pl.Int64) }), { mode: "cloud" });
+    const started = performance.now();
+    await assert.rejects(
+      () => input.transform(copy).to(output).run({ mode: "cloud", quiet: true }),
+      /task 'copy_slowly' exceeded its timeout of 2 s/,
+    );
+    assert.ok((performance.now() - started) / 1000 < 8, "the run failed at its timeout");
+    await assert.rejects(() => output.read({ mode: "cloud" }), StorageError);
+    let left = "";
+    for (let i = 0; i < 30; i++) {
+      const ps = await new Deno.Command("pgrep", { args: ["-f", "copy_slowly.json"] }).output();
+      left = new TextDecoder().decode(ps.stdout).trim();
+      if (left === "") break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.equal(left, "", "no process of the job is left");
+  });
+});
+
 Deno.test("cloud mode refuses spark tasks it cannot run before reading or writing anything", async (test) => {
   await withS3Server(async (server) => {
     const s = shop(await Deno.makeTempDir(), new SparkConfig({ executors: 1 }));
