@@ -19,6 +19,10 @@ const CHUNK = 1 << 20;
 const NEWLINE = 0x0a;
 const RETURN = 0x0d;
 const BOM = [0xef, 0xbb, 0xbf];
+const SEPARATOR = 1;
+const QUOTE = 2;
+const LINE_END = 3;
+const CARRIAGE_RETURN = 4;
 
 /** What the checks say about a file: its name for messages and the bucket it belongs to. */
 export interface TextSource {
@@ -50,9 +54,10 @@ export function checkCsvFile(
   const expected = Object.keys(declared);
   const header = csv.header ?? true;
   let columns = expected;
-  const records = csvRecords(path, csv);
   if (header) {
+    const records = csvRecords(path, csv);
     const first = records.next();
+    records.return(undefined);
     if (first.done) {
       throw new StorageError(
         `bucket '${source.location}' data at ${source.uri} is empty: a CSV file needs a header line naming its columns (${
@@ -70,18 +75,17 @@ export function checkCsvFile(
       );
     }
   }
-  for (const record of records) {
-    if (record.count !== columns.length || record.unterminated) {
-      throw new StorageError(
-        `bucket '${source.location}' data at ${source.uri}: line ${record.line} has ${record.count} ` +
-          `field${record.count === 1 ? "" : "s"} but the ${
-            header ? "header has" : "schema declares"
-          } ${columns.length}${
-            record.unterminated ? ", and a quoted field there is never closed" : ""
-          }; ` +
-          "fix or remove that line",
-      );
-    }
+  const bad = firstBadRecord(path, csv, columns.length, header);
+  if (bad !== undefined) {
+    throw new StorageError(
+      `bucket '${source.location}' data at ${source.uri}: line ${bad.line} has ${bad.count} ` +
+        `field${bad.count === 1 ? "" : "s"} but the ${
+          header ? "header has" : "schema declares"
+        } ${columns.length}${
+          bad.unterminated ? ", and a quoted field there is never closed" : ""
+        }; ` +
+        "fix or remove that line",
+    );
   }
   return columns;
 }
@@ -106,6 +110,69 @@ function headerIssues(columns: readonly string[], expected: readonly string[]): 
   return issues;
 }
 
+/** A record whose field count is wrong, or whose quote is never closed. */
+interface BadRecord {
+  readonly line: number;
+  readonly count: number;
+  readonly unterminated: boolean;
+}
+
+/**
+ * The first record of a CSV file with another number of fields than `expected`, or with a quoted
+ * field never closed: one tight pass over the bytes, a chunk at a time, decoding nothing. Quoted
+ * fields may hold separators and newlines; a doubled quote inside one is a quote. Empty lines are
+ * skipped, as polars skips them.
+ */
+function firstBadRecord(
+  path: string,
+  csv: CsvOptions,
+  expected: number,
+  skipHeader: boolean,
+): BadRecord | undefined {
+  // One class per byte value, so that the common byte costs one load and one test.
+  const classes = new Uint8Array(256);
+  classes[(csv.separator ?? ",").charCodeAt(0)] = SEPARATOR;
+  classes[(csv.quote ?? '"').charCodeAt(0)] = QUOTE;
+  classes[NEWLINE] = LINE_END;
+  classes[RETURN] = CARRIAGE_RETURN;
+  let line = 1;
+  let start = 1;
+  let count = 1;
+  let quoted = false;
+  let empty = true;
+  let skip = skipHeader;
+  for (const chunk of chunks(path)) {
+    for (let i = 0; i < chunk.length; i++) {
+      const kind = classes[chunk[i]];
+      if (kind === 0) {
+        empty = false;
+      } else if (quoted) {
+        if (kind === QUOTE) quoted = false;
+        else if (kind === LINE_END) line++;
+      } else if (kind === SEPARATOR) {
+        count++;
+        empty = false;
+      } else if (kind === LINE_END) {
+        if (!empty) {
+          if (skip) skip = false;
+          else if (count !== expected) return { line: start, count, unterminated: false };
+        }
+        line++;
+        start = line;
+        count = 1;
+        empty = true;
+      } else if (kind === QUOTE) {
+        quoted = true;
+        empty = false;
+      }
+    }
+  }
+  if ((!empty || quoted) && !skip && (count !== expected || quoted)) {
+    return { line: start, count, unterminated: quoted };
+  }
+  return undefined;
+}
+
 /** One CSV record: the line it starts on, its field count, and its decoded fields. */
 interface CsvRecord {
   readonly line: number;
@@ -124,63 +191,71 @@ interface CsvRecord {
 function* csvRecords(path: string, csv: CsvOptions, pick = -1): Generator<CsvRecord> {
   const sep = (csv.separator ?? ",").charCodeAt(0);
   const quote = (csv.quote ?? '"').charCodeAt(0);
+  const decoder = new TextDecoder();
+  let line = 1;
+  let start = 1;
+  let count = 1;
+  let quoted = false;
+  let empty = true;
+  let first = true;
+  let field: number[] = [];
+  let fields: string[] = [];
+  const keep = () => first || count - 1 === pick;
+  const close = () => {
+    if (keep()) fields.push(unquote(decoder.decode(new Uint8Array(field)), csv.quote ?? '"'));
+    if (field.length > 0) field = [];
+  };
+  for (const chunk of chunks(path)) {
+    for (const byte of chunk) {
+      if (byte === quote) {
+        quoted = !quoted;
+        empty = false;
+        if (keep()) field.push(byte);
+      } else if (quoted) {
+        if (byte === NEWLINE) line++;
+        if (keep()) field.push(byte);
+      } else if (byte === sep) {
+        close();
+        count++;
+        empty = false;
+      } else if (byte === NEWLINE) {
+        if (!empty) {
+          close();
+          yield { line: start, count, fields, unterminated: false };
+          first = false;
+          fields = [];
+        }
+        line++;
+        start = line;
+        count = 1;
+        empty = true;
+      } else if (byte !== RETURN) {
+        empty = false;
+        if (keep()) field.push(byte);
+      }
+    }
+  }
+  if (!empty || quoted) {
+    close();
+    yield { line: start, count, fields, unterminated: quoted };
+  }
+}
+
+/**
+ * A file's bytes, a chunk at a time into one reused buffer (each chunk is valid until the next),
+ * without a leading UTF-8 byte order mark.
+ */
+function* chunks(path: string): Generator<Uint8Array> {
   const file = Deno.openSync(path, { read: true });
   try {
     const buffer = new Uint8Array(CHUNK);
-    let line = 1;
-    let start = 1;
-    let count = 1;
-    let quoted = false;
-    let empty = true;
     let first = true;
-    let field: number[] = [];
-    let fields: string[] = [];
-    const decoder = new TextDecoder();
-    const keep = () => first || count - 1 === pick;
-    const close = () => {
-      if (keep()) fields.push(unquote(decoder.decode(new Uint8Array(field)), csv.quote ?? '"'));
-      if (field.length > 0) field = [];
-    };
-    let offset = 0;
     for (;;) {
       const n = file.readSync(buffer);
-      if (n === null || n === 0) break;
-      let i = 0;
-      if (offset === 0 && n >= 3 && BOM.every((b, k) => buffer[k] === b)) i = 3;
-      offset += n;
-      for (; i < n; i++) {
-        const byte = buffer[i];
-        if (byte === quote) {
-          quoted = !quoted;
-          empty = false;
-          if (keep()) field.push(byte);
-        } else if (quoted) {
-          if (byte === NEWLINE) line++;
-          if (keep()) field.push(byte);
-        } else if (byte === sep) {
-          close();
-          count++;
-          empty = false;
-        } else if (byte === NEWLINE) {
-          if (!empty) {
-            close();
-            yield { line: start, count, fields, unterminated: false };
-            first = false;
-            fields = [];
-          }
-          line++;
-          start = line;
-          count = 1;
-          empty = true;
-        } else if (byte !== RETURN) {
-          empty = false;
-          if (keep()) field.push(byte);
-        }
-      }
-    }
-    if (!empty || quoted) {
-      close();
-      yield { line: start, count, fields, unterminated: quoted };
+      if (n === null || n === 0) return;
+      const bom = first && n >= 3 && BOM.every((b, k) => buffer[k] === b);
+      first = false;
+      yield buffer.subarray(bom ? 3 : 0, n);
     }
   } finally {
     file.close();
@@ -384,22 +459,14 @@ export function checkNdjsonFile(path: string, declared: Schema, source: TextSour
 /** The number of the first line holding `text` (ASCII), read a chunk at a time. */
 function firstLineWith(path: string, text: string): number | undefined {
   const needle = new TextEncoder().encode(text);
-  const file = Deno.openSync(path, { read: true });
-  try {
-    const buffer = new Uint8Array(CHUNK);
-    let line = 1;
-    let matched = 0;
-    for (;;) {
-      const n = file.readSync(buffer);
-      if (n === null || n === 0) return undefined;
-      for (let i = 0; i < n; i++) {
-        const byte = buffer[i];
-        if (byte === NEWLINE) line++;
-        matched = byte === needle[matched] ? matched + 1 : byte === needle[0] ? 1 : 0;
-        if (matched === needle.length) return line;
-      }
+  let line = 1;
+  let matched = 0;
+  for (const chunk of chunks(path)) {
+    for (const byte of chunk) {
+      if (byte === NEWLINE) line++;
+      matched = byte === needle[matched] ? matched + 1 : byte === needle[0] ? 1 : 0;
+      if (matched === needle.length) return line;
     }
-  } finally {
-    file.close();
   }
+  return undefined;
 }
