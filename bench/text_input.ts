@@ -66,6 +66,9 @@ const phases: Record<string, () => Promise<unknown> | unknown> = {
     total(pl.scanCSV(path, { schema: { ...Orders }, hasHeader: true })),
   "glacier: scanValidated (checks included) + the same sums": () =>
     total(scanValidated(ref, path, path)),
+  "plain polars: scanCSV, every column collected": () =>
+    pl.scanCSV(path, { schema: { ...Orders }, hasHeader: true }).collect(),
+  "glacier: scanValidated, every column collected": () => scanValidated(ref, path, path).collect(),
   "the header and field-count check alone": () =>
     checkCsvFile(path, Orders, {}, { location: ref.location, uri: path }),
 };
