@@ -16,7 +16,7 @@ import {
   t,
   TaskError,
 } from "../../mod.ts";
-import { s3Client, withS3Server } from "./_s3_server.ts";
+import { withS3Env } from "./_s3_server.ts";
 
 const Prices = schema({ price: t.float64, quantity: t.int64 });
 
@@ -203,53 +203,44 @@ Deno.test("wrong CSV options are refused when the bucket is declared, naming it"
 });
 
 Deno.test("through a real S3 server, CSV inputs are read by header name and checked line by line", () =>
-  withS3Server(async (server) => {
-    const env = server.env();
-    const saved = Object.keys(env).map((k) => [k, Deno.env.get(k)] as const);
-    for (const [k, v] of Object.entries(env)) Deno.env.set(k, v);
-    const client = s3Client(server);
-    try {
-      const provider = new Provider();
-      const sales = provider.bucket({
-        bucket: "inputs",
-        path: "sales.csv",
-        schema: Sales,
-        csv: SALES_CSV,
-      });
-      const prices = provider.bucket({ bucket: "inputs", path: "prices.csv", schema: Prices });
-      const copy = provider.bucket({
-        bucket: "inputs",
-        path: "copy.csv",
-        schema: Sales,
-        csv: SALES_CSV,
-      });
-      await prices.write(
-        pl.DataFrame({ price: [1.5], quantity: pl.Series("quantity", [1], pl.Int64) }),
-        { mode: "cloud" },
-      );
-      await client.send(
-        new PutObjectCommand({ Bucket: "inputs", Key: "sales.csv", Body: SALES_TEXT }),
-      );
-      assert.deepEqual((await sales.read({ mode: "cloud" })).toRecords(), SALES_ROWS);
-      const same = provider.local().task({ name: "same", input: Sales, output: Sales }, (df) => df);
-      await sales.transform(same).to(copy).run({ mode: "cloud", quiet: true });
-      assert.deepEqual((await copy.read({ mode: "cloud" })).toRecords(), SALES_ROWS);
+  withS3Env(async (_server, client) => {
+    const provider = new Provider();
+    const sales = provider.bucket({
+      bucket: "inputs",
+      path: "sales.csv",
+      schema: Sales,
+      csv: SALES_CSV,
+    });
+    const prices = provider.bucket({ bucket: "inputs", path: "prices.csv", schema: Prices });
+    const copy = provider.bucket({
+      bucket: "inputs",
+      path: "copy.csv",
+      schema: Sales,
+      csv: SALES_CSV,
+    });
+    await prices.write(
+      pl.DataFrame({ price: [1.5], quantity: pl.Series("quantity", [1], pl.Int64) }),
+      { mode: "cloud" },
+    );
+    await client.send(
+      new PutObjectCommand({ Bucket: "inputs", Key: "sales.csv", Body: SALES_TEXT }),
+    );
+    assert.deepEqual((await sales.read({ mode: "cloud" })).toRecords(), SALES_ROWS);
+    const same = provider.local().task({ name: "same", input: Sales, output: Sales }, (df) => df);
+    await sales.transform(same).to(copy).run({ mode: "cloud", quiet: true });
+    assert.deepEqual((await copy.read({ mode: "cloud" })).toRecords(), SALES_ROWS);
 
-      await client.send(
-        new PutObjectCommand({
-          Bucket: "inputs",
-          Key: "prices.csv",
-          Body: "quantity,price\n1,2.5\n2\n",
-        }),
-      );
-      await assert.rejects(
-        () => prices.read({ mode: "cloud" }),
-        (e: Error) =>
-          e instanceof StorageError && e.message.includes("s3://inputs/prices.csv") &&
-          e.message.includes("line 3 has 1 field"),
-      );
-    } finally {
-      client.destroy();
-      for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
-    }
+    await client.send(
+      new PutObjectCommand({
+        Bucket: "inputs",
+        Key: "prices.csv",
+        Body: "quantity,price\n1,2.5\n2\n",
+      }),
+    );
+    await assert.rejects(
+      () => prices.read({ mode: "cloud" }),
+      (e: Error) =>
+        e instanceof StorageError && e.message.includes("s3://inputs/prices.csv") &&
+        e.message.includes("line 3 has 1 field"),
+    );
   }));
