@@ -77,13 +77,15 @@ export function checkCsvFile(
   }
   const bad = firstBadRecord(path, csv, columns.length, header);
   if (bad !== undefined) {
+    const found = bad.empty
+      ? "is empty (polars would read it as a row of nulls)"
+      : `has ${bad.count} field${bad.count === 1 ? "" : "s"}`;
     throw new StorageError(
-      `bucket '${source.location}' data at ${source.uri}: line ${bad.line} has ${bad.count} ` +
-        `field${bad.count === 1 ? "" : "s"} but the ${
-          header ? "header has" : "schema declares"
-        } ${columns.length}${
-          bad.unterminated ? ", and a quoted field there is never closed" : ""
-        }; ` +
+      `bucket '${source.location}' data at ${source.uri}: line ${bad.line} ${found} but the ${
+        header ? "header has" : "schema declares"
+      } ${columns.length} columns${
+        bad.unterminated ? ", and a quoted field there is never closed" : ""
+      }; ` +
         "fix or remove that line",
     );
   }
@@ -114,14 +116,15 @@ function headerIssues(columns: readonly string[], expected: readonly string[]): 
 interface BadRecord {
   readonly line: number;
   readonly count: number;
+  readonly empty: boolean;
   readonly unterminated: boolean;
 }
 
 /**
  * The first record of a CSV file with another number of fields than `expected`, or with a quoted
  * field never closed: one tight pass over the bytes, a chunk at a time, decoding nothing. Quoted
- * fields may hold separators and newlines; a doubled quote inside one is a quote. Empty lines are
- * skipped, as polars skips them.
+ * fields may hold separators and newlines; a doubled quote inside one is a quote. An empty line is
+ * a record of one empty field, as polars reads it (a row of nulls).
  */
 function firstBadRecord(
   path: string,
@@ -153,10 +156,8 @@ function firstBadRecord(
         count++;
         empty = false;
       } else if (kind === LINE_END) {
-        if (!empty) {
-          if (skip) skip = false;
-          else if (count !== expected) return { line: start, count, unterminated: false };
-        }
+        if (skip) skip = false;
+        else if (count !== expected) return { line: start, count, empty, unterminated: false };
         line++;
         start = line;
         count = 1;
@@ -168,7 +169,7 @@ function firstBadRecord(
     }
   }
   if ((!empty || quoted) && !skip && (count !== expected || quoted)) {
-    return { line: start, count, unterminated: quoted };
+    return { line: start, count, empty: false, unterminated: quoted };
   }
   return undefined;
 }
@@ -185,8 +186,8 @@ interface CsvRecord {
 /**
  * The records of a CSV file, read a chunk at a time. The first record's fields are decoded (the
  * header); of later records only the field at index `pick`, if given, and their field counts.
- * Quoted fields may hold separators and newlines; a doubled quote inside one is a quote. Empty
- * lines are skipped, as polars skips them.
+ * Quoted fields may hold separators and newlines; a doubled quote inside one is a quote. An empty
+ * line is a record of one empty field.
  */
 function* csvRecords(path: string, csv: CsvOptions, pick = -1): Generator<CsvRecord> {
   const sep = (csv.separator ?? ",").charCodeAt(0);
@@ -219,12 +220,10 @@ function* csvRecords(path: string, csv: CsvOptions, pick = -1): Generator<CsvRec
         count++;
         empty = false;
       } else if (byte === NEWLINE) {
-        if (!empty) {
-          close();
-          yield { line: start, count, fields, unterminated: false };
-          first = false;
-          fields = [];
-        }
+        close();
+        yield { line: start, count, fields, unterminated: false };
+        first = false;
+        fields = [];
         line++;
         start = line;
         count = 1;

@@ -55,10 +55,15 @@ Deno.test("a CSV header with a missing or unknown column names both and the file
   );
 });
 
-Deno.test("a CSV line with too few or too many fields, or a truncated last line, is refused by line number", async () => {
+Deno.test("a CSV line with too few or too many fields, an empty line or a truncated last line is refused by line number", async () => {
   const cases: [string, RegExp][] = [
-    ["price,quantity\n1.5,1\n2.5\n3.5,3\n", /line 3 has 1 field but the header has 2/],
-    ["price,quantity\n1.5,1\n2.5,2,9\n", /line 3 has 3 fields but the header has 2/],
+    ["price,quantity\n1.5,1\n2.5\n3.5,3\n", /line 3 has 1 field but the header has 2 columns/],
+    ["price,quantity\n1.5,1\n2.5,2,9\n", /line 3 has 3 fields but the header has 2 columns/],
+    [
+      "price,quantity\n1.5,1\n\n3.5,3\n",
+      /line 3 is empty \(polars would read it as a row of nulls\)/,
+    ],
+    ["price,quantity\r\n1.5,1\r\n2.5,2\r\n\r\n", /line 4 is empty/],
     ['price,quantity\n1.5,1\n"2.5', /line 3 has 1 field/],
     ['price,quantity\n1.5,"1\n', /line 2 .*a quoted field there is never closed/],
   ];
