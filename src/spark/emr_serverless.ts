@@ -135,6 +135,8 @@ export interface SparkResources {
   readonly executors: number;
   /** Memory per executor, such as `4g`. */
   readonly executorMemory: string;
+  /** The task's timeout in seconds, after which EMR Serverless cancels the run itself. */
+  readonly timeoutSeconds?: number;
 }
 
 /** The `StartJobRun` request, in the SDK's shape. */
@@ -157,6 +159,8 @@ export interface StartJobRunRequest {
   };
   /** Tags that say what the run is. */
   readonly tags: Record<string, string>;
+  /** The longest the run may take, in whole minutes, before EMR Serverless cancels it. */
+  readonly executionTimeoutMinutes?: number;
 }
 
 /**
@@ -193,6 +197,9 @@ export function startJobRunRequest(
       },
     },
     tags: { "glacier:task": job.task.slice(0, 256), "glacier:run": runId.slice(0, 256) },
+    ...(resources.timeoutSeconds === undefined
+      ? {}
+      : { executionTimeoutMinutes: Math.max(1, Math.ceil(resources.timeoutSeconds / 60)) }),
   };
 }
 

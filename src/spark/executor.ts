@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { timeoutOf } from "../core/task.ts";
 import {
   type GlacierError,
   NoDataError,
@@ -220,7 +221,13 @@ export async function runOnSpark(
     where = `Spark master ${target.master}`;
     outcome = await runSelfManaged(job, target.master, settings, context.signal);
   } else if (target.kind === "emr-serverless") {
-    const emr = await runOnEmr(job, session, settings, step.target.settings.region);
+    const emr = await runOnEmr(
+      job,
+      session,
+      settings,
+      step.target.settings.region,
+      timeoutOf(step.task),
+    );
     where = emr.where;
     outcome = emr.outcome;
   } else {
@@ -294,6 +301,7 @@ async function runOnEmr(
   session: RemoteRunSession,
   settings: SparkSettings,
   region: string,
+  timeout: number | undefined,
 ): Promise<{ outcome: SubmitOutcome; where: string }> {
   const config = emrServerlessConfig(region, job.task);
   const interactive = Deno.stderr.isTerminal();
@@ -303,7 +311,11 @@ async function runOnEmr(
       job,
       session.runId,
       config,
-      { executors: settings.executors, executorMemory: settings.executorMemory },
+      {
+        executors: settings.executors,
+        executorMemory: settings.executorMemory,
+        ...(timeout === undefined ? {} : { timeoutSeconds: timeout }),
+      },
       await runnerSource(),
       await awsDeps(config),
       {

@@ -627,6 +627,14 @@ Deno.test("EMR Serverless (recorded answers, no real server): the StartJobRun re
       tags: { "glacier:task": "enrich_orders", "glacier:run": "run-1" },
     },
   );
+  const limited = startJobRunRequest(
+    EMR_JOB,
+    "run-1",
+    EMR,
+    { executors: 2, executorMemory: "4g", timeoutSeconds: 90 },
+    files,
+  );
+  assert.equal(limited.executionTimeoutMinutes, 2, "a task's timeout, in whole minutes");
   assert.deepEqual(jobRunProgress({ state: "RUNNING" }), { done: false, state: "RUNNING" });
   assert.deepEqual(jobRunProgress({ state: "CANCELLED", stateDetails: "Job run cancelled" }), {
     done: true,
