@@ -140,7 +140,7 @@ export function scanValidated(ref: BucketRef, path: string, uri: string): pl.Laz
   const issues = dataIssues(schema, ref.schema, { bucket: ref.location, uri });
   if (issues.length > 0) throw new SchemaMismatchError(issues.join("; "));
   const selected = frame.select(...Object.keys(ref.schema));
-  return columns ? rememberCsvOrigin(selected, path, ref.csv ?? {}, columns) : selected;
+  return columns ? rememberCsvOrigin(selected, path, uri, ref.csv ?? {}, columns) : selected;
 }
 
 /**

@@ -264,6 +264,7 @@ function* chunks(path: string): Generator<Uint8Array> {
 /** Where a lazy frame's CSV data comes from, so that a parse error can be traced to a line. */
 interface CsvOrigin {
   readonly path: string;
+  readonly uri: string;
   readonly csv: CsvOptions;
   readonly columns: readonly string[];
 }
@@ -275,6 +276,7 @@ const origins = new WeakMap<pl.LazyDataFrame, CsvOrigin>();
  *
  * @param frame the scan.
  * @param path the local file.
+ * @param uri where the data comes from, for messages (the path, or an `s3://` URI).
  * @param csv the bucket's CSV options.
  * @param columns the file's columns in order.
  * @returns the frame.
@@ -282,10 +284,11 @@ const origins = new WeakMap<pl.LazyDataFrame, CsvOrigin>();
 export function rememberCsvOrigin(
   frame: pl.LazyDataFrame,
   path: string,
+  uri: string,
   csv: CsvOptions,
   columns: readonly string[],
 ): pl.LazyDataFrame {
-  origins.set(frame, { path, csv, columns });
+  origins.set(frame, { path, uri, csv, columns });
   return frame;
 }
 
@@ -325,7 +328,7 @@ export function locateParseError(
       if (origin.csv.header ?? true) records.next();
       for (const record of records) {
         if (record.fields[0] === value) {
-          return `value '${value}' of column '${match.column}' is on line ${record.line} of ${origin.path}`;
+          return `value '${value}' of column '${match.column}' is on line ${record.line} of ${origin.uri}`;
         }
       }
     } catch {

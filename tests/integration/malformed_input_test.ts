@@ -207,7 +207,7 @@ Deno.test("wrong CSV options are refused when the bucket is declared, naming it"
   assert.throws(declare({ separator: ";" }, "x.parquet"), /not a .csv file/);
 });
 
-Deno.test("through a real S3 server, CSV inputs are read by header name and checked line by line", () =>
+Deno.test("through a real S3 server, CSV inputs are read by header name, checked line by line, and bad values traced to their line", () =>
   withS3Env(async (_server, client) => {
     const provider = new Provider();
     const sales = provider.bucket({
@@ -247,5 +247,21 @@ Deno.test("through a real S3 server, CSV inputs are read by header name and chec
       (e: Error) =>
         e instanceof StorageError && e.message.includes("s3://inputs/prices.csv") &&
         e.message.includes("line 3 has 1 field"),
+    );
+
+    await client.send(
+      new PutObjectCommand({
+        Bucket: "inputs",
+        Key: "prices.csv",
+        Body: "quantity,price\n1,2.5\n2,n/a\n",
+      }),
+    );
+    const out = provider.bucket({ bucket: "inputs", path: "out.parquet", schema: Prices });
+    const keep = provider.local().task({ name: "keep", input: Prices, output: Prices }, (df) => df);
+    await assert.rejects(
+      () => prices.transform(keep).to(out).run({ mode: "cloud", quiet: true }),
+      (e: Error) =>
+        e instanceof TaskError && e.message.includes("task 'keep'") &&
+        e.message.includes("value 'n/a' of column 'price' is on line 3 of s3://inputs/prices.csv"),
     );
   }));
