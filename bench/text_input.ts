@@ -1,7 +1,7 @@
 /**
- * What reading a CSV input as declared costs: a plain polars scan of a generated CSV against
+ * What reading a text input as declared costs: a plain polars scan of a generated CSV against
  * Glacier's checked read (the streaming header and field-count check, then the same scan), and
- * the check alone. Runs `--repeat` times after one warm-up, prints the medians and writes them to
+ * the check alone; the same for the NDJSON key check. Runs `--repeat` times after one warm-up, prints the medians and writes them to
  * `bench/text_input_results.md`.
  *
  * ```sh
@@ -15,7 +15,7 @@ import { parseArgs } from "node:util";
 import { pl, schema, t } from "../mod.ts";
 import type { BucketRef } from "../src/core/lineage.ts";
 import { scanValidated } from "../src/storage/formats.ts";
-import { checkCsvFile } from "../src/storage/text_input.ts";
+import { checkCsvFile, checkNdjsonFile } from "../src/storage/text_input.ts";
 import { machine, median } from "./_measure.ts";
 
 const { values } = parseArgs({
@@ -51,6 +51,9 @@ await pl.DataFrame({ i: pl.Series("i", Array.from({ length: rows }, (_, i) => i)
   )
   .sinkCSV(path).collect();
 const bytes = (await Deno.stat(path)).size;
+const ndjson = join(dir, "orders.ndjson");
+await pl.scanCSV(path, { schema: { ...Orders }, hasHeader: true }).sinkNdJson(ndjson).collect();
+const ndjsonBytes = (await Deno.stat(ndjson)).size;
 const ref: BucketRef = {
   bucket: "bench",
   path: "orders.csv",
@@ -58,6 +61,7 @@ const ref: BucketRef = {
   schema: Orders,
   settings: { localRoot: dir, region: "us-east-1" },
 };
+const ndjsonRef: BucketRef = { ...ref, path: "orders.ndjson", location: "bench/orders.ndjson" };
 const total = (frame: pl.LazyDataFrame) =>
   frame.select(pl.col("quantity").sum(), pl.col("price").sum(), pl.len()).collect();
 
@@ -71,6 +75,12 @@ const phases: Record<string, () => Promise<unknown> | unknown> = {
   "glacier: scanValidated, every column collected": () => scanValidated(ref, path, path).collect(),
   "the header and field-count check alone": () =>
     checkCsvFile(path, Orders, {}, { location: ref.location, uri: path }),
+  "NDJSON, plain polars: scanJson + the same sums": () =>
+    total(pl.scanJson(ndjson, { schema: { ...Orders } })),
+  "NDJSON, glacier: scanValidated (key check included) + the same sums": () =>
+    total(scanValidated(ndjsonRef, ndjson, ndjson)),
+  "NDJSON, the key check alone": () =>
+    checkNdjsonFile(ndjson, Orders, { location: ndjsonRef.location, uri: ndjson }),
 };
 const times: Record<string, number[]> = {};
 for (let round = 0; round <= repeat; round++) {
@@ -83,9 +93,10 @@ for (let round = 0; round <= repeat; round++) {
 await Deno.remove(dir, { recursive: true });
 
 const lines = [
-  "# Reading a CSV input as declared",
+  "# Reading a text input as declared",
   "",
-  `${rows.toLocaleString("en-US")} rows, 5 columns, ${(bytes / 1e6).toFixed(1)} MB; median of ` +
+  `${rows.toLocaleString("en-US")} rows, 5 columns: CSV ${(bytes / 1e6).toFixed(1)} MB, NDJSON ` +
+  `${(ndjsonBytes / 1e6).toFixed(1)} MB; median of ` +
   `${repeat} rounds after one warm-up (\`deno run -A bench/text_input.ts --rows ${rows} --repeat ${repeat}\`).`,
   "",
   "| phase | seconds |",
