@@ -420,8 +420,9 @@ export function csvWriteOptions(csv: CsvOptions = {}): CsvWriterOptions {
 
 /**
  * Checks that an NDJSON file's objects have no key the schema lacks and every key it declares:
- * polars reads every line to find the keys (a full-length schema inference, in Rust), and only
- * when a key is unknown is the file searched, a chunk at a time, for the first line that has it.
+ * one pass over the bytes, a chunk at a time, that follows strings and nesting to find each
+ * line's top-level keys and compares their raw bytes with the declared ones (through a hash, so
+ * that a known key is never decoded).
  *
  * @param path the local file.
  * @param declared the bucket's schema.
@@ -429,19 +430,17 @@ export function csvWriteOptions(csv: CsvOptions = {}): CsvWriterOptions {
  * @throws {SchemaMismatchError} naming the file, the unknown or missing keys, and a line.
  */
 export function checkNdjsonFile(path: string, declared: Schema, source: TextSource): void {
-  const found = Object.keys(
-    pl.scanJson(path, { inferSchemaLength: null }).limit(0).collectSync()
-      .schema,
-  );
   const expected = Object.keys(declared);
-  const unknown = found.filter((k) => !expected.includes(k));
-  const missing = expected.filter((k) => !found.includes(k));
+  const { seen, unknown } = topLevelKeys(path, expected);
+  const missing = expected.filter((_, i) => seen[i] === 0);
   const issues: string[] = [];
-  if (unknown.length > 0) {
-    const line = firstLineWith(path, JSON.stringify(unknown[0]));
+  if (unknown.size > 0) {
+    const [first, line] = unknown.entries().next().value!;
+    const where = unknown.size === 1 ? `first on line ${line}` : `'${first}' first on line ${line}`;
     issues.push(
-      `has key ${unknown.map((k) => `'${k}'`).join(", ")} that the schema does not declare` +
-        (line === undefined ? "" : ` (first on line ${line})`),
+      `has key ${
+        [...unknown.keys()].map((k) => `'${k}'`).join(", ")
+      } that the schema does not declare (${where})`,
     );
   }
   if (missing.length > 0) {
@@ -458,17 +457,138 @@ export function checkNdjsonFile(path: string, declared: Schema, source: TextSour
   }
 }
 
-/** The number of the first line holding `text` (ASCII), read a chunk at a time. */
-function firstLineWith(path: string, text: string): number | undefined {
-  const needle = new TextEncoder().encode(text);
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+const [J_QUOTE, J_BACKSLASH, J_COMMA, J_COLON, J_OPEN_OBJECT, J_OPEN_ARRAY, J_CLOSE, J_NEWLINE] = [
+  1,
+  2,
+  3,
+  4,
+  5,
+  6,
+  7,
+  8,
+];
+/** The class of each byte value for the NDJSON key scan; 0 for every byte that changes nothing. */
+const JSON_CLASSES = new Uint8Array(256);
+for (
+  const [chars, kind] of [
+    ['"', J_QUOTE],
+    ["\\", J_BACKSLASH],
+    [",", J_COMMA],
+    [":", J_COLON],
+    ["{", J_OPEN_OBJECT],
+    ["[", J_OPEN_ARRAY],
+    ["}]", J_CLOSE],
+    ["\n", J_NEWLINE],
+  ] as const
+) {
+  for (const c of chars) JSON_CLASSES[c.charCodeAt(0)] = kind;
+}
+
+function grown(buffer: Uint8Array): Uint8Array {
+  const bigger = new Uint8Array(buffer.length * 2);
+  bigger.set(buffer);
+  return bigger;
+}
+
+function sameBytes(bytes: Uint8Array, buffer: Uint8Array, length: number): boolean {
+  if (bytes.length !== length) return false;
+  for (let i = 0; i < length; i++) if (bytes[i] !== buffer[i]) return false;
+  return true;
+}
+
+function fnv(bytes: Uint8Array): number {
+  let hash = FNV_OFFSET;
+  for (const byte of bytes) hash = Math.imul(hash ^ byte, FNV_PRIME);
+  return hash >>> 0;
+}
+
+/**
+ * The top-level keys of every line of an NDJSON file: which declared ones appear (`seen[i]` is 1
+ * for `expected[i]`), and each other key with the line it first appears on.
+ */
+function topLevelKeys(
+  path: string,
+  expected: readonly string[],
+): { seen: Uint8Array; unknown: Map<string, number> } {
+  const encoder = new TextEncoder();
+  const encoded = expected.map((name) => encoder.encode(JSON.stringify(name).slice(1, -1)));
+  const known = new Map<number, number>();
+  encoded.forEach((bytes, index) => {
+    if (!known.has(fnv(bytes))) known.set(fnv(bytes), index);
+  });
+  const seen = new Uint8Array(expected.length);
+  const unknown = new Map<string, number>();
+  const decoder = new TextDecoder();
+  let key: Uint8Array = new Uint8Array(256);
+  let length = 0;
+  let hash = FNV_OFFSET;
   let line = 1;
-  let matched = 0;
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  let inKey = false;
+  let expectKey = false;
+  const finishKey = () => {
+    const index = known.get(hash >>> 0);
+    if (index !== undefined && sameBytes(encoded[index], key, length)) {
+      seen[index] = 1;
+      return;
+    }
+    const raw = decoder.decode(key.subarray(0, length));
+    let name = raw;
+    try {
+      name = JSON.parse(`"${raw}"`);
+    } catch {
+      // Not a valid JSON string: polars will refuse the line; name it as written.
+    }
+    const declared = expected.indexOf(name);
+    if (declared >= 0) seen[declared] = 1;
+    else if (!unknown.has(name)) unknown.set(name, line);
+  };
   for (const chunk of chunks(path)) {
-    for (const byte of chunk) {
-      if (byte === NEWLINE) line++;
-      matched = byte === needle[matched] ? matched + 1 : byte === needle[0] ? 1 : 0;
-      if (matched === needle.length) return line;
+    for (let i = 0; i < chunk.length; i++) {
+      const byte = chunk[i];
+      const kind = JSON_CLASSES[byte];
+      if (inString) {
+        if (escaped) {
+          escaped = false;
+        } else if (kind === J_BACKSLASH) {
+          escaped = true;
+        } else if (kind === J_QUOTE) {
+          inString = false;
+          if (inKey) finishKey();
+          continue;
+        }
+        if (inKey) {
+          if (length === key.length) key = grown(key);
+          key[length++] = byte;
+          hash = Math.imul(hash ^ byte, FNV_PRIME);
+        }
+      } else if (kind === 0) {
+        continue;
+      } else if (kind === J_QUOTE) {
+        inString = true;
+        inKey = depth === 1 && expectKey;
+        length = 0;
+        hash = FNV_OFFSET;
+      } else if (kind === J_COLON) {
+        expectKey = false;
+      } else if (kind === J_COMMA) {
+        expectKey = depth === 1;
+      } else if (kind === J_OPEN_OBJECT) {
+        depth++;
+        expectKey = depth === 1;
+      } else if (kind === J_OPEN_ARRAY) {
+        depth++;
+      } else if (kind === J_CLOSE) {
+        depth--;
+      } else if (kind === J_NEWLINE) {
+        line++;
+        depth = 0;
+      }
     }
   }
-  return undefined;
+  return { seen, unknown };
 }

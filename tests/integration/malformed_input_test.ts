@@ -113,6 +113,41 @@ Deno.test("an NDJSON key the schema lacks is refused by name, with the line it f
   );
 });
 
+Deno.test("NDJSON keys are checked at the top level only, through strings, escapes and nesting", async () => {
+  const Nested = schema({
+    price: t.float64,
+    tags: t.list(t.string),
+    place: t.struct({ city: t.string }),
+  });
+  const root = await Deno.makeTempDir({ prefix: "glacier-input-" });
+  const bucket = new Provider({ localRoot: root }).bucket({
+    bucket: "inputs",
+    path: "n.ndjson",
+    schema: Nested,
+  });
+  const file = join(root, "inputs", "n.ndjson");
+  await Deno.mkdir(join(file, ".."), { recursive: true });
+  await Deno.writeTextFile(
+    file,
+    '{"price":1.5,"tags":["a,\\"b\\"",":x"],"place":{"city":"c","zip":1}}\n' +
+      '{ "pr\\u0069ce" : 2 , "tags": [], "place": null}\n',
+  );
+  assert.deepEqual((await bucket.read()).toRecords(), [
+    { price: 1.5, tags: ['a,"b"', ":x"], place: { city: "c" } },
+    { price: 2, tags: [], place: null },
+  ]);
+  await Deno.writeTextFile(
+    file,
+    '{"price":1.5,"tags":[],"place":null}\n{"price":1,"tags":[],"place":null,"x\\"y":1,"z":2}\n',
+  );
+  await assert.rejects(
+    () => bucket.read(),
+    /has key 'x"y', 'z' that the schema does not declare \('x"y' first on line 2\)/,
+  );
+  await Deno.writeTextFile(file, '{"price":1.5,"place":null}\n');
+  await assert.rejects(() => bucket.read(), /never has key 'tags' that the schema declares/);
+});
+
 const Sales = schema({ day: t.date, at: t.datetimeOf("us"), amount: t.float64, note: t.string });
 const SALES_CSV = {
   separator: ";",
