@@ -227,6 +227,7 @@ export async function runOnSpark(
       settings,
       step.target.settings.region,
       timeoutOf(step.task),
+      context.signal,
     );
     where = emr.where;
     outcome = emr.outcome;
@@ -302,6 +303,7 @@ async function runOnEmr(
   settings: SparkSettings,
   region: string,
   timeout: number | undefined,
+  signal: AbortSignal | undefined,
 ): Promise<{ outcome: SubmitOutcome; where: string }> {
   const config = emrServerlessConfig(region, job.task);
   const interactive = Deno.stderr.isTerminal();
@@ -322,6 +324,7 @@ async function runOnEmr(
         onState: (id, state) => {
           if (interactive) console.error(`  spark: task '${job.task}' job run ${id}: ${state}`);
         },
+        signal,
       },
     );
   } catch (error) {

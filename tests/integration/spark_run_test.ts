@@ -566,15 +566,27 @@ const EMR_JOB: SparkJob = {
 function recorded(
   states: { state: string; stateDetails?: string }[],
   result: string | undefined,
-): EmrServerlessDeps & { requests: unknown[]; objects: Map<string, string>; sleeps: number[] } {
+): EmrServerlessDeps & {
+  requests: unknown[];
+  objects: Map<string, string>;
+  sleeps: number[];
+  cancelled: string[];
+} {
   const objects = new Map<string, string>();
   const requests: unknown[] = [];
   const sleeps: number[] = [];
+  const cancelled: string[] = [];
   let poll = 0;
   return {
     requests,
     objects,
     sleeps,
+    cancelled,
+    cancelJobRun(applicationId, jobRunId) {
+      assert.equal(applicationId, EMR.applicationId);
+      cancelled.push(jobRunId);
+      return Promise.resolve();
+    },
     startJobRun(request) {
       requests.push(request);
       // The runner, when the run ends, writes its answer where the request says.
@@ -677,6 +689,29 @@ Deno.test("EMR Serverless (recorded answers, no real server): polling to SUCCESS
       uploaded[2],
       /^s3:\/\/glacier-artifacts\/glacier\/spark\/runner-[0-9a-f]{16}\.py$/,
     );
+  });
+  await test.step("a task's timeout cancels the job run and stops polling", async () => {
+    const deps = recorded([{ state: "RUNNING" }], undefined);
+    const timeout = new AbortController();
+    const polls: string[] = [];
+    const outcome = await runJobOnEmrServerless(
+      EMR_JOB,
+      "run-1",
+      EMR,
+      { executors: 2, executorMemory: "4g", timeoutSeconds: 60 },
+      "print('runner')\n",
+      {
+        ...deps,
+        sleep: (ms) => {
+          if (polls.length === 2) timeout.abort();
+          return deps.sleep(ms);
+        },
+      },
+      { onState: (_id, state) => polls.push(state), signal: timeout.signal },
+    );
+    assert.equal(outcome.ok, false);
+    assert.deepEqual(deps.cancelled, ["00fjobrun0000001"]);
+    assert.deepEqual(polls, ["SUBMITTED", "RUNNING", "CANCELLING"]);
   });
   await test.step("FAILED with the runner's answer gives Spark's own error", async () => {
     const deps = recorded(
