@@ -28,9 +28,12 @@ export interface CsvOptions {
    * field is null.
    */
   readonly nullValues?: readonly string[];
-  /** The format of `t.date` columns; default: polars' own (ISO `2026-01-31` when written). */
+  /** The format of `t.date` columns; default: ISO 8601 (`2026-01-31`), read strictly. */
   readonly dateFormat?: string;
-  /** The format of `t.datetime` columns; default: polars' own (ISO 8601 when written). */
+  /**
+   * The format of `t.datetime` columns; default: ISO 8601, with `T` or a space, fractions optional
+   * (and an offset for zoned columns), read strictly.
+   */
   readonly datetimeFormat?: string;
   /**
    * Whether the first line names the columns (default `true`): columns are then matched by name,

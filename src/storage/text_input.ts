@@ -328,7 +328,16 @@ export function locateParseError(
       if (origin.csv.header ?? true) records.next();
       for (const record of records) {
         if (record.fields[0] === value) {
-          return `value '${value}' of column '${match.column}' is on line ${record.line} of ${origin.uri}`;
+          const at =
+            `value '${value}' of column '${match.column}' is on line ${record.line} of ${origin.uri}`;
+          const temporal = /conversion from `str` to `(date|datetime)/.exec(message)?.[1];
+          if (temporal === undefined) return at;
+          const option = temporal === "date" ? "dateFormat" : "datetimeFormat";
+          const declared = origin.csv[option];
+          return declared === undefined
+            ? `${at}; dates are read as ISO 8601 unless the bucket declares its format: ` +
+              `provider.bucket({ ..., csv: { ${option}: "..." } }) in polars' strftime syntax`
+            : `${at}, which does not match the bucket's ${option} '${declared}'`;
         }
       }
     } catch {
@@ -347,8 +356,9 @@ function unquote(text: string, quote: string): string {
 
 /**
  * A lazy scan of a CSV file with a bucket's options: fields by the given column order, dates and
- * datetimes parsed strictly in the bucket's formats (a value that does not match fails the read,
- * naming the column and the value).
+ * datetimes parsed strictly, in the bucket's formats or else in ISO 8601 (a value that does not
+ * match fails the read, naming the column and the value, rather than being guessed at: polars on
+ * its own reads `03/05/2025` day-first).
  *
  * @param path the local file.
  * @param declared the bucket's schema.
@@ -362,9 +372,9 @@ export function scanCsv(
   csv: CsvOptions = {},
   columns: readonly string[] = Object.keys(declared),
 ): pl.LazyDataFrame {
-  const parsed = columns.filter((c) => formatFor(declared[c], csv) !== undefined);
+  const temporal = columns.filter((c) => formatsFor(declared[c], csv) !== undefined);
   const schema = Object.fromEntries(
-    columns.map((c) => [c, parsed.includes(c) ? pl.String : declared[c]]),
+    columns.map((c) => [c, temporal.includes(c) ? pl.String : declared[c]]),
   );
   const frame = pl.scanCSV(path, {
     schema,
@@ -373,31 +383,49 @@ export function scanCsv(
     quoteChar: csv.quote ?? '"',
     ...(csv.nullValues ? { nullValues: [...csv.nullValues] } : {}),
   });
-  if (parsed.length === 0) return frame;
+  if (temporal.length === 0) return frame;
   return frame.withColumns(
-    ...parsed.map((c) => strictParse(c, declared[c], formatFor(declared[c], csv)!)),
+    ...temporal.map((c) => parseTemporal(c, declared[c], formatsFor(declared[c], csv)!)),
   );
 }
 
-function formatFor(dtype: pl.DataType, csv: CsvOptions): string | undefined {
-  if (dtype.variant === "Date") return csv.dateFormat;
-  if (dtype.variant === "Datetime") return csv.datetimeFormat;
-  return undefined;
+/** ISO 8601 as polars and Spark write it, with `T` or a space, fractions optional. */
+const ISO_DATETIMES = ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"];
+
+/** The formats a date or datetime column is read in: the bucket's, else ISO 8601's. */
+function formatsFor(dtype: pl.DataType, csv: CsvOptions): readonly string[] | undefined {
+  if (dtype.variant === "Date") return [csv.dateFormat ?? "%Y-%m-%d"];
+  if (dtype.variant !== "Datetime") return undefined;
+  if (csv.datetimeFormat !== undefined) return [csv.datetimeFormat];
+  const zoned = (dtype as unknown as { timeZone?: string }).timeZone !== undefined;
+  return zoned ? [...ISO_DATETIMES.map((f) => `${f}%#z`), ...ISO_DATETIMES] : ISO_DATETIMES;
 }
 
 /**
- * A strict strptime: nodejs-polars' `str.strptime` turns a value that does not match into null,
- * so this calls the same native function with `strict` and `exact` set.
+ * Parses a string column in the first of several formats each value matches; a value that matches
+ * none fails the read with polars' own error, which names the column and the value.
  */
-function strictParse(column: string, dtype: pl.DataType, format: string): pl.Expr {
+function parseTemporal(column: string, dtype: pl.DataType, formats: readonly string[]): pl.Expr {
+  const raw = pl.col(column);
+  if (formats.length === 1) return parse(raw, dtype, formats[0], true).alias(column);
+  const any = formats.map((f) => parse(raw, dtype, f, false)).reduce((a, b) => a.fillNull(b));
+  const unmatched = pl.when(any.isNull().and(raw.isNotNull())).then(raw).otherwise(pl.lit(null));
+  return any.fillNull(parse(unmatched, dtype, formats[0], true)).alias(column);
+}
+
+/**
+ * nodejs-polars' `str.strptime` is never strict (a value that does not match becomes null), so this
+ * calls the same native function with `strict` as asked and `exact` set.
+ */
+function parse(value: pl.Expr, dtype: pl.DataType, format: string, strict: boolean): pl.Expr {
   // deno-lint-ignore no-explicit-any
-  const native = (pl.col(column) as any)._expr;
+  const native = (value as any)._expr;
   // deno-lint-ignore no-explicit-any
   const wrap = (pl as any)._Expr as (e: unknown) => pl.Expr;
-  if (dtype.variant === "Date") return wrap(native.strToDate(format, true, true, false));
+  if (dtype.variant === "Date") return wrap(native.strToDate(format, strict, true, false));
   const { timeUnit, timeZone } = dtype as unknown as { timeUnit?: string; timeZone?: string };
   return wrap(
-    native.strToDatetime(format, timeUnit ?? "us", timeZone, true, true, false, undefined),
+    native.strToDatetime(format, timeUnit ?? "us", timeZone, strict, true, false, undefined),
   ).cast(dtype);
 }
 

@@ -212,6 +212,45 @@ Deno.test("a bucket's CSV options apply on read and write: separator, quote, nul
   );
 });
 
+Deno.test("without a declared format, CSV dates and datetimes are ISO 8601 only: 03/05/2025 is refused, not read day-first", async () => {
+  const root = await Deno.makeTempDir({ prefix: "glacier-input-" });
+  const Times = schema({ day: t.date, at: t.datetimeOf("us"), zoned: t.datetimeOf("us", "UTC") });
+  const times = new Provider({ localRoot: root }).bucket({
+    bucket: "inputs",
+    path: "times.csv",
+    schema: Times,
+  });
+  const file = join(root, "inputs", "times.csv");
+  await Deno.mkdir(join(file, ".."), { recursive: true });
+  await Deno.writeTextFile(
+    file,
+    "day,at,zoned\n" +
+      "2025-03-05,2025-03-05T10:30:00,2025-03-05T10:30:00Z\n" +
+      "2025-03-06,2025-03-06 10:30:00.250,2025-03-06T11:30:00+01:00\n" +
+      ",,2025-03-07 10:30:00\n",
+  );
+  assert.deepEqual((await times.read()).toRecords(), [
+    {
+      day: new Date("2025-03-05"),
+      at: new Date("2025-03-05T10:30:00Z"),
+      zoned: new Date("2025-03-05T10:30:00Z"),
+    },
+    {
+      day: new Date("2025-03-06"),
+      at: new Date("2025-03-06T10:30:00.250Z"),
+      zoned: new Date("2025-03-06T10:30:00Z"),
+    },
+    { day: null, at: null, zoned: new Date("2025-03-07T10:30:00Z") },
+  ]);
+  await Deno.writeTextFile(file, "day,at,zoned\n2025-03-05,2025-03-05T10:30:00,\n03/05/2025,,\n");
+  await assert.rejects(
+    () => times.read(),
+    (e: Error) =>
+      e.message.includes(`value '03/05/2025' of column 'day' is on line 3 of ${file}`) &&
+      e.message.includes('csv: { dateFormat: "..." }'),
+  );
+});
+
 Deno.test("a headerless CSV bucket takes fields in schema order and writes no header", async () => {
   const { bucket, file } = await local("p.csv", "2.5,1\n3.5,2\n", { header: false });
   assert.deepEqual((await bucket.read()).toRecords(), [
