@@ -7,10 +7,9 @@ import type pl from "../polars.ts";
 import type { BucketIo } from "../core/targets.ts";
 import type { BucketRef } from "../core/lineage.ts";
 import type { WriteReport } from "../core/reports.ts";
-import { StorageError } from "../core/errors.ts";
 import { formatOf } from "../provider/format.ts";
 import { FileStorage } from "./file_storage.ts";
-import { locateParseError } from "./text_input.ts";
+import { withParseLocation } from "./text_input.ts";
 
 /** Reads and writes buckets under their provider's local root. */
 export const localIo: BucketIo = {
@@ -19,11 +18,8 @@ export const localIo: BucketIo = {
     try {
       return await storage.read(ref);
     } catch (error) {
-      if (!(error instanceof StorageError) || formatOf(ref.path) !== "csv") throw error;
-      const scan = await storage.scan(ref).catch(() => undefined);
-      const where = scan && locateParseError([scan], error);
-      if (where === undefined) throw error;
-      throw new StorageError(`${error.message}; ${where}`, { cause: error });
+      if (formatOf(ref.path) !== "csv") throw error;
+      throw await withParseLocation(error, () => storage.scan(ref));
     }
   },
   write(ref: BucketRef, frame: pl.DataFrame): Promise<WriteReport> {

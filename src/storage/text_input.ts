@@ -347,6 +347,28 @@ export function locateParseError(
   return undefined;
 }
 
+/**
+ * A failed read of a CSV bucket, with the line of the value polars could not parse when it can
+ * tell: `scan` reads the data again for the search, only when the read failed on a value.
+ *
+ * @param error what the read threw.
+ * @param scan a fresh validated scan of the same data.
+ * @returns the error to throw: the same one, or a {@linkcode StorageError} that also names the line.
+ */
+export async function withParseLocation(
+  error: unknown,
+  scan: () => Promise<pl.LazyDataFrame>,
+): Promise<unknown> {
+  if (!(error instanceof StorageError) || !PARSE_ERRORS.some((re) => re.test(error.message))) {
+    return error;
+  }
+  const frame = await scan().catch(() => undefined);
+  const where = frame && locateParseError([frame], error);
+  return where === undefined ? error : new StorageError(`${error.message}; ${where}`, {
+    cause: error,
+  });
+}
+
 function unquote(text: string, quote: string): string {
   if (text.length >= 2 && text.startsWith(quote) && text.endsWith(quote)) {
     return text.slice(1, -1).replaceAll(quote + quote, quote);

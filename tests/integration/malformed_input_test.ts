@@ -330,6 +330,12 @@ Deno.test("through a real S3 server, CSV inputs are read by header name, checked
         Body: "quantity,price\n1,2.5\n2,n/a\n",
       }),
     );
+    await assert.rejects(
+      () => prices.read({ mode: "cloud" }),
+      (e: Error) =>
+        e instanceof StorageError &&
+        e.message.includes("value 'n/a' of column 'price' is on line 3 of s3://inputs/prices.csv"),
+    );
     const out = provider.bucket({ bucket: "inputs", path: "out.parquet", schema: Prices });
     const keep = provider.local().task({ name: "keep", input: Prices, output: Prices }, (df) => df);
     await assert.rejects(
