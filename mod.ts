@@ -77,8 +77,9 @@ export type {
   TaskBase,
   TaskInputs,
 } from "./src/core/task.ts";
+export { timeoutOf } from "./src/core/task.ts";
 export type { PipelineGraph } from "./src/core/graph.ts";
-export type { BucketRef, Lineage, ProviderSettings, Step } from "./src/core/lineage.ts";
+export type { BucketRef, CsvOptions, Lineage, ProviderSettings, Step } from "./src/core/lineage.ts";
 export type { ResourceInfo, ResourceKind } from "./src/core/resource.ts";
 export type * from "./src/core/reports.ts";
 export {
@@ -88,6 +89,7 @@ export {
   SchemaMismatchError,
   StorageError,
   TaskError,
+  TaskTimeoutError,
   UnsupportedError,
   WiringError,
 } from "./src/core/errors.ts";

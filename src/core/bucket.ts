@@ -186,6 +186,7 @@ export class BucketImpl implements Bucket {
   readonly schema: Schema;
   readonly sizeHint?: number;
   readonly settings: BucketRef["settings"];
+  readonly csv?: BucketRef["csv"];
   readonly lineage: Lineage;
   readonly pipelineName?: string;
   readonly description?: string;
@@ -197,6 +198,7 @@ export class BucketImpl implements Bucket {
     this.schema = init.ref.schema;
     this.sizeHint = init.ref.sizeHint;
     this.settings = init.ref.settings;
+    if (init.ref.csv !== undefined) this.csv = init.ref.csv;
     this.lineage = init.lineage;
     this.pipelineName = init.pipelineName;
     this.description = init.description;
@@ -205,8 +207,16 @@ export class BucketImpl implements Bucket {
 
   /** The plain reference to this bucket that steps record. */
   get ref(): BucketRef {
-    const { bucket, path, location, schema, sizeHint, settings } = this;
-    return Object.freeze({ bucket, path, location, schema, sizeHint, settings });
+    const { bucket, path, location, schema, sizeHint, settings, csv } = this;
+    return Object.freeze({
+      bucket,
+      path,
+      location,
+      schema,
+      sizeHint,
+      settings,
+      ...(csv === undefined ? {} : { csv }),
+    });
   }
 
   // deno-lint-ignore no-explicit-any

@@ -44,6 +44,9 @@ export class NoDataError extends StorageError {}
 /** A task whose code threw, or whose plan polars could not run. */
 export class TaskError extends GlacierError {}
 
+/** A task ran longer than its timeout; the run failed and published nothing. */
+export class TaskTimeoutError extends TaskError {}
+
 /** A feature that a mode or target does not support. */
 export class UnsupportedError extends GlacierError {}
 

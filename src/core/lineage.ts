@@ -16,6 +16,34 @@ export interface ProviderSettings {
   readonly stateBucket?: string;
 }
 
+/**
+ * How a CSV bucket's files are laid out, read and written alike in every mode. Dates and datetimes
+ * use polars' strftime syntax (`%Y-%m-%d`, `%m/%d/%Y %H:%M`, ...).
+ */
+export interface CsvOptions {
+  /** The field separator, one ASCII character (default `,`). */
+  readonly separator?: string;
+  /** The quote character, one ASCII character (default `"`). */
+  readonly quote?: string;
+  /**
+   * Field texts that mean null when read; the first one is written for nulls. Default: an empty
+   * field is null.
+   */
+  readonly nullValues?: readonly string[];
+  /** The format of `t.date` columns; default: ISO 8601 (`2026-01-31`), read strictly. */
+  readonly dateFormat?: string;
+  /**
+   * The format of `t.datetime` columns; default: ISO 8601, with `T` or a space, fractions optional
+   * (and an offset for zoned columns), read strictly.
+   */
+  readonly datetimeFormat?: string;
+  /**
+   * Whether the first line names the columns (default `true`): columns are then matched by name,
+   * in any order. Without a header, fields are taken in the schema's order.
+   */
+  readonly header?: boolean;
+}
+
 /** A storage location with its schema: what the graph knows of a bucket. */
 export interface BucketRef {
   /** The storage bucket (an S3 bucket in cloud mode, a directory in local mode). */
@@ -30,6 +58,8 @@ export interface BucketRef {
   readonly sizeHint?: number;
   /** The provider settings storage uses. */
   readonly settings: ProviderSettings;
+  /** How its files are laid out, for a CSV bucket. */
+  readonly csv?: CsvOptions;
 }
 
 /** One materialized step: a task reads source buckets and writes a target bucket. */

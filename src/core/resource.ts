@@ -26,29 +26,39 @@ export interface SparkSettings {
   readonly master?: string;
 }
 
+/** What every execution resource has, whatever its kind. */
+export interface ResourceBase {
+  /** A readable name, such as `lambda 1024 MB` or `spark x2`. */
+  readonly label: string;
+  /**
+   * The longest, in seconds, a task on this resource may run before the run fails, in every mode
+   * (`SparkConfig({ timeoutSeconds })`); a task's own `timeoutSeconds` may lower it.
+   */
+  readonly timeoutSeconds?: number;
+  /**
+   * The most a task's `timeoutSeconds` may be: Lambda's function timeout, which Lambda enforces
+   * itself in cloud mode.
+   */
+  readonly maxTimeoutSeconds?: number;
+}
+
 /** An execution resource as the graph sees it: its kind, a name and its settings. */
 export type ResourceInfo =
-  | {
+  | ResourceBase & {
     /** In-process, on polars. */
     readonly kind: "local";
-    /** A readable name. */
-    readonly label: string;
     /** No settings. */
     readonly settings: LocalSettings;
   }
-  | {
+  | ResourceBase & {
     /** AWS Lambda. */
     readonly kind: "serverless";
-    /** A readable name, such as `lambda 1024 MB`. */
-    readonly label: string;
     /** Memory and timeout. */
     readonly settings: LambdaSettings;
   }
-  | {
+  | ResourceBase & {
     /** Apache Spark: self-managed, or EMR Serverless. */
     readonly kind: "spark";
-    /** A readable name, such as `spark x2`. */
-    readonly label: string;
     /** Executors, their memory, the master. */
     readonly settings: SparkSettings;
   };

@@ -109,6 +109,11 @@ export interface StepContext {
    * @returns the message.
    */
   missing(step: Step, input: string): string;
+  /**
+   * Aborted when the step passes its timeout: the run has failed by then, and an executor that can
+   * stop its work (a Spark job) stops it.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** Runs one step against a session and says what it wrote. */

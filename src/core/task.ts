@@ -23,6 +23,8 @@ export interface TaskBase<O extends Schema, N extends string> {
   readonly output: O;
   /** The execution resource the task is declared on. */
   readonly resource: ResourceInfo;
+  /** The longest the task may run, in seconds, before the run fails; see {@linkcode timeoutOf}. */
+  readonly timeoutSeconds?: number;
 }
 
 /** A task that reads one bucket: `bucket.transform(task)`. */
@@ -71,6 +73,8 @@ export interface SingleTaskSpec<I extends Schema, O extends Schema, N extends st
   readonly input: I;
   /** The schema its output must have. */
   readonly output: O;
+  /** The longest the task may run, in seconds, in every mode; past it the run fails. */
+  readonly timeoutSeconds?: number;
 }
 
 /** Declaration of a multi-source task. */
@@ -83,6 +87,8 @@ export interface MultiTaskSpec<I extends TaskInputs, O extends Schema, N extends
   readonly inputs: I;
   /** The schema its output must have. */
   readonly output: O;
+  /** The longest the task may run, in seconds, in every mode; past it the run fails. */
+  readonly timeoutSeconds?: number;
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;
@@ -120,12 +126,14 @@ export function createTask(
       `task '${spec.name}' must declare either 'input' (one bucket) or 'inputs' (named buckets)`,
     );
   }
+  const timeoutSeconds = checkedTimeout(spec.name, spec.timeoutSeconds, resource);
   const common = {
     name: spec.name,
     description: spec.description,
     output: spec.output,
     resource,
     apply: body,
+    ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }),
   };
   if (hasInputs) {
     const inputs = (spec as MultiTaskSpec<TaskInputs, Schema, string>).inputs;
@@ -143,4 +151,47 @@ export function createTask(
     kind: "single" as const,
     input: (spec as SingleTaskSpec<Schema, Schema, string>).input,
   });
+}
+
+function checkedTimeout(
+  task: string,
+  seconds: number | undefined,
+  resource: ResourceInfo,
+): number | undefined {
+  if (seconds === undefined) return undefined;
+  if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds <= 0) {
+    throw new TypeError(
+      `task '${task}' timeoutSeconds must be a positive number of seconds, got ${String(seconds)}`,
+    );
+  }
+  if (resource.maxTimeoutSeconds !== undefined && seconds > resource.maxTimeoutSeconds) {
+    throw new RangeError(
+      `task '${task}' timeoutSeconds ${seconds} is above its resource's limit of ` +
+        `${resource.maxTimeoutSeconds} s (${resource.label}), which stays the ceiling; lower it or ` +
+        "raise the resource's timeoutSeconds",
+    );
+  }
+  return seconds;
+}
+
+/**
+ * The timeout a task runs under: the lower of its own `timeoutSeconds` and its resource's.
+ *
+ * @param task the task.
+ * @returns seconds, or `undefined` when the task may run as long as it takes.
+ *
+ * @example
+ * ```ts
+ * import { Provider, schema, SparkConfig, t, timeoutOf } from "@glacier/glacier";
+ * const spark = new Provider().spark({ config: new SparkConfig({ timeoutSeconds: 600 }) });
+ * const S = schema({ id: t.int64 });
+ * const copy = spark.task({ name: "copy", input: S, output: S, timeoutSeconds: 60 }, (df) => df);
+ * console.log(timeoutOf(copy)); // 60
+ * ```
+ */
+export function timeoutOf(task: Task): number | undefined {
+  const limits = [task.timeoutSeconds, task.resource.timeoutSeconds].filter((s) =>
+    s !== undefined
+  ) as number[];
+  return limits.length === 0 ? undefined : Math.min(...limits);
 }

@@ -5,11 +5,20 @@
  *
  * @module
  */
-import { CommitError, firstLine, GlacierError, StorageError, TaskError } from "../core/errors.ts";
+import {
+  CommitError,
+  firstLine,
+  GlacierError,
+  StorageError,
+  TaskError,
+  TaskTimeoutError,
+} from "../core/errors.ts";
 import type { PipelineGraph } from "../core/graph.ts";
 import type { Step } from "../core/lineage.ts";
+import { timeoutOf } from "../core/task.ts";
 import type { ExecuteOptions, RunReport, StepReport } from "../core/reports.ts";
 import type { RunSession, StepContext, StepExecutor, Written } from "../core/session.ts";
+import { locateParseError } from "../io/text_input.ts";
 import { applyTask } from "../core/apply_task.ts";
 import { printer, type Progress, silent } from "./progress.ts";
 import { schedule } from "./schedule.ts";
@@ -62,7 +71,8 @@ export async function executeGraph(
       const written = await withHeartbeat(
         step,
         progress,
-        () => executorFor(step)(step, session, context),
+        () =>
+          withTimeout(step, (signal) => executorFor(step)(step, session, { ...context, signal })),
       );
       const report: StepReport = {
         task: step.task.name,
@@ -140,12 +150,41 @@ export async function runInProcess(
   } catch (error) {
     if (error instanceof StorageError) throw error;
     const inputs = Object.values(step.sources).map((s) => `'${s.location}'`).join(", ");
+    const where = locateParseError(Object.values(frames), error);
     throw new TaskError(
       `task '${step.task.name}' failed while computing bucket '${step.target.location}' ` +
-        `from ${inputs}: ${firstLine(error)}`,
+        `from ${inputs}: ${firstLine(error)}${where ? `; ${where}` : ""}`,
       { cause: error },
     );
   }
+}
+
+/**
+ * Runs a step's work under its task's timeout. Past it, the step fails with a
+ * {@linkcode TaskTimeoutError} (and so does the run, through its normal failure path: staged
+ * outputs dropped, nothing published) and the signal is aborted. Work that cannot be stopped, such
+ * as polars computing in this process, is abandoned: it keeps its threads and memory until it ends
+ * or the process exits, and whatever it does then is ignored.
+ */
+function withTimeout<T>(step: Step, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const seconds = timeoutOf(step.task);
+  const controller = new AbortController();
+  if (seconds === undefined) return work(controller.signal);
+  const running = work(controller.signal);
+  running.catch(() => {});
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(
+        new TaskTimeoutError(
+          `task '${step.task.name}' exceeded its timeout of ${seconds} s; its work was abandoned ` +
+            "(polars work in progress cannot be cancelled from JavaScript) and nothing was published",
+        ),
+      );
+      controller.abort();
+    }, seconds * 1000);
+  });
+  return Promise.race([running, expired]).finally(() => clearTimeout(timer));
 }
 
 async function withHeartbeat<T>(

@@ -14,6 +14,7 @@ import type { PipelineGraph } from "../core/graph.ts";
 import type { BucketRef, Step } from "../core/lineage.ts";
 import { lambdaFunctionName } from "../core/naming.ts";
 import { settingsOf } from "../core/resource.ts";
+import { timeoutOf } from "../core/task.ts";
 import type { PlannedArtifact } from "./artifacts.ts";
 import { awsName, bucketId, byText, literal, ref, shortHash, slug, taskId } from "./_names.ts";
 import {
@@ -361,6 +362,7 @@ export function planTerraform(
         task,
       });
     const kind = step.task.resource.kind;
+    const limit = secondsOf(timeoutOf(step.task));
     if (kind === "serverless") {
       const artifact = artifacts.get(task)!;
       const settings = settingsOf(step.task.resource, "serverless");
@@ -408,7 +410,7 @@ export function planTerraform(
               FunctionName: ref("aws_lambda_function", id, "arn"),
               Payload: { pipeline, task, "execution.$": "$$.Execution.Id" },
             },
-            TimeoutSeconds: settings.timeoutSeconds + 60,
+            TimeoutSeconds: limit === undefined ? settings.timeoutSeconds + 60 : limit,
           },
           [
             {
@@ -474,7 +476,11 @@ export function planTerraform(
                   SparkSubmitParameters: submit.join(" "),
                 },
               },
+              ...(limit === undefined
+                ? {}
+                : { ExecutionTimeoutMinutes: Math.max(1, Math.ceil(limit / 60)) }),
             },
+            ...(limit === undefined ? {} : { TimeoutSeconds: limit }),
           },
           [{ errors: ["States.ALL"], intervalSeconds: 30, maxAttempts: 2 }],
         ),
@@ -502,7 +508,7 @@ export function planTerraform(
           task,
           `local task: waits for a worker polling activity ${name}`,
           ref("aws_sfn_activity", id, "arn"),
-          { TimeoutSeconds: ACTIVITY_TIMEOUT_SECONDS },
+          { TimeoutSeconds: Math.min(limit ?? ACTIVITY_TIMEOUT_SECONDS, ACTIVITY_TIMEOUT_SECONDS) },
           [{ errors: ["States.TaskFailed"], intervalSeconds: 10, maxAttempts: 2 }],
         ),
       );
@@ -683,4 +689,9 @@ function regionOf(graph: PipelineGraph): string {
 /** IAM and KMS descriptions take printable ASCII only. */
 function ascii(text: string): string {
   return text.replace(/[^\x20-\x7e]/g, "?");
+}
+
+/** A timeout as Step Functions takes it: whole seconds, rounded up. */
+function secondsOf(seconds: number | undefined): number | undefined {
+  return seconds === undefined ? undefined : Math.ceil(seconds);
 }

@@ -158,7 +158,7 @@ export class FileStorage {
    */
   async sinkTo(ref: BucketRef, frame: pl.LazyDataFrame, path: string): Promise<void> {
     await Deno.mkdir(dirname(path), { recursive: true });
-    await sinkFile(frame, path, formatOf(ref.path));
+    await sinkFile(frame, path, formatOf(ref.path), ref.csv);
   }
 
   /**
@@ -170,7 +170,7 @@ export class FileStorage {
    */
   async describe(ref: BucketRef, path: string): Promise<{ rows: number; bytes: number }> {
     const [rows, stat] = await Promise.all([
-      countRows(path, formatOf(ref.path), ref.schema),
+      countRows(path, formatOf(ref.path), ref.schema, ref.csv),
       Deno.stat(path),
     ]);
     return { rows, bytes: stat.size };

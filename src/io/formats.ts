@@ -5,10 +5,17 @@
  */
 import pl from "../polars.ts";
 import { dataIssues, planSchema, type Schema } from "../schema/schema.ts";
-import { firstLine, SchemaMismatchError, StorageError } from "../core/errors.ts";
-import type { BucketRef } from "../core/lineage.ts";
+import { firstLine, GlacierError, SchemaMismatchError, StorageError } from "../core/errors.ts";
+import type { BucketRef, CsvOptions } from "../core/lineage.ts";
 import { formatOf } from "./file_format.ts";
 import type { FileFormat } from "./file_format.ts";
+import {
+  checkCsvFile,
+  checkNdjsonFile,
+  csvWriteOptions,
+  rememberCsvOrigin,
+  scanCsv,
+} from "./text_input.ts";
 
 /**
  * A lazy scan of a file. Text formats are parsed with the declared dtypes; binary formats carry
@@ -17,16 +24,24 @@ import type { FileFormat } from "./file_format.ts";
  * @param path the file.
  * @param format its format.
  * @param declared the bucket's schema.
+ * @param csv a CSV bucket's options.
+ * @param columns a CSV file's columns in order (default: the schema's order).
  * @returns the lazy frame.
  */
-export function scanFile(path: string, format: FileFormat, declared: Schema): pl.LazyDataFrame {
+export function scanFile(
+  path: string,
+  format: FileFormat,
+  declared: Schema,
+  csv?: CsvOptions,
+  columns?: readonly string[],
+): pl.LazyDataFrame {
   switch (format) {
     case "parquet":
       return pl.scanParquet(path);
     case "ipc":
       return pl.scanIPC(path);
     case "csv":
-      return pl.scanCSV(path, { schema: { ...declared }, hasHeader: true });
+      return scanCsv(path, declared, csv, columns);
     case "ndjson":
       return pl.scanJson(path, { schema: { ...declared } });
   }
@@ -38,11 +53,13 @@ export function scanFile(path: string, format: FileFormat, declared: Schema): pl
  * @param frame the plan to run.
  * @param path the file to create.
  * @param format its format.
+ * @param csv a CSV bucket's options.
  */
 export async function sinkFile(
   frame: pl.LazyDataFrame,
   path: string,
   format: FileFormat,
+  csv?: CsvOptions,
 ): Promise<void> {
   switch (format) {
     case "parquet":
@@ -52,7 +69,7 @@ export async function sinkFile(
       await frame.sinkIpc(path, { compression: "zstd" }).collect();
       return;
     case "csv":
-      await frame.sinkCSV(path).collect();
+      await frame.sinkCSV(path, csvWriteOptions(csv)).collect();
       return;
     case "ndjson":
       await frame.sinkNdJson(path).collect();
@@ -66,20 +83,23 @@ export async function sinkFile(
  * @param path the file.
  * @param format its format.
  * @param declared the bucket's schema.
+ * @param csv a CSV bucket's options.
  * @returns the row count.
  */
 export async function countRows(
   path: string,
   format: FileFormat,
   declared: Schema,
+  csv?: CsvOptions,
 ): Promise<number> {
-  const counted = await scanFile(path, format, declared).select(pl.len().alias("n")).collect();
+  const counted = await scanFile(path, format, declared, csv).select(pl.len().alias("n")).collect();
   return Number(counted.getColumn("n").get(0));
 }
 
 /**
  * A lazy scan of a bucket's data in a local file, validated against the bucket's schema and
- * limited to its columns, in schema order.
+ * limited to its columns, in schema order. Text formats are checked first, as declared
+ * ({@linkcode checkCsvFile}, {@linkcode checkNdjsonFile}).
  *
  * @param ref the bucket.
  * @param path the local file holding its data.
@@ -92,10 +112,15 @@ export function scanValidated(ref: BucketRef, path: string, uri: string): pl.Laz
   const format = formatOf(ref.path);
   let frame: pl.LazyDataFrame;
   let schema: Schema;
+  let columns: string[] | undefined;
   try {
-    frame = scanFile(path, format, ref.schema);
+    const source = { location: ref.location, uri };
+    columns = format === "csv" ? checkCsvFile(path, ref.schema, ref.csv ?? {}, source) : undefined;
+    if (format === "ndjson") checkNdjsonFile(path, ref.schema, source);
+    frame = scanFile(path, format, ref.schema, ref.csv, columns);
     schema = planSchema(frame);
   } catch (error) {
+    if (error instanceof GlacierError) throw error;
     throw new StorageError(
       `bucket '${ref.location}' data at ${uri} cannot be read as ${format}: ${firstLine(error)}`,
       { cause: error },
@@ -103,7 +128,8 @@ export function scanValidated(ref: BucketRef, path: string, uri: string): pl.Laz
   }
   const issues = dataIssues(schema, ref.schema, { bucket: ref.location, uri });
   if (issues.length > 0) throw new SchemaMismatchError(issues.join("; "));
-  return frame.select(...Object.keys(ref.schema));
+  const selected = frame.select(...Object.keys(ref.schema));
+  return columns ? rememberCsvOrigin(selected, path, uri, ref.csv ?? {}, columns) : selected;
 }
 
 /**

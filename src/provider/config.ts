@@ -72,17 +72,41 @@ export class SparkConfig {
   readonly executorMemory: string;
   /** Spark master URL for self-managed Spark (`local[2]`, `spark://host:7077`); else `SPARK_MASTER`. */
   readonly master?: string;
+  /**
+   * The longest a task on this resource may run, in seconds, before the run fails and its job is
+   * stopped; a task's own `timeoutSeconds` may lower it. Default: no limit.
+   */
+  readonly timeoutSeconds?: number;
 
   /**
    * Spark settings.
    *
-   * @param options executors (default 2), memory per executor (default `4g`) and the master.
-   * @throws {RangeError} when `executors` is not a positive integer.
+   * @param options executors (default 2), memory per executor (default `4g`), the master and a
+   * timeout per task in seconds (default none).
+   * @throws {RangeError} when `executors` is not a positive integer or `timeoutSeconds` not a
+   * positive number.
    */
-  constructor(options: { executors?: number; executorMemory?: string; master?: string } = {}) {
+  constructor(
+    options: {
+      executors?: number;
+      executorMemory?: string;
+      master?: string;
+      timeoutSeconds?: number;
+    } = {},
+  ) {
     this.executors = options.executors ?? 2;
     this.executorMemory = options.executorMemory ?? "4g";
     this.master = options.master;
+    this.timeoutSeconds = options.timeoutSeconds;
+    if (
+      this.timeoutSeconds !== undefined &&
+      (typeof this.timeoutSeconds !== "number" || !(this.timeoutSeconds > 0) ||
+        !Number.isFinite(this.timeoutSeconds))
+    ) {
+      throw new RangeError(
+        `SparkConfig timeoutSeconds must be a positive number of seconds, got ${this.timeoutSeconds}`,
+      );
+    }
     if (!Number.isInteger(this.executors) || this.executors < 1) {
       throw new RangeError(
         `SparkConfig executors must be a positive integer, got ${this.executors}`,

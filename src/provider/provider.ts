@@ -7,10 +7,11 @@ import { join, resolve } from "node:path";
 import type { Schema } from "../schema/schema.ts";
 import { dtypeName } from "../schema/dtypes.ts";
 import { type Bucket, BucketImpl } from "../core/bucket.ts";
-import type { ProviderSettings } from "../core/lineage.ts";
+import type { CsvOptions, ProviderSettings } from "../core/lineage.ts";
 import { AwsConfig, LambdaConfig, SparkConfig } from "./config.ts";
 import { type ExecutionResource, ExecutionResourceImpl } from "./resource.ts";
 import { formatOf } from "../io/file_format.ts";
+import { csvOptions } from "./csv.ts";
 
 /** Declaration of a bucket. */
 export interface BucketSpec<B extends string, P extends string, S extends Schema> {
@@ -22,6 +23,25 @@ export interface BucketSpec<B extends string, P extends string, S extends Schema
   readonly schema: S;
   /** Expected size in bytes before any data exists, for cost estimates. */
   readonly sizeHint?: number;
+  /**
+   * How a `.csv` bucket's files are laid out: separator, quote, null values, date and datetime
+   * formats (polars' strftime syntax) and whether there is a header. Applied on every read and
+   * write, in every mode.
+   *
+   * @example
+   * ```ts
+   * import { Provider, schema, t } from "@glacier/glacier";
+   * const provider = new Provider();
+   * const sales = provider.bucket({
+   *   bucket: "shop",
+   *   path: "raw/sales.csv",
+   *   schema: schema({ day: t.date, amount: t.float64 }),
+   *   csv: { separator: ";", nullValues: ["NA"], dateFormat: "%m/%d/%Y" },
+   * });
+   * console.log(sales.location); // "shop/raw/sales.csv"
+   * ```
+   */
+  readonly csv?: CsvOptions;
 }
 
 const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -66,7 +86,8 @@ export class Provider {
    *
    * @param spec the storage bucket, the path and the schema.
    * @returns a bucket with no lineage.
-   * @throws {TypeError} for a bucket name S3 would refuse, an unsafe path or an unknown extension.
+   * @throws {TypeError} for a bucket name S3 would refuse, an unsafe path, an unknown extension or
+   * wrong CSV options.
    */
   bucket<const B extends string, const P extends string, const S extends Schema>(
     spec: BucketSpec<B, P, S>,
@@ -110,6 +131,9 @@ export class Provider {
         schema,
         sizeHint: spec.sizeHint,
         settings: this.#settings,
+        ...(spec.csv === undefined
+          ? {}
+          : { csv: csvOptions(`${bucket}/${path}`, formatOf(path) === "csv", spec.csv) }),
       }),
       lineage: Object.freeze([]),
     }) as unknown as Bucket<S, `${B}/${P}`>;
@@ -136,6 +160,7 @@ export class Provider {
       kind: "serverless",
       label: `lambda ${config.memoryMb} MB`,
       settings: { memoryMb: config.memoryMb, timeoutSeconds: config.timeoutSeconds },
+      maxTimeoutSeconds: config.timeoutSeconds,
     });
   }
 
@@ -155,6 +180,7 @@ export class Provider {
         executorMemory: config.executorMemory,
         ...(config.master ? { master: config.master } : {}),
       },
+      ...(config.timeoutSeconds === undefined ? {} : { timeoutSeconds: config.timeoutSeconds }),
     });
   }
 }

@@ -143,3 +143,32 @@ function killSharedOnUnload(): void {
 async function removeServerDir(server: S3Server): Promise<void> {
   await Deno.remove(join(server.dataDir, ".."), { recursive: true }).catch(() => {});
 }
+
+/**
+ * Runs `fn` against a fresh server with the standard AWS variables pointing at it and a client
+ * signed for it, then restores the variables, destroys the client and stops the server.
+ *
+ * @param fn the test body
+ * @returns what `fn` returns
+ * @example
+ * ```ts ignore
+ * Deno.test("cloud read", () =>
+ *   withS3Env(async (server, client) => {
+ *     // bucket.read({ mode: "cloud" }) reaches `server` here
+ *   }));
+ * ```
+ */
+export function withS3Env<T>(fn: (server: S3Server, client: S3Client) => Promise<T>): Promise<T> {
+  return withS3Server(async (server) => {
+    const env = server.env();
+    const saved = Object.keys(env).map((k) => [k, Deno.env.get(k)] as const);
+    for (const [k, v] of Object.entries(env)) Deno.env.set(k, v);
+    const client = s3Client(server);
+    try {
+      return await fn(server, client);
+    } finally {
+      client.destroy();
+      for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+    }
+  });
+}

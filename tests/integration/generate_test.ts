@@ -15,12 +15,13 @@
 import assert from "node:assert/strict";
 import { join, relative } from "node:path";
 import type { Bucket, GenerateReport, PipelineGraph } from "../../mod.ts";
-import { UnsupportedError } from "../../mod.ts";
+import { LambdaConfig, Provider, schema, SparkConfig, t, UnsupportedError } from "../../mod.ts";
 import { main } from "../../cli.ts";
 import { createHash } from "node:crypto";
 import type { ArtifactBuilder, Backends } from "../../src/core/backend.ts";
 import { BACKENDS } from "../../src/backends/mod.ts";
 import { generateTerraform } from "../../src/generate/mod.ts";
+import { planTerraform } from "../../src/generate/plan.ts";
 import { categoryReport, customerReport, regionalReport } from "../../examples/complete.ts";
 
 const repo = new URL("../..", import.meta.url).pathname;
@@ -913,4 +914,38 @@ Deno.test("checkov finds no failed check in any generated stack", async () => {
     assert.ok(scanned.has(`/${g.name}/cdk.tf.json`), `checkov did not scan ${g.name}`);
   }
   assert.ok(report.summary.passed > 100 * all.length / 2, `passed ${report.summary.passed}`);
+});
+
+Deno.test("task timeouts reach the state machine: each Task state's TimeoutSeconds, and EMR's own limit", async () => {
+  const provider = new Provider({ localRoot: await Deno.makeTempDir() });
+  const S = schema({ id: t.int64 });
+  const bucket = (path: string) => provider.bucket({ bucket: "limits", path, schema: S });
+  const lambda = provider.serverless({ config: new LambdaConfig({ timeoutSeconds: 600 }) });
+  const spark = provider.spark({ config: new SparkConfig({ timeoutSeconds: 1800 }) });
+  const fast = lambda.task({ name: "fast", input: S, output: S, timeoutSeconds: 120 }, (df) => df);
+  const open = lambda.task({ name: "open", input: S, output: S }, (df) => df);
+  const heavy = spark.task(
+    { name: "heavy", input: S, output: S, timeoutSeconds: 90.5 },
+    (df) => df,
+  );
+  const here = provider.local().task({ name: "here", input: S, output: S, timeoutSeconds: 30 }, (
+    df,
+  ) => df);
+  const out = bucket("a.parquet").transform(fast).to(bucket("b.parquet")).transform(open)
+    .to(bucket("c.parquet")).transform(heavy).to(bucket("d.parquet")).transform(here)
+    .to(bucket("e.parquet"));
+  const artifacts = new Map(
+    [["fast", "serverless"], ["open", "serverless"], ["heavy", "spark"]].map(([task, kind]) => [
+      task,
+      { task, kind: kind as "serverless" | "spark", file: `artifacts/${task}`, built: false },
+    ]),
+  );
+  const plan = planTerraform(out.graph(), artifacts);
+  const states = taskStates(JSON.parse(JSON.stringify(plan.stateMachine.definition)));
+  const state = (task: string) => states.get(task)!.state;
+  assert.equal(state("fast").TimeoutSeconds, 120);
+  assert.equal(state("open").TimeoutSeconds, 660, "the function's timeout and a minute");
+  assert.equal(state("heavy").TimeoutSeconds, 91);
+  assert.equal(state("heavy").Parameters.ExecutionTimeoutMinutes, 2);
+  assert.equal(state("here").TimeoutSeconds, 30);
 });

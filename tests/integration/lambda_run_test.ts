@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { GetObjectCommand } from "npm:@aws-sdk/client-s3@3.1175.0";
+import { GetObjectCommand, PutObjectCommand } from "npm:@aws-sdk/client-s3@3.1175.0";
 import {
   pl,
   Provider,
@@ -15,8 +15,9 @@ import {
   t,
   TaskError,
 } from "../../mod.ts";
-import { s3Client, withS3Server } from "./_s3_server.ts";
+import { s3Client, withS3Env, withS3Server } from "./_s3_server.ts";
 import { withLambdaStack } from "./_lambda_stack.ts";
+import { runTaskEvent } from "../../src/backends/lambda/runtime.ts";
 
 const modUrl = new URL("../../mod.ts", import.meta.url).href;
 
@@ -206,3 +207,42 @@ Deno.test("serverless tasks run on the Lambda runtime protocol and give the rows
     });
   });
 });
+
+Deno.test("the Lambda runtime's task handler reads and writes CSV with the buckets' options, against a real S3 server", () =>
+  withS3Env(async (server, client) => {
+    const provider = new Provider({ localRoot: await Deno.makeTempDir() });
+    const Sales = schema({ day: t.date, amount: t.float64, note: t.string });
+    const csv = { separator: "|", nullValues: ["-"], dateFormat: "%d.%m.%Y" };
+    const sales = provider.bucket({ bucket: "lamcsv", path: "in.csv", schema: Sales, csv });
+    const out = provider.bucket({ bucket: "lamcsv", path: "out.csv", schema: Sales, csv });
+    const double = provider.serverless().task(
+      { name: "lam_double", input: Sales, output: Sales },
+      (df) => df.withColumns(pl.col("amount").mul(2)),
+    );
+    const pipeline = sales.transform(double).to(out);
+    await sales.write(
+      pl.DataFrame({ day: ["2025-01-01"], amount: [1.5], note: ["x"] })
+        .withColumns(pl.col("day").str.strptime(pl.Date, "%Y-%m-%d")),
+      { mode: "cloud" },
+    );
+    await client.send(
+      new PutObjectCommand({
+        Bucket: "lamcsv",
+        Key: "in.csv",
+        Body: "note|day|amount\nfirst|05.03.2025|-\nsecond|31.12.2025|2.5\n",
+      }),
+    );
+    const steps = new Map(pipeline.lineage.map((step) => [step.task.name, step]));
+    const result = await runTaskEvent(steps, {
+      glacier: 1,
+      task: "lam_double",
+      run: "csv-options",
+      inputs: { input: { bucket: "lamcsv", key: "in.csv" } },
+      output: { bucket: "lamcsv", key: "out.csv" },
+    });
+    assert.equal(result.rows, 2);
+    assert.equal(
+      new TextDecoder().decode(await objectBytes("lamcsv", "out.csv", server)),
+      "day|amount|note\n05.03.2025|-|first\n31.12.2025|5.0|second\n",
+    );
+  }));

@@ -1,15 +1,18 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  LambdaConfig,
   NoDataError,
   Pipeline,
   pl,
   Provider,
   schema,
   SchemaMismatchError,
+  SparkConfig,
   StorageError,
   t,
   TaskError,
+  timeoutOf,
 } from "../../mod.ts";
 import { Customers, Joined, Orders, Revenue } from "../_shop.ts";
 
@@ -396,4 +399,63 @@ if (Deno.args[0] === "seed") {
   });
   assert.deepEqual((await first.read()).toRecords(), [{ n: 42 }]);
   assert.deepEqual([...Deno.readDirSync(join(root, ".glacier", "staging"))], []);
+});
+
+Deno.test("a task past its timeout fails the run naming the task and the limit, and publishes nothing", async () => {
+  const root = await Deno.makeTempDir();
+  const module = join(root, "endless.ts");
+  const modUrl = new URL("../../mod.ts", import.meta.url).href;
+  await Deno.writeTextFile(
+    module,
+    `
+import { pl, Provider, schema, t } from "${modUrl}";
+const provider = new Provider({ localRoot: ${JSON.stringify(root)} });
+const N = schema({ n: t.int64 });
+const seed = provider.bucket({ bucket: "slow", path: "seed.parquet", schema: N });
+const first = provider.bucket({ bucket: "slow", path: "first.parquet", schema: N });
+const total = provider.bucket({ bucket: "slow", path: "total.parquet", schema: N });
+const copy = provider.local().task({ name: "copy", input: N, output: N }, (df) => df);
+const endless = provider.local().task(
+  { name: "endless", input: N, output: N, timeoutSeconds: 2 },
+  (df) => df.join(df.rename({ n: "a" }), { how: "cross" }).join(df.rename({ n: "b" }), { how: "cross" })
+    .select(pl.col("n").add(pl.col("a")).add(pl.col("b")).sum().alias("n")),
+);
+export const pipeline = seed.transform(copy).to(first).transform(endless).to(total);
+await seed.write(pl.DataFrame({ n: pl.Series("n", Array.from({ length: 20000 }, (_, i) => i), pl.Int64) }));
+`,
+  );
+  const started = performance.now();
+  const result = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../../cli.ts", import.meta.url).pathname, module, "run"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const seconds = (performance.now() - started) / 1000;
+  const stderr = new TextDecoder().decode(result.stderr);
+  assert.equal(result.code, 1, stderr);
+  assert.match(stderr, /task 'endless' exceeded its timeout of 2 s/);
+  assert.ok(seconds < 30, `the run ended ${seconds} s after it started`);
+  for (const name of ["first.parquet", "total.parquet"]) {
+    await assert.rejects(() => Deno.stat(join(root, "slow", name)), Deno.errors.NotFound, name);
+  }
+});
+
+Deno.test("a task's timeout is checked where it is declared and never exceeds Lambda's", () => {
+  const provider = new Provider();
+  const N = schema({ n: t.int64 });
+  const lambda = provider.serverless({ config: new LambdaConfig({ timeoutSeconds: 60 }) });
+  assert.throws(
+    () => lambda.task({ name: "long", input: N, output: N, timeoutSeconds: 120 }, (df) => df),
+    /task 'long' timeoutSeconds 120 is above its resource's limit of 60 s/,
+  );
+  assert.throws(
+    () =>
+      provider.local().task({ name: "zero", input: N, output: N, timeoutSeconds: 0 }, (df) => df),
+    /task 'zero' timeoutSeconds must be a positive number of seconds, got 0/,
+  );
+  assert.throws(() => new SparkConfig({ timeoutSeconds: -1 }), /SparkConfig timeoutSeconds/);
+  const spark = provider.spark({ config: new SparkConfig({ timeoutSeconds: 600 }) });
+  const byDefault = spark.task({ name: "a", input: N, output: N }, (df) => df);
+  const lower = spark.task({ name: "b", input: N, output: N, timeoutSeconds: 30 }, (df) => df);
+  assert.deepEqual([timeoutOf(byDefault), timeoutOf(lower)], [600, 30]);
 });

@@ -331,6 +331,115 @@ Deno.test("a hand-written job: the runner reads and writes CSV as Glacier does, 
   });
 });
 
+/** Runs `fn` against a fresh S3 server with the test Spark's environment and a fresh provider. */
+async function withLocalSpark(
+  fn: (server: S3Server, provider: Provider) => Promise<void>,
+): Promise<void> {
+  const venv = await testSparkVenv();
+  await withS3Server(async (server) => {
+    await withEnv({
+      ...server.env(),
+      ...NO_SPARK,
+      SPARK_HOME: venv.sparkHome,
+      PYSPARK_PYTHON: venv.python,
+    }, async () => fn(server, new Provider({ localRoot: await Deno.makeTempDir() })));
+  });
+}
+
+Deno.test("a spark task reads and writes CSV with its buckets' options: separator, quote, nulls, US dates", async () => {
+  await withLocalSpark(async (server, provider) => {
+    const Sales = schema({
+      day: t.date,
+      at: t.datetimeOf("us"),
+      amount: t.float64,
+      note: t.string,
+    });
+    const csv = {
+      separator: ";",
+      quote: "'",
+      nullValues: ["NA"],
+      dateFormat: "%m/%d/%Y",
+      datetimeFormat: "%m/%d/%Y %H:%M",
+    } as const;
+    const sales = provider.bucket({ bucket: "opts", path: "in/sales.csv", schema: Sales, csv });
+    const out = provider.bucket({ bucket: "opts", path: "out/sales.csv", schema: Sales, csv });
+    const spark = provider.spark({
+      config: new SparkConfig({ executors: 1, executorMemory: "1g", master: "local[2]" }),
+    });
+    const copy = spark.task(
+      { name: "copy_sales", input: Sales, output: Sales },
+      (df) => df.sort("day"),
+    );
+    await sales.write(
+      pl.DataFrame({ day: ["2025-01-01"], at: ["2025-01-01T00:00"], amount: [1.5], note: ["x"] })
+        .withColumns(
+          pl.col("day").str.strptime(pl.Date, "%Y-%m-%d"),
+          pl.col("at").str.strptime(pl.Datetime, "%Y-%m-%dT%H:%M").cast(pl.Datetime("us")),
+        ),
+      { mode: "cloud" },
+    );
+    const text = "note;amount;at;day\n" +
+      "plain;2.5;12/31/2025 23:59;12/31/2025\n'a;b';NA;03/05/2025 10:30;03/05/2025\n";
+    await s3Client(server).send(
+      new PutObjectCommand({ Bucket: "opts", Key: "in/sales.csv", Body: text }),
+    );
+    await sales.transform(copy).to(out).run({ mode: "cloud", quiet: true });
+    const written = new TextDecoder().decode(await objectBytes(server, "opts", "out/sales.csv"));
+    assert.equal(
+      written,
+      "day;at;amount;note\n03/05/2025;03/05/2025 10:30;NA;'a;b'\n" +
+        "12/31/2025;12/31/2025 23:59;2.5;plain\n",
+    );
+    assert.deepEqual((await out.read({ mode: "cloud" })).toRecords(), [
+      {
+        day: new Date("2025-03-05"),
+        at: new Date("2025-03-05T10:30:00Z"),
+        amount: null,
+        note: "a;b",
+      },
+      {
+        day: new Date("2025-12-31"),
+        at: new Date("2025-12-31T23:59:00Z"),
+        amount: 2.5,
+        note: "plain",
+      },
+    ]);
+  });
+});
+
+Deno.test("a spark task past SparkConfig's timeout fails the run naming it, and its spark-submit is stopped", async () => {
+  await withLocalSpark(async (_server, provider) => {
+    const N = schema({ n: t.int64 });
+    const input = provider.bucket({ bucket: "slow", path: "in.parquet", schema: N });
+    const output = provider.bucket({ bucket: "slow", path: "out.parquet", schema: N });
+    const spark = provider.spark({
+      config: new SparkConfig({
+        executors: 1,
+        executorMemory: "1g",
+        master: "local[2]",
+        timeoutSeconds: 2,
+      }),
+    });
+    const copy = spark.task({ name: "copy_slowly", input: N, output: N }, (df) => df);
+    await input.write(pl.DataFrame({ n: pl.Series("n", [1], pl.Int64) }), { mode: "cloud" });
+    const started = performance.now();
+    await assert.rejects(
+      () => input.transform(copy).to(output).run({ mode: "cloud", quiet: true }),
+      /task 'copy_slowly' exceeded its timeout of 2 s/,
+    );
+    assert.ok((performance.now() - started) / 1000 < 8, "the run failed at its timeout");
+    await assert.rejects(() => output.read({ mode: "cloud" }), StorageError);
+    let left = "";
+    for (let i = 0; i < 30; i++) {
+      const ps = await new Deno.Command("pgrep", { args: ["-f", "copy_slowly.json"] }).output();
+      left = new TextDecoder().decode(ps.stdout).trim();
+      if (left === "") break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.equal(left, "", "no process of the job is left");
+  });
+});
+
 Deno.test("cloud mode refuses spark tasks it cannot run before reading or writing anything", async (test) => {
   await withS3Server(async (server) => {
     const s = shop(await Deno.makeTempDir(), new SparkConfig({ executors: 1 }));
@@ -457,15 +566,27 @@ const EMR_JOB: SparkJob = {
 function recorded(
   states: { state: string; stateDetails?: string }[],
   result: string | undefined,
-): EmrServerlessDeps & { requests: unknown[]; objects: Map<string, string>; sleeps: number[] } {
+): EmrServerlessDeps & {
+  requests: unknown[];
+  objects: Map<string, string>;
+  sleeps: number[];
+  cancelled: string[];
+} {
   const objects = new Map<string, string>();
   const requests: unknown[] = [];
   const sleeps: number[] = [];
+  const cancelled: string[] = [];
   let poll = 0;
   return {
     requests,
     objects,
     sleeps,
+    cancelled,
+    cancelJobRun(applicationId, jobRunId) {
+      assert.equal(applicationId, EMR.applicationId);
+      cancelled.push(jobRunId);
+      return Promise.resolve();
+    },
     startJobRun(request) {
       requests.push(request);
       // The runner, when the run ends, writes its answer where the request says.
@@ -518,6 +639,14 @@ Deno.test("EMR Serverless (recorded answers, no real server): the StartJobRun re
       tags: { "glacier:task": "enrich_orders", "glacier:run": "run-1" },
     },
   );
+  const limited = startJobRunRequest(
+    EMR_JOB,
+    "run-1",
+    EMR,
+    { executors: 2, executorMemory: "4g", timeoutSeconds: 90 },
+    files,
+  );
+  assert.equal(limited.executionTimeoutMinutes, 2, "a task's timeout, in whole minutes");
   assert.deepEqual(jobRunProgress({ state: "RUNNING" }), { done: false, state: "RUNNING" });
   assert.deepEqual(jobRunProgress({ state: "CANCELLED", stateDetails: "Job run cancelled" }), {
     done: true,
@@ -560,6 +689,29 @@ Deno.test("EMR Serverless (recorded answers, no real server): polling to SUCCESS
       uploaded[2],
       /^s3:\/\/glacier-artifacts\/glacier\/spark\/runner-[0-9a-f]{16}\.py$/,
     );
+  });
+  await test.step("a task's timeout cancels the job run and stops polling", async () => {
+    const deps = recorded([{ state: "RUNNING" }], undefined);
+    const timeout = new AbortController();
+    const polls: string[] = [];
+    const outcome = await runJobOnEmrServerless(
+      EMR_JOB,
+      "run-1",
+      EMR,
+      { executors: 2, executorMemory: "4g", timeoutSeconds: 60 },
+      "print('runner')\n",
+      {
+        ...deps,
+        sleep: (ms) => {
+          if (polls.length === 2) timeout.abort();
+          return deps.sleep(ms);
+        },
+      },
+      { onState: (_id, state) => polls.push(state), signal: timeout.signal },
+    );
+    assert.equal(outcome.ok, false);
+    assert.deepEqual(deps.cancelled, ["00fjobrun0000001"]);
+    assert.deepEqual(polls, ["SUBMITTED", "RUNNING", "CANCELLING"]);
   });
   await test.step("FAILED with the runner's answer gives Spark's own error", async () => {
     const deps = recorded(

@@ -8,12 +8,13 @@
  */
 import { join } from "node:path";
 import { discoverPipelines } from "../../core/discover.ts";
-import { GlacierError, WiringError } from "../../core/errors.ts";
+import { firstLine, GlacierError, StorageError, WiringError } from "../../core/errors.ts";
 import type { Step } from "../../core/lineage.ts";
 import { formatOf } from "../../io/file_format.ts";
 import { applyTask } from "../../core/apply_task.ts";
 import { countRows, scanValidated, sinkFile } from "../../io/formats.ts";
 import { S3Storage } from "../../io/s3/s3_storage.ts";
+import { locateParseError } from "../../io/text_input.ts";
 import type { TaskEvent, TaskFailure, TaskResult } from "./protocol.ts";
 
 /**
@@ -71,9 +72,15 @@ export async function runTaskEvent(
     const plan = applyTask(step, frames);
     const out = join(dir, "out");
     const format = formatOf(step.target.path);
-    await sinkFile(plan, out, format);
+    try {
+      await sinkFile(plan, out, format, step.target.csv);
+    } catch (error) {
+      const where = locateParseError(Object.values(frames), error);
+      if (where === undefined) throw error;
+      throw new StorageError(`${firstLine(error)}; ${where}`, { cause: error });
+    }
     const bytes = (await Deno.stat(out)).size;
-    const rows = await countRows(out, format, step.target.schema);
+    const rows = await countRows(out, format, step.target.schema, step.target.csv);
     await storage.upload(out, event.output.bucket, event.output.key, {
       location: step.target.location,
     });

@@ -5,6 +5,7 @@
  * @module
  */
 export {
+  CancelJobRunCommand,
   EMRServerlessClient,
   GetJobRunCommand,
   StartJobRunCommand,

@@ -51,6 +51,8 @@ export interface SubmitOptions {
   readonly executorMemory: string;
   /** The Spark to submit with. */
   readonly spark: SparkInstallation;
+  /** Stops `spark-submit` (and with it the driver and its job) when aborted: a task's timeout. */
+  readonly signal?: AbortSignal;
 }
 
 /** What `spark-submit` did, when the runner answered. */
@@ -237,11 +239,14 @@ export async function submitSparkJob(
       stdout: "piped",
       stderr: "piped",
     }).spawn();
+    const stop = () => child.kill("SIGTERM");
+    options.signal?.addEventListener("abort", stop, { once: true });
     const [stdout, stderr, status] = await Promise.all([
       new Response(child.stdout).text(),
       keepTail(child.stderr),
       child.status,
     ]);
+    options.signal?.removeEventListener("abort", stop);
     const last = stdout.trimEnd().split("\n").pop() ?? "";
     let answer: Partial<SparkJobResult & SparkJobFailure> | undefined;
     try {

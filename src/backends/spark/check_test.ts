@@ -64,3 +64,31 @@ Deno.test("a spark task that compiles passes the check", () => {
     }));
   assert.deepEqual(sparkCheck(bucket.lineage[0]), []);
 });
+
+Deno.test("glacier check refuses a CSV date format Spark's patterns cannot express, by name", async () => {
+  const provider = new Provider();
+  const S = schema({ day: t.date, n: t.int64 });
+  const copy = provider.spark().task({ name: "copy_days", input: S, output: S }, (df) => df);
+  const days = (path: string, dateFormat: string) =>
+    provider.bucket({ bucket: "unit", path, schema: S, csv: { dateFormat } });
+  const ok = await days("in.csv", "%m/%d/%Y").transform(copy).to(days("out.csv", "%d.%m.%Y"))
+    .run({ mode: "check" }) as CheckReport;
+  assert.equal(ok.ok, true, JSON.stringify(ok));
+  const refused = await days("in.csv", "%e %b %Y").transform(copy).to(days("out.csv", "%F"))
+    .run({ mode: "check" }) as CheckReport;
+  assert.deepEqual(refused.tasks[0].issues, [
+    "task 'copy_days' runs on Spark, but bucket 'unit/in.csv' csv option 'dateFormat' " +
+    "'%e %b %Y' has directive '%e', which Spark's datetime patterns cannot express; change the " +
+    "option or declare the task on provider.local() or provider.serverless()",
+  ]);
+});
+
+Deno.test("polars strftime formats become Spark datetime patterns, literals quoted", async () => {
+  const { sparkPattern } = await import("./_csv.ts");
+  assert.deepEqual(sparkPattern("%m/%d/%Y %H:%M"), { pattern: "MM/dd/yyyy HH:mm" });
+  assert.deepEqual(sparkPattern("%Y-%m-%dT%H:%M:%S%.6f%:z"), {
+    pattern: "yyyy-MM-dd'T'HH:mm:ss.SSSSSSxxx",
+  });
+  assert.deepEqual(sparkPattern("%d of %B, %Y"), { pattern: "dd' of 'MMMM, yyyy" });
+  assert.deepEqual(sparkPattern("%.f"), { unsupported: "%.f" });
+});

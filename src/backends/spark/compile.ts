@@ -85,6 +85,7 @@
  *
  * @module
  */
+import { sparkCsvOptions } from "./_csv.ts";
 import type pl from "../../polars.ts";
 import { GlacierError, SchemaMismatchError, UnsupportedError } from "../../core/errors.ts";
 import type { Step } from "../../core/lineage.ts";
@@ -186,6 +187,7 @@ export function compileStep(step: Step): CompiledSparkSql {
     bucket: step.target.location,
   });
   if (issues.length > 0) throw new SchemaMismatchError(issues.join("; "));
+  for (const ref of [...Object.values(step.sources), step.target]) sparkCsvOptions(task.name, ref);
   const inputs = task.kind === "single" ? ["input"] : Object.keys(task.inputs as TaskInputs);
   const views = viewNames(task.name, inputs);
   const output = Object.entries(step.target.schema) as [string, pl.DataType][];
@@ -232,7 +234,13 @@ export function sparkJob(step: Step, bindings: SparkBindings): SparkJob {
           `task '${step.task.name}' has no binding for input '${name}'; pass its uri and format`,
         );
       }
-      return [name, { ...binding, view, columns: columnsOf(step.task.name, source.schema) }];
+      const csv = sparkCsvOptions(step.task.name, source);
+      return [name, {
+        ...binding,
+        view,
+        columns: columnsOf(step.task.name, source.schema),
+        ...(csv ? { csv } : {}),
+      }];
     }),
   );
   return {
@@ -240,7 +248,11 @@ export function sparkJob(step: Step, bindings: SparkBindings): SparkJob {
     task: compiled.task,
     sql: compiled.sql,
     inputs,
-    output: { ...bindings.output, columns: compiled.columns },
+    output: {
+      ...bindings.output,
+      columns: compiled.columns,
+      ...(step.target.csv ? { csv: sparkCsvOptions(step.task.name, step.target) } : {}),
+    },
   };
 }
 

@@ -135,6 +135,8 @@ export interface SparkResources {
   readonly executors: number;
   /** Memory per executor, such as `4g`. */
   readonly executorMemory: string;
+  /** The task's timeout in seconds, after which EMR Serverless cancels the run itself. */
+  readonly timeoutSeconds?: number;
 }
 
 /** The `StartJobRun` request, in the SDK's shape. */
@@ -157,6 +159,8 @@ export interface StartJobRunRequest {
   };
   /** Tags that say what the run is. */
   readonly tags: Record<string, string>;
+  /** The longest the run may take, in whole minutes, before EMR Serverless cancels it. */
+  readonly executionTimeoutMinutes?: number;
 }
 
 /**
@@ -193,6 +197,9 @@ export function startJobRunRequest(
       },
     },
     tags: { "glacier:task": job.task.slice(0, 256), "glacier:run": runId.slice(0, 256) },
+    ...(resources.timeoutSeconds === undefined
+      ? {}
+      : { executionTimeoutMinutes: Math.max(1, Math.ceil(resources.timeoutSeconds / 60)) }),
   };
 }
 
@@ -232,6 +239,8 @@ export function jobRunProgress(
 export interface EmrServerlessDeps {
   /** Sends `StartJobRun`; answers the job run's id. */
   startJobRun(request: StartJobRunRequest): Promise<string>;
+  /** Sends `CancelJobRun`. */
+  cancelJobRun(applicationId: string, jobRunId: string): Promise<void>;
   /** Sends `GetJobRun`; answers its `jobRun`. */
   getJobRun(
     applicationId: string,
@@ -251,6 +260,8 @@ export interface EmrRunOptions {
   readonly onState?: (jobRunId: string, state: string) => void;
   /** The first wait between polls, in milliseconds (2000 by default); it grows to 30 s. */
   readonly pollMs?: number;
+  /** When aborted (the task's timeout passed), the run is cancelled and polling stops. */
+  readonly signal?: AbortSignal;
 }
 
 /** A finished job run: the runner's outcome and the run's id. */
@@ -290,6 +301,18 @@ export async function runJobOnEmrServerless(
   let last = "SUBMITTED";
   for (;;) {
     await deps.sleep(wait);
+    if (options.signal?.aborted) {
+      await deps.cancelJobRun(config.applicationId, jobRunId);
+      options.onState?.(jobRunId, "CANCELLING");
+      return {
+        ok: false,
+        failure: {
+          error: `job run ${jobRunId} was cancelled: the task's timeout passed`,
+          type: "TaskError",
+        },
+        jobRunId,
+      };
+    }
     wait = Math.min(wait * 1.5, 30_000);
     const progress = jobRunProgress(await deps.getJobRun(config.applicationId, jobRunId));
     if (progress.state !== last) {
@@ -338,7 +361,8 @@ export async function runJobOnEmrServerless(
  * @returns the calls.
  */
 export async function awsDeps(config: EmrServerlessConfig): Promise<EmrServerlessDeps> {
-  const { EMRServerlessClient, GetJobRunCommand, StartJobRunCommand } = await import("./_sdk.ts");
+  const { CancelJobRunCommand, EMRServerlessClient, GetJobRunCommand, StartJobRunCommand } =
+    await import("./_sdk.ts");
   const { S3Storage } = await import("../../io/s3/s3_storage.ts");
   const client = new EMRServerlessClient({
     region: config.region,
@@ -355,6 +379,9 @@ export async function awsDeps(config: EmrServerlessConfig): Promise<EmrServerles
     async startJobRun(request) {
       const out = await client.send(new StartJobRunCommand(request));
       return out.jobRunId!;
+    },
+    async cancelJobRun(applicationId, jobRunId) {
+      await client.send(new CancelJobRunCommand({ applicationId, jobRunId }));
     },
     async getJobRun(applicationId, jobRunId) {
       const out = await client.send(new GetJobRunCommand({ applicationId, jobRunId }));

@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { timeoutOf } from "../../core/task.ts";
 import {
   type GlacierError,
   NoDataError,
@@ -212,9 +213,16 @@ export async function runOnSpark(
   let where: string;
   if (target.kind === "self-managed") {
     where = `Spark master ${target.master}`;
-    outcome = await runSelfManaged(job, target.master, settings);
+    outcome = await runSelfManaged(job, target.master, settings, context.signal);
   } else if (target.kind === "emr-serverless") {
-    const emr = await runOnEmr(job, session, settings, step.target.settings.region);
+    const emr = await runOnEmr(
+      job,
+      session,
+      settings,
+      step.target.settings.region,
+      timeoutOf(step.task),
+      context.signal,
+    );
     where = emr.where;
     outcome = emr.outcome;
   } else {
@@ -250,6 +258,7 @@ async function runSelfManaged(
   job: SparkJob,
   master: string,
   settings: SparkSettings,
+  signal: AbortSignal | undefined,
 ): Promise<SubmitOutcome> {
   const spark: SparkInstallation | undefined = findSparkInstallation();
   if (spark === undefined) {
@@ -263,6 +272,7 @@ async function runSelfManaged(
       executors: settings.executors,
       executorMemory: settings.executorMemory,
       spark,
+      signal,
     });
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
@@ -286,6 +296,8 @@ async function runOnEmr(
   session: RemoteRunSession,
   settings: SparkSettings,
   region: string,
+  timeout: number | undefined,
+  signal: AbortSignal | undefined,
 ): Promise<{ outcome: SubmitOutcome; where: string }> {
   const config = emrServerlessConfig(region, job.task);
   const interactive = Deno.stderr.isTerminal();
@@ -295,13 +307,18 @@ async function runOnEmr(
       job,
       session.runId,
       config,
-      { executors: settings.executors, executorMemory: settings.executorMemory },
+      {
+        executors: settings.executors,
+        executorMemory: settings.executorMemory,
+        ...(timeout === undefined ? {} : { timeoutSeconds: timeout }),
+      },
       await runnerSource(),
       await awsDeps(config),
       {
         onState: (id, state) => {
           if (interactive) console.error(`  spark: task '${job.task}' job run ${id}: ${state}`);
         },
+        signal,
       },
     );
   } catch (error) {

@@ -17,6 +17,24 @@ export interface SparkTable {
   readonly format: "parquet" | "csv" | "ndjson" | "ipc";
   /** The columns, in order. */
   readonly columns: readonly SparkColumn[];
+  /** A CSV table's layout, when its bucket declares one. */
+  readonly csv?: SparkCsv;
+}
+
+/** A CSV bucket's options in Spark's terms: datetime formats are Spark patterns. */
+export interface SparkCsv {
+  /** The field separator. */
+  readonly separator?: string;
+  /** The quote character, also used to escape itself (doubled). */
+  readonly quote?: string;
+  /** The text of a null field. */
+  readonly nullValue?: string;
+  /** `false` when the file has no header line. */
+  readonly header?: boolean;
+  /** Spark's pattern for DATE columns, such as `MM/dd/yyyy`. */
+  readonly dateFormat?: string;
+  /** Spark's pattern for TIMESTAMP and TIMESTAMP_NTZ columns. */
+  readonly timestampFormat?: string;
 }
 
 /** One input: the view the SQL reads it as. */

@@ -232,16 +232,25 @@ def read_input(spark, io, task, name, table):
         frame = spark.read.parquet(io.readable(uri))
     elif fmt == "csv":
         path = io.readable(uri)
-        header = csv_header(spark, path)
-        from pyspark.sql.types import StringType, StructField, StructType
+        csv = table.get("csv") or {}
+        has_header = csv.get("header", True)
+        names = [f.name for f in declared.fields]
+        header = csv_header(spark, path, csv) if has_header else names
+        unknown = [c for c in header if c not in names]
+        if unknown:
+            raise JobError(f"{where}: the CSV header has column "
+                           + ", ".join(f"'{c}'" for c in unknown)
+                           + " that the schema does not declare", "SchemaMismatchError")
+        from pyspark.sql.types import StructField, StructType
 
         kinds = {f.name: f.dataType for f in declared.fields}
-        schema = StructType([StructField(c, kinds.get(c, StringType()), True) for c in header])
+        schema = StructType([StructField(c, kinds[c], True) for c in header])
         # Glacier's CSV (polars') writes null as an empty field and "" as a quoted empty one;
         # Spark reads both as nullValue unless nullValue is something no field holds.
-        frame = (spark.read.schema(schema).option("header", True).option("escape", '"')
-                 .option("multiLine", True).option("mode", "FAILFAST")
-                 .option("nullValue", NO_NULL_TEXT).option("emptyValue", "").csv(path))
+        reader = csv_options(spark.read.schema(schema), csv)
+        frame = (reader.option("multiLine", True).option("mode", "FAILFAST")
+                 .option("nullValue", csv.get("nullValue", NO_NULL_TEXT))
+                 .option("emptyValue", "").csv(path))
     elif fmt == "ndjson":
         frame = spark.read.schema(declared).option("mode", "FAILFAST").json(io.readable(uri))
     else:
@@ -265,14 +274,30 @@ def read_input(spark, io, task, name, table):
     return frame.select(*columns)
 
 
-def csv_header(spark, path):
-    """The column names in a CSV file's first line."""
+def csv_header(spark, path, options):
+    """The column names in a CSV file's first line, without a byte order mark."""
     import csv
 
     first = spark.read.text(path).limit(1).collect()
     if not first:
         return []
-    return next(csv.reader([first[0][0]]))
+    line = first[0][0].lstrip("\ufeff")
+    return next(csv.reader([line], delimiter=options.get("separator", ","),
+                           quotechar=options.get("quote", '"')))
+
+
+def csv_options(io, options):
+    """A CSV reader or writer with a bucket's separator, quote, header and datetime patterns."""
+    quote = options.get("quote", '"')
+    io = (io.option("header", options.get("header", True))
+          .option("sep", options.get("separator", ",")).option("quote", quote)
+          .option("escape", quote))
+    if "dateFormat" in options:
+        io = io.option("dateFormat", options["dateFormat"])
+    if "timestampFormat" in options:
+        io = (io.option("timestampFormat", options["timestampFormat"])
+              .option("timestampNTZFormat", options["timestampFormat"]))
+    return io
 
 
 def ipc_to_parquet(source, target):
@@ -353,9 +378,12 @@ def write_output(spark, io, task, result, output):
     if fmt in ("parquet", "ipc"):
         writer.option("compression", "zstd").parquet(parts)
     elif fmt == "csv":
-        (writer.option("header", True).option("escape", '"')
-         .option("timestampNTZFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSSSS")
-         .option("timestampFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX").csv(parts))
+        csv = output.get("csv") or {}
+        writer = (writer.option("timestampNTZFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSSSS")
+                  .option("timestampFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX"))
+        if "nullValue" in csv:
+            writer = writer.option("nullValue", csv["nullValue"])
+        csv_options(writer, csv).csv(parts)
     elif fmt == "ndjson":
         (writer.option("ignoreNullFields", False)
          .option("timestampNTZFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSSSS")
@@ -365,7 +393,7 @@ def write_output(spark, io, task, result, output):
                        "cannot write", "UnsupportedError")
     part = io.single_part(parts, task)
     if part is None:
-        part = empty_output(spark, io, result.schema, fmt)
+        part = empty_output(spark, io, result.schema, fmt, output.get("csv") or {})
     elif fmt == "ipc":
         local = io.local_copy(part)
         target = os.path.join(io.local_scratch(), "output.arrow")
@@ -385,7 +413,7 @@ def parquet_to_ipc(source, target):
             writer.write_batch(batch)
 
 
-def empty_output(spark, io, schema, fmt):
+def empty_output(spark, io, schema, fmt, csv_layout):
     """A file with no rows and the result's columns, for a result Spark wrote no part of."""
     import pyarrow as pa
     import pyarrow.ipc as ipc
@@ -403,7 +431,9 @@ def empty_output(spark, io, schema, fmt):
         import csv
 
         with open(target, "w", newline="") as out:
-            csv.writer(out).writerow(schema.names)
+            if csv_layout.get("header", True):
+                csv.writer(out, delimiter=csv_layout.get("separator", ","),
+                           quotechar=csv_layout.get("quote", '"')).writerow(schema.names)
     else:
         open(target, "w").close()
     return target

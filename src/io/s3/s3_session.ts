@@ -141,9 +141,9 @@ export class S3RunSession implements RemoteRunSession {
   async output(ref: BucketRef, plan: pl.LazyDataFrame): Promise<Written> {
     const file = join(this.#dir, "out", ref.bucket, ref.path);
     await Deno.mkdir(join(file, ".."), { recursive: true });
-    await sinkFile(plan, file, formatOf(ref.path));
+    await sinkFile(plan, file, formatOf(ref.path), ref.csv);
     const bytes = (await Deno.stat(file)).size;
-    const rows = await countRows(file, formatOf(ref.path), ref.schema);
+    const rows = await countRows(file, formatOf(ref.path), ref.schema, ref.csv);
     const staged = this.#storage.stagingKey(this.#run, ref);
     await this.#storage.upload(file, ref.bucket, staged, { location: ref.location });
     this.#staged.set(ref.location, { ref, staged, size: bytes, file });

@@ -788,9 +788,9 @@ export class S3Storage {
     const lock = await this.lock(ref, "write", options.wait ?? 0);
     try {
       const file = join(dir, "data");
-      await sinkFile(data, file, formatOf(ref.path));
+      await sinkFile(data, file, formatOf(ref.path), ref.csv);
       const bytes = (await Deno.stat(file)).size;
-      const rows = await countRows(file, formatOf(ref.path), ref.schema);
+      const rows = await countRows(file, formatOf(ref.path), ref.schema, ref.csv);
       await lock.confirm();
       await this.upload(file, ref.bucket, ref.path, { location: ref.location });
       return { uri: this.uriOf(ref), rows, bytes };
