@@ -14,6 +14,7 @@
  */
 import { dirname } from "node:path";
 import { CommitError, firstLine, StorageError } from "../core/errors.ts";
+import { placeAll } from "./_publish.ts";
 import { failpoint } from "./_failpoint.ts";
 
 /** One output of a run: where it is staged, where it goes, where the previous file is kept. */
@@ -108,37 +109,18 @@ export async function readJournal(path: string): Promise<JournalEntry[]> {
  * @param pending what completes the run when even putting back fails.
  * @throws {CommitError} saying exactly which buckets changed.
  */
-export async function applyJournal(
-  entries: readonly JournalEntry[],
-  pending: string,
-): Promise<void> {
-  const placed: JournalEntry[] = [];
-  for (const entry of entries) {
-    try {
+export function applyJournal(entries: readonly JournalEntry[], pending: string): Promise<void> {
+  return placeAll(entries, {
+    place: async (entry) => {
       await placeWithRetry(entry);
-      placed.push(entry);
       failpoint("local.commit.placed");
-    } catch (error) {
-      const reason = `bucket '${entry.location}' could not be replaced by its new file ` +
-        `(${entry.final}): ${firstLine(error)}`;
-      try {
-        for (const done of [entry, ...placed.reverse()]) await putBack(done);
-      } catch (undo) {
-        const changed: string[] = [];
-        for (const e of entries) if (await isPlaced(e)) changed.push(e.location);
-        throw new CommitError(
-          `${reason}; putting back the outputs placed before it failed too (${firstLine(undo)})`,
-          changed,
-          entries.map((e) => e.location).filter((l) => !changed.includes(l)),
-          pending,
-          { cause: error },
-        );
-      }
-      throw new CommitError(reason, [], entries.map((e) => e.location), undefined, {
-        cause: error,
-      });
-    }
-  }
+    },
+    putBack,
+    failure: (entry, error) =>
+      `bucket '${entry.location}' could not be replaced by its new file (${entry.final}): ${
+        firstLine(error)
+      }`,
+  }, pending);
 }
 
 /**

@@ -13,7 +13,8 @@
  *
  * @module
  */
-import { CommitError, firstLine, StorageError } from "../../core/errors.ts";
+import { firstLine, StorageError } from "../../core/errors.ts";
+import { placeAll } from "../_publish.ts";
 import { failpoint } from "../_failpoint.ts";
 import type { S3Storage } from "./s3_storage.ts";
 
@@ -65,45 +66,25 @@ const COPY_ATTEMPTS = 3;
  * @param localFiles staged outputs that also exist as local files (for objects too large to copy).
  * @throws {CommitError} saying exactly which buckets changed.
  */
-export async function placeAll(
+export function copyAll(
   storage: S3Storage,
   entries: readonly S3JournalEntry[],
   pending: string,
   localFiles: ReadonlyMap<string, string> = new Map(),
 ): Promise<void> {
-  const placed: S3JournalEntry[] = [];
-  for (const entry of entries) {
-    try {
+  return placeAll(entries, {
+    place: async (entry) => {
       await withRetry(() => {
         failpoint("s3.commit.place");
         return storage.copyIntoPlace(entry, localFiles.get(entry.location));
       });
-      placed.push(entry);
       failpoint("s3.commit.placed");
-    } catch (error) {
-      const reason = `bucket '${entry.location}' could not be replaced by its new object ` +
-        `(s3://${entry.bucket}/${entry.final}): ${firstLine(error)}`;
-      const undone: string[] = [];
-      try {
-        for (const done of placed.reverse()) {
-          await putBack(storage, done);
-          undone.push(done.location);
-        }
-      } catch (undo) {
-        const changed = placed.map((e) => e.location).filter((l) => !undone.includes(l));
-        throw new CommitError(
-          `${reason}; putting back the outputs placed before it failed too (${firstLine(undo)})`,
-          changed,
-          entries.map((e) => e.location).filter((l) => !changed.includes(l)),
-          pending,
-          { cause: error },
-        );
-      }
-      throw new CommitError(reason, [], entries.map((e) => e.location), undefined, {
-        cause: error,
-      });
-    }
-  }
+    },
+    putBack: (entry) => putBack(storage, entry),
+    failure: (entry, error) =>
+      `bucket '${entry.location}' could not be replaced by its new object ` +
+      `(s3://${entry.bucket}/${entry.final}): ${firstLine(error)}`,
+  }, pending);
 }
 
 /**
@@ -125,7 +106,7 @@ export async function finishS3Journal(
     if (!(await storage.head(entry.bucket, entry.staged))) missing.push(entry);
   }
   if (missing.length === 0) {
-    await placeAll(storage, journal.entries, `the journal ${where} completes it on the next use`);
+    await copyAll(storage, journal.entries, `the journal ${where} completes it on the next use`);
     return undefined;
   }
   const lost: string[] = [];

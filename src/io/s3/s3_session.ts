@@ -15,7 +15,7 @@ import type { ObjectAddress, RemoteRunSession, Written } from "../../core/sessio
 import { CommitError, firstLine, StorageError } from "../../core/errors.ts";
 import { failpoint } from "../_failpoint.ts";
 import { type S3Lock, S3Storage, stateBucketOf } from "./s3_storage.ts";
-import { placeAll, removeRunObjects, type S3JournalEntry } from "./s3_journal.ts";
+import { copyAll, removeRunObjects, type S3JournalEntry } from "./s3_journal.ts";
 
 /** One run's S3 storage. */
 export class S3RunSession implements RemoteRunSession {
@@ -202,7 +202,7 @@ export class S3RunSession implements RemoteRunSession {
     const journal = `s3://${this.#state}/${journalKey}`;
     const files = new Map(staged.flatMap((s) => s.file ? [[s.ref.location, s.file]] : []));
     try {
-      await placeAll(
+      await copyAll(
         this.#storage,
         entries,
         `the journal ${journal} completes it on the next use`,
