@@ -80,7 +80,14 @@ export type {
 export { timeoutOf } from "./src/core/task.ts";
 export type { PipelineGraph } from "./src/core/graph.ts";
 export type { BucketRef, CsvOptions, Lineage, ProviderSettings, Step } from "./src/core/lineage.ts";
-export type { ResourceInfo, ResourceKind } from "./src/core/resource.ts";
+export type {
+  LambdaSettings,
+  LocalSettings,
+  ResourceBase,
+  ResourceInfo,
+  ResourceKind,
+  SparkSettings,
+} from "./src/core/resource.ts";
 export type * from "./src/core/reports.ts";
 export {
   CommitError,

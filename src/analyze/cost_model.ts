@@ -7,7 +7,9 @@
  */
 import type { PipelineGraph } from "../core/graph.ts";
 import type { BucketRef, Step } from "../core/lineage.ts";
-import { settingsOf } from "../core/resource.ts";
+import type { Backends } from "../core/backend.ts";
+import type { CostFigures, ModelSettings } from "../core/cost.ts";
+import { BACKENDS } from "../backends/mod.ts";
 import type { Analysis, CostEstimate, StepEstimate } from "../core/reports.ts";
 import { formatOf } from "../io/file_format.ts";
 import { AWS_PRICES, type PriceTable, unitPrice } from "./prices.ts";
@@ -20,39 +22,14 @@ import {
   type SizeAssumptions,
 } from "./sizes.ts";
 import type { MeasuredSize } from "./size_probe.ts";
-import { formatBytes, formatSeconds } from "./_units.ts";
+import { formatBytes } from "../core/units.ts";
+
+export type { ModelSettings } from "../core/cost.ts";
+export { parseMemoryGb } from "../backends/spark/cost.ts";
 
 const MB = 1_000_000;
 const MIB = 1024 * 1024;
 const GIB = 1024 * MIB;
-
-/** The figures the time and request model rests on. */
-export interface ModelSettings {
-  /** Size of an input bucket with no data and no `sizeHint`, in bytes. */
-  readonly defaultInputBytes: number;
-  /** Runs a month: an output's S3 storage is charged for `1 / runsPerMonth` of a month a run. */
-  readonly runsPerMonth: number;
-  /** Transfer between S3 and a task, MB/s, each way. */
-  readonly s3MBps: number;
-  /** In-process polars on the machine that starts the run, MB/s of in-memory data. */
-  readonly localMBps: number;
-  /** Polars in Lambda, MB/s of in-memory data per vCPU. */
-  readonly lambdaMBpsPerVcpu: number;
-  /** Lambda memory that buys one vCPU, in MB. */
-  readonly lambdaMbPerVcpu: number;
-  /** The most vCPUs a Lambda function gets. */
-  readonly lambdaMaxVcpus: number;
-  /** Spark on EMR Serverless, MB/s of in-memory data per executor vCPU. */
-  readonly sparkMBpsPerVcpu: number;
-  /** Start-up before a task's work begins, in seconds, by resource kind. */
-  readonly startupSeconds: Readonly<Record<"local" | "serverless" | "spark", number>>;
-  /** A task's working set as a multiple of the in-memory size of what it reads and writes. */
-  readonly workingSetFactor: number;
-  /** Memory the Lambda runtime and polars take before any data, in MB. */
-  readonly lambdaRuntimeMb: number;
-  /** Multipart upload part size for outputs, in bytes. */
-  readonly uploadPartBytes: number;
-}
 
 /**
  * The default model figures.
@@ -112,6 +89,8 @@ export interface CostModelOptions {
   readonly sizes?: SizeAssumptions;
   /** The row factors. */
   readonly rows?: RowAssumptions;
+  /** The backends whose part of the model prices each kind of task (default: Glacier's own). */
+  readonly backends?: Backends;
 }
 
 /**
@@ -128,6 +107,7 @@ export class CostModel {
   readonly #settings: ModelSettings;
   readonly #sizes: SizeAssumptions;
   readonly #rows: RowAssumptions;
+  readonly #backends: Backends;
 
   /**
    * A cost model.
@@ -139,6 +119,7 @@ export class CostModel {
     this.#settings = options.settings ?? MODEL_SETTINGS;
     this.#sizes = options.sizes ?? SIZE_ASSUMPTIONS;
     this.#rows = options.rows ?? ROW_ASSUMPTIONS;
+    this.#backends = options.backends ?? BACKENDS;
   }
 
   /**
@@ -203,9 +184,15 @@ export class CostModel {
       const outputMemory = output.rows * memoryBytesPerRow(target.schema, this.#sizes);
 
       const seconds = this.#seconds(step, inputBytes + output.bytes, inputMemory + outputMemory);
-      const compute = this.#computeUsd(step, seconds, inputMemory);
+      const work = {
+        inputBytes,
+        inputMemoryBytes: inputMemory,
+        memoryBytes: inputMemory + outputMemory,
+      };
+      const cost = this.#backends[step.task.resource.kind].cost;
+      const compute = cost.computeUsd(step, seconds, work, this.#figures());
       const s3 = this.#s3Usd(inputs.length, output.bytes);
-      warnings.push(...this.#limitWarnings(step, seconds, inputBytes, inputMemory + outputMemory));
+      warnings.push(...cost.warnings(step, seconds, work, this.#figures()));
 
       const usd = compute + s3;
       byTask[step.task.name] = usd;
@@ -292,52 +279,15 @@ export class CostModel {
 
   /** Run time: start-up, S3 transfer of what the step reads and writes, and compute. */
   #seconds(step: Step, storedBytes: number, memoryBytes: number): number {
-    const s = this.#settings;
-    const kind = step.task.resource.kind;
-    const transfer = storedBytes / (s.s3MBps * MB);
-    return s.startupSeconds[kind] + transfer + memoryBytes / (this.#computeMBps(step) * MB);
+    const cost = this.#backends[step.task.resource.kind].cost;
+    const figures = this.#figures();
+    const transfer = storedBytes / (this.#settings.s3MBps * MB);
+    return cost.startupSeconds(figures) + transfer +
+      memoryBytes / (cost.computeMBps(step, figures) * MB);
   }
 
-  #computeMBps(step: Step): number {
-    const s = this.#settings;
-    switch (step.task.resource.kind) {
-      case "local":
-        return s.localMBps;
-      case "serverless":
-        return s.lambdaMBpsPerVcpu * lambdaVcpus(memoryMbOf(step), s);
-      case "spark": {
-        const spark = sparkShape(step);
-        return s.sparkMBpsPerVcpu * spark.executors * spark.vcpusPerWorker;
-      }
-    }
-  }
-
-  /** Compute charges: Lambda GB-seconds and a request, or EMR Serverless worker time. */
-  #computeUsd(step: Step, seconds: number, inputMemory: number): number {
-    const p = this.#prices;
-    switch (step.task.resource.kind) {
-      case "local":
-        return 0;
-      case "serverless": {
-        const billed = Math.ceil(seconds * 1000) / 1000;
-        return (memoryMbOf(step) / 1024) * billed * unitPrice(p.lambda.x86GbSecond) +
-          unitPrice(p.lambda.requests);
-      }
-      case "spark": {
-        const emr = p.emrServerless;
-        const spark = sparkShape(step);
-        const workers = spark.executors + 1;
-        const hours = Math.max(emr.minimumSecondsPerWorker, seconds) / 3600;
-        const extraStorageGb = Math.max(
-          0,
-          inputMemory / GIB - emr.includedStorageGbPerWorker * workers,
-        );
-        return workers * hours *
-            (spark.vcpusPerWorker * unitPrice(emr.vcpuHour) +
-              spark.memoryGb * unitPrice(emr.memoryGbHour)) +
-          extraStorageGb * hours * unitPrice(emr.storageGbHour);
-      }
-    }
+  #figures(): CostFigures {
+    return { prices: this.#prices, settings: this.#settings };
   }
 
   /**
@@ -353,50 +303,6 @@ export class CostModel {
     const writes = 1 + upload + 2;
     return inputs * unitPrice(p.readRequests) + writes * unitPrice(p.writeRequests) +
       (outputBytes / GIB) * unitPrice(p.storageGbMonth) / s.runsPerMonth;
-  }
-
-  /** Warnings for a serverless task that will not fit its Lambda settings or Lambda's limits. */
-  #limitWarnings(step: Step, seconds: number, inputBytes: number, memoryBytes: number): string[] {
-    if (step.task.resource.kind !== "serverless") return [];
-    const s = this.#settings;
-    const lambda = this.#prices.lambda;
-    const name = step.task.name;
-    const memoryMb = memoryMbOf(step);
-    const timeout = settingsOf(step.task.resource, "serverless").timeoutSeconds;
-    const needMb = Math.ceil(s.lambdaRuntimeMb + (s.workingSetFactor * memoryBytes) / MIB);
-    const read = formatBytes(inputBytes);
-    const out: string[] = [];
-    if (needMb > lambda.maxMemoryMb) {
-      out.push(
-        `task '${name}' needs about ${needMb.toLocaleString("en-US")} MB of memory for its ` +
-          `${read} of input, more than Lambda's ${
-            lambda.maxMemoryMb.toLocaleString("en-US")
-          } MB maximum; ` +
-          "declare it on provider.spark(...) instead of provider.serverless(...)",
-      );
-    } else if (needMb > memoryMb) {
-      out.push(
-        `task '${name}' needs about ${needMb.toLocaleString("en-US")} MB of memory for its ` +
-          `${read} of input, more than its LambdaConfig memoryMb of ${memoryMb}; raise memoryMb ` +
-          `to at least ${needMb} (Lambda allows up to ${lambda.maxMemoryMb}) or declare it on ` +
-          "provider.spark(...)",
-      );
-    }
-    if (seconds > lambda.maxSeconds) {
-      out.push(
-        `task '${name}' is estimated to run ${formatSeconds(seconds)} on ${read} of input, ` +
-          `longer than Lambda's 15-minute limit; declare it on provider.spark(...) instead of ` +
-          "provider.serverless(...)",
-      );
-    } else if (seconds > timeout) {
-      out.push(
-        `task '${name}' is estimated to run ${formatSeconds(seconds)}, longer than its ` +
-          `LambdaConfig timeoutSeconds of ${timeout}; raise timeoutSeconds to at least ` +
-          `${Math.ceil(seconds)} (Lambda allows up to ${lambda.maxSeconds}) or declare it on ` +
-          "provider.spark(...)",
-      );
-    }
-    return out;
   }
 
   /** The model's own assumptions, with the figures it used. */
@@ -422,24 +328,7 @@ export class CostModel {
       `executor vCPU; start-up ${s.startupSeconds.serverless} s on Lambda, ` +
       `${s.startupSeconds.spark} s for a Spark job`,
     ];
-    if (kinds.has("local")) {
-      notes.push("local tasks run in the process that starts the run: no compute charge");
-    }
-    if (kinds.has("serverless")) {
-      notes.push(
-        "Lambda: x86_64, one request per task and run, GB-seconds from memoryMb and the " +
-          `estimated time; a working set of ${s.workingSetFactor}x the in-memory data plus ` +
-          `${s.lambdaRuntimeMb} MB must fit memoryMb`,
-      );
-    }
-    if (kinds.has("spark")) {
-      notes.push(
-        "EMR Serverless: a driver and the executors, each billed as one worker with " +
-          "executorMemory and the fewest vCPUs EMR Serverless allows for that memory, for at " +
-          `least ${p.emrServerless.minimumSecondsPerWorker} s; shuffle beyond ` +
-          `${p.emrServerless.includedStorageGbPerWorker} GB of storage per worker is charged`,
-      );
-    }
+    for (const kind of kinds) notes.push(...this.#backends[kind].cost.notes(this.#figures()));
     notes.push(
       "S3 requests: a GET per input read; per output a lock PUT, the upload (multipart in " +
         `${formatBytes(s.uploadPartBytes)} parts), a COPY keeping the previous object and a ` +
@@ -452,58 +341,5 @@ export class CostModel {
         `${waves} for parallel waves, start and end), no retries`,
     );
     return notes;
-  }
-}
-
-function memoryMbOf(step: Step): number {
-  return settingsOf(step.task.resource, "serverless").memoryMb;
-}
-
-function lambdaVcpus(memoryMb: number, s: ModelSettings): number {
-  return Math.min(s.lambdaMaxVcpus, memoryMb / s.lambdaMbPerVcpu);
-}
-
-/** EMR Serverless worker sizes: vCPUs and the most memory each allows, in GB. */
-const EMR_WORKERS: readonly (readonly [number, number])[] = [
-  [1, 8],
-  [2, 16],
-  [4, 30],
-  [8, 60],
-  [16, 120],
-];
-
-function sparkShape(step: Step): { executors: number; memoryGb: number; vcpusPerWorker: number } {
-  const settings = settingsOf(step.task.resource, "spark");
-  const executors = settings.executors;
-  const memoryGb = parseMemoryGb(settings.executorMemory);
-  const worker = EMR_WORKERS.find(([, maxGb]) => memoryGb <= maxGb) ?? EMR_WORKERS.at(-1)!;
-  return { executors, memoryGb, vcpusPerWorker: worker[0] };
-}
-
-/**
- * Spark's memory notation in GB: `4g`, `512m`, `2048` (MiB), `1t`.
- *
- * @param text the setting.
- * @returns gigabytes.
- * @throws {TypeError} for text that is not Spark's memory notation.
- */
-export function parseMemoryGb(text: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)b?\s*$/i.exec(text);
-  if (!match) {
-    throw new TypeError(
-      `SparkConfig executorMemory '${text}' is not Spark's memory notation; use a size such as ` +
-        "4g or 512m",
-    );
-  }
-  const value = Number(match[1]);
-  switch (match[2].toLowerCase()) {
-    case "k":
-      return value / 1024 / 1024;
-    case "g":
-      return value;
-    case "t":
-      return value * 1024;
-    default:
-      return value / 1024;
   }
 }

@@ -5,7 +5,7 @@
  */
 import type { Analysis } from "../core/reports.ts";
 import type { AnalysisDetails } from "./cost_model.ts";
-import { formatBytes, formatCount, formatSeconds, formatUsd } from "./_units.ts";
+import { formatBytes, formatCount, formatSeconds, formatUsd } from "../core/units.ts";
 
 const HEADER = ["task", "resource", "rows in", "rows out", "bytes in", "bytes out", "time", "cost"];
 /** Columns aligned to the right: the numbers. */

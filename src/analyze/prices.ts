@@ -6,75 +6,9 @@
  * @module
  */
 
-/** One published price. */
-export interface Price {
-  /** US dollars for `per` units. */
-  readonly usd: number;
-  /** How many units `usd` buys, as published (1, 1,000 or 1,000,000). */
-  readonly per: number;
-  /** The unit, as published: `GB-second`, `request`, `vCPU-hour`. */
-  readonly unit: string;
-  /** Where the figure was read. */
-  readonly source: string;
-  /** The date the source gives for itself, when it gives one (`YYYY-MM-DD` or `YYYY`). */
-  readonly sourceDate?: string;
-  /** `true` when the figure was read on an AWS page; `false` when only secondary sources had it. */
-  readonly confirmed: boolean;
-  /** What to know about the figure. */
-  readonly note?: string;
-}
-
-/** The prices of one AWS region. */
-export interface PriceTable {
-  /** The AWS region the prices are for. */
-  readonly region: string;
-  /** The currency of every price. */
-  readonly currency: "USD";
-  /** When the prices were looked up (`YYYY-MM-DD`). */
-  readonly takenOn: string;
-  /** AWS Lambda, on-demand. */
-  readonly lambda: {
-    /** Duration on x86_64, first tier. */
-    readonly x86GbSecond: Price;
-    /** Duration on arm64, first tier. */
-    readonly armGbSecond: Price;
-    /** Requests. */
-    readonly requests: Price;
-    /** The most memory a function can have, in MB. */
-    readonly maxMemoryMb: number;
-    /** The longest a function can run, in seconds. */
-    readonly maxSeconds: number;
-  };
-  /** Amazon EMR Serverless, x86_64. */
-  readonly emrServerless: {
-    /** vCPU time. */
-    readonly vcpuHour: Price;
-    /** Memory time. */
-    readonly memoryGbHour: Price;
-    /** Ephemeral storage time beyond what each worker includes. */
-    readonly storageGbHour: Price;
-    /** The least time a worker is billed for, in seconds. */
-    readonly minimumSecondsPerWorker: number;
-    /** The ephemeral storage each worker includes, in GB. */
-    readonly includedStorageGbPerWorker: number;
-  };
-  /** Amazon S3 Standard. */
-  readonly s3Standard: {
-    /** PUT, COPY, POST and LIST requests. */
-    readonly writeRequests: Price;
-    /** GET, SELECT and all other requests (HEAD included). */
-    readonly readRequests: Price;
-    /** Storage, first 50 TB a month. */
-    readonly storageGbMonth: Price;
-  };
-  /** AWS Step Functions, standard workflows. */
-  readonly stepFunctions: {
-    /** State transitions. */
-    readonly stateTransitions: Price;
-  };
-  /** What to know about the table as a whole. */
-  readonly notes: readonly string[];
-}
+export type { Price, PriceTable } from "../core/cost.ts";
+export { unitPrice } from "../core/cost.ts";
+import type { PriceTable } from "../core/cost.ts";
 
 const LAMBDA_PAGE = "https://aws.amazon.com/lambda/pricing/";
 const LAMBDA_WHITEPAPER =
@@ -223,14 +157,4 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
-}
-
-/**
- * The price of one unit.
- *
- * @param price a published price.
- * @returns US dollars per single unit.
- */
-export function unitPrice(price: Price): number {
-  return price.usd / price.per;
 }

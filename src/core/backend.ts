@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { BackendCost } from "./cost.ts";
 import type { PipelineGraph } from "./graph.ts";
 import type { Step } from "./lineage.ts";
 import type { ResourceKind } from "./resource.ts";
@@ -75,6 +76,8 @@ export interface Backend {
    * @returns the builder, or `undefined` when the kind deploys no code of its own.
    */
   artifactBuilder(): Promise<ArtifactBuilder | undefined>;
+  /** The kind's part of the cost model: start-up, speed, charges, limits. */
+  readonly cost: BackendCost;
 }
 
 /** One backend per resource kind. */

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Backend } from "../../core/backend.ts";
+import { lambdaCost } from "./cost.ts";
 
 /** Tasks run as AWS Lambda functions. */
 export const lambdaBackend: Backend & { readonly kind: "serverless" } = {
@@ -12,5 +13,6 @@ export const lambdaBackend: Backend & { readonly kind: "serverless" } = {
   title: "AWS Lambda",
   check: () => Promise.resolve([]),
   executor: async () => (await import("./invoke.ts")).lambdaExecutor,
+  cost: lambdaCost,
   artifactBuilder: async () => (await import("./artifact_builder.ts")).lambdaArtifactBuilder,
 };

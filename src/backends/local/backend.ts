@@ -5,6 +5,7 @@
  * @module
  */
 import type { Backend } from "../../core/backend.ts";
+import { localCost } from "./cost.ts";
 
 /** Tasks run in this process. */
 export const localBackend: Backend & { readonly kind: "local" } = {
@@ -12,5 +13,6 @@ export const localBackend: Backend & { readonly kind: "local" } = {
   title: "this process",
   check: () => Promise.resolve([]),
   executor: () => Promise.resolve(undefined),
+  cost: localCost,
   artifactBuilder: () => Promise.resolve(undefined),
 };

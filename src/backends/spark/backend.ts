@@ -5,6 +5,7 @@
  * @module
  */
 import type { Backend } from "../../core/backend.ts";
+import { sparkCost } from "./cost.ts";
 
 /** Tasks run as Spark jobs. */
 export const sparkBackend: Backend & { readonly kind: "spark" } = {
@@ -12,5 +13,6 @@ export const sparkBackend: Backend & { readonly kind: "spark" } = {
   title: "Apache Spark",
   check: async (step) => (await import("./check.ts")).sparkCheck(step),
   executor: async () => (await import("./executor.ts")).sparkExecutor,
+  cost: sparkCost,
   artifactBuilder: async () => (await import("./artifact_builder.ts")).sparkArtifactBuilder,
 };

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatBytes, formatCount, formatSeconds, formatUsd } from "./_units.ts";
+import { formatBytes, formatCount, formatSeconds, formatUsd } from "./units.ts";
 
 Deno.test("sizes, durations, dollars and counts read as people write them", () => {
   assert.deepEqual(
