@@ -7,6 +7,13 @@
  * @module
  */
 import type { BackendCost } from "./cost.ts";
+import type { PolicyStatement } from "./deploy/policies.ts";
+import type {
+  DeploymentContext,
+  PlannedArtifact,
+  PlannedOutput,
+  StepDeployment,
+} from "./deploy/terraform_plan.ts";
 import type { PipelineGraph } from "./graph.ts";
 import type { Step } from "./lineage.ts";
 import type { ResourceKind } from "./resource.ts";
@@ -78,6 +85,46 @@ export interface Backend {
   artifactBuilder(): Promise<ArtifactBuilder | undefined>;
   /** The kind's part of the cost model: start-up, speed, charges, limits. */
   readonly cost: BackendCost;
+  /** The kind's part of generated Terraform. */
+  readonly terraform: BackendTerraform;
+}
+
+/** What a kind of resource declares in generated Terraform. */
+export interface BackendTerraform {
+  /** Where its tasks' code runs on AWS, for messages: `Lambda`, `EMR Serverless`. */
+  readonly deployedOn: string;
+  /** What its artifacts are, for messages: `Lambda packages`, `Spark jobs`. */
+  readonly artifacts: string;
+  /**
+   * The artifact Terraform expects for a step when none was built, for kinds that deploy code.
+   *
+   * @param step the step.
+   * @returns the expected artifact, or `undefined` when the kind deploys no code of its own.
+   */
+  placeholder(step: Step): PlannedArtifact | undefined;
+  /**
+   * The step's part: its role's trust and permissions, the resources that run it, its state.
+   *
+   * @param step the step.
+   * @param context what generate knows of it.
+   * @returns the deployment.
+   */
+  deploy(step: Step, context: DeploymentContext): StepDeployment;
+  /**
+   * What the state machine's role may do to run the steps of this kind.
+   *
+   * @param steps the pipeline's steps of this kind.
+   * @param region the pipeline's region.
+   * @returns the statements.
+   */
+  machineStatements(steps: readonly Step[], region: string): PolicyStatement[];
+  /**
+   * The Terraform outputs a person needs for the steps of this kind.
+   *
+   * @param steps the pipeline's steps of this kind.
+   * @returns the outputs.
+   */
+  outputs(steps: readonly Step[]): PlannedOutput[];
 }
 
 /** One backend per resource kind. */

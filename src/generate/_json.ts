@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { byText } from "./_names.ts";
+import { byText } from "../core/deploy/names.ts";
 
 /**
  * A value with every object's keys sorted, arrays kept in order.

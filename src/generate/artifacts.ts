@@ -6,32 +6,10 @@
  * @module
  */
 import type { ArtifactContext, Backends, TaskArtifact } from "../core/backend.ts";
+import type { PlannedArtifact } from "../core/deploy/terraform_plan.ts";
 import { UnsupportedError } from "../core/errors.ts";
 import type { PipelineGraph } from "../core/graph.ts";
 import type { Step } from "../core/lineage.ts";
-
-/** The Lambda runtime and handler the Terraform declares when no Lambda artifact was built. */
-export const DEFAULT_LAMBDA = Object.freeze({ runtime: "provided.al2023", handler: "bootstrap" });
-
-/** A task's artifact as the Terraform uses it. */
-export interface PlannedArtifact {
-  /** The task's name. */
-  readonly task: string;
-  /** `serverless` or `spark`. */
-  readonly kind: "serverless" | "spark";
-  /** The file to upload, relative to the output directory, with `/` separators. */
-  readonly file: string;
-  /** Its SHA-256, hex, when it was built; otherwise Terraform hashes the file itself. */
-  readonly sha256?: string;
-  /** For Lambda: the runtime. */
-  readonly runtime?: string;
-  /** For Lambda: the handler. */
-  readonly handler?: string;
-  /** For Spark: the script the job runs, relative to the output directory, when not `file`. */
-  readonly entryPoint?: string;
-  /** Whether this version of Glacier built it. */
-  readonly built: boolean;
-}
 
 /** The artifacts of a pipeline, and what is still missing. */
 export interface ArtifactSet {
@@ -70,14 +48,13 @@ export async function collectArtifacts(
   const files: string[] = [];
   const warnings: string[] = [];
   for (const step of graph.steps) {
-    const kind = step.task.resource.kind;
-    if (kind === "local") continue;
-    const what = kind === "serverless" ? "Lambda" : "EMR Serverless";
-    const builder = await backends[kind].artifactBuilder();
+    const backend = backends[step.task.resource.kind];
+    const placeholder = backend.terraform.placeholder(step);
+    if (placeholder === undefined) continue;
+    const what = backend.terraform.deployedOn;
+    const builder = await backend.artifactBuilder();
     let artifact: TaskArtifact | undefined;
-    let reason = `this version of Glacier cannot build ${
-      kind === "serverless" ? "Lambda packages" : "Spark jobs"
-    } yet`;
+    let reason = `this version of Glacier cannot build ${backend.terraform.artifacts} yet`;
     if (builder !== undefined) {
       try {
         artifact = await builder(graph, step, outputDir, context);
@@ -88,16 +65,15 @@ export async function collectArtifacts(
       }
     }
     if (artifact === undefined) {
-      const planned = missingArtifact(step, kind);
-      byTask.set(step.task.name, planned);
+      byTask.set(step.task.name, placeholder);
       warnings.push(
         `task '${step.task.name}' (${what}): ${reason}, so the Terraform expects ` +
-          `${planned.file} in ${outputDir}; 'terraform plan' and 'terraform apply' fail until ` +
-          "that file exists",
+          `${placeholder.file} in ${outputDir}; 'terraform plan' and 'terraform apply' fail ` +
+          "until that file exists",
       );
       continue;
     }
-    const planned = builtArtifact(step, kind, artifact);
+    const planned = builtArtifact(step, placeholder, artifact);
     byTask.set(step.task.name, planned);
     files.push(planned.file);
     if (planned.entryPoint !== undefined) files.push(planned.entryPoint);
@@ -105,44 +81,27 @@ export async function collectArtifacts(
   return { byTask, files: [...new Set(files)], warnings };
 }
 
-function missingArtifact(step: Step, kind: "serverless" | "spark"): PlannedArtifact {
-  const name = step.task.name;
-  return kind === "serverless"
-    ? { task: name, kind, file: `artifacts/${name}.zip`, ...DEFAULT_LAMBDA, built: false }
-    : { task: name, kind, file: `artifacts/${name}.py`, built: false };
-}
-
 function builtArtifact(
   step: Step,
-  kind: "serverless" | "spark",
+  placeholder: PlannedArtifact,
   artifact: TaskArtifact,
 ): PlannedArtifact {
   const file = relativeFile(step, artifact.file);
   if (!/^[0-9a-f]{64}$/.test(artifact.sha256)) {
     throw new UnsupportedError(
-      `the ${kind} artifact builder gave task '${step.task.name}' a SHA-256 that is not 64 ` +
-        `hexadecimal digits: ${JSON.stringify(artifact.sha256)}; nothing was written`,
+      `the ${placeholder.kind} artifact builder gave task '${step.task.name}' a SHA-256 that is ` +
+        `not 64 hexadecimal digits: ${JSON.stringify(artifact.sha256)}; nothing was written`,
     );
-  }
-  if (kind === "serverless") {
-    return {
-      task: step.task.name,
-      kind,
-      file,
-      sha256: artifact.sha256,
-      runtime: artifact.runtime ?? DEFAULT_LAMBDA.runtime,
-      handler: artifact.handler ?? DEFAULT_LAMBDA.handler,
-      built: true,
-    };
   }
   const entryPoint = artifact.entryPoint === undefined
     ? undefined
     : relativeFile(step, artifact.entryPoint);
   return {
-    task: step.task.name,
-    kind,
+    ...placeholder,
     file,
     sha256: artifact.sha256,
+    ...(artifact.runtime === undefined ? {} : { runtime: artifact.runtime }),
+    ...(artifact.handler === undefined ? {} : { handler: artifact.handler }),
     ...(entryPoint !== undefined && entryPoint !== file ? { entryPoint } : {}),
     built: true,
   };

@@ -42,7 +42,7 @@ import { EmrserverlessApplication } from "npm:@cdktf/provider-aws@21.22.1/lib/em
 import { SchedulerSchedule } from "npm:@cdktf/provider-aws@21.22.1/lib/scheduler-schedule/index.js";
 import { join } from "node:path";
 import { canonicalJson } from "./_json.ts";
-import type { PolicyDocument } from "./policies.ts";
+import type { PolicyDocument } from "../core/deploy/policies.ts";
 import {
   AWS_PROVIDER,
   LOG_RETENTION_DAYS,
@@ -51,7 +51,7 @@ import {
   PREVIOUS_EXPIRY_DAYS,
   STAGING_EXPIRY_DAYS,
   type TerraformPlan,
-} from "./plan.ts";
+} from "../core/deploy/terraform_plan.ts";
 
 const STACK = "glacier";
 

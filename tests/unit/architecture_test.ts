@@ -103,3 +103,34 @@ Deno.test("the rules refuse what DESIGN forbids", () => {
   assert.equal(ruleBreak(at("engine", "a.ts"), at("io", "b.ts")), undefined);
   assert.equal(ruleBreak(at("backends", "spark", "a.ts"), at("engine", "b.ts")), undefined);
 });
+
+/** Parts that loop over backends and must never test a resource kind themselves. */
+const CROSS_CUTTING = ["core", "io", "engine", "generate", "analyze", "lineage", "ui"];
+
+/** A test of one resource kind: `kind === "spark"`, `case "serverless":`, `.has("local")`. */
+const KIND_TEST =
+  /\bkind\s*[!=]==?\s*["'](local|serverless|spark)["']|\bcase\s+["'](local|serverless|spark)["']|\.has\(\s*["'](local|serverless|spark)["']\s*\)/;
+
+/** The lines of a source file that test a resource kind. */
+function kindTests(file: string, text: string): string[] {
+  return text.split("\n").flatMap((line, i) =>
+    KIND_TEST.test(line) ? [`${relative(root, file)}:${i + 1}: ${line.trim()}`] : []
+  );
+}
+
+Deno.test("no cross-cutting part tests a resource kind: that lives in the kind's backend", () => {
+  const found: string[] = [];
+  for (const file of sourceFiles(src)) {
+    if (!CROSS_CUTTING.includes(partOf(file).part)) continue;
+    found.push(...kindTests(file, Deno.readTextFileSync(file)));
+  }
+  assert.deepEqual(found, []);
+});
+
+Deno.test("the kind rule catches the usual ways of testing a kind", () => {
+  const file = join(src, "generate", "x.ts");
+  assert.equal(kindTests(file, 'if (step.task.resource.kind === "spark") {').length, 1);
+  assert.equal(kindTests(file, '    case "serverless":').length, 1);
+  assert.equal(kindTests(file, 'if (kinds.has("local")) {').length, 1);
+  assert.deepEqual(kindTests(file, "backends[step.task.resource.kind].check(step)"), []);
+});

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Backend } from "../../core/backend.ts";
+import { lambdaTerraform } from "./terraform.ts";
 import { lambdaCost } from "./cost.ts";
 
 /** Tasks run as AWS Lambda functions. */
@@ -14,5 +15,6 @@ export const lambdaBackend: Backend & { readonly kind: "serverless" } = {
   check: () => Promise.resolve([]),
   executor: async () => (await import("./invoke.ts")).lambdaExecutor,
   cost: lambdaCost,
+  terraform: lambdaTerraform,
   artifactBuilder: async () => (await import("./artifact_builder.ts")).lambdaArtifactBuilder,
 };

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Backend } from "../../core/backend.ts";
+import { localTerraform } from "./terraform.ts";
 import { localCost } from "./cost.ts";
 
 /** Tasks run in this process. */
@@ -14,5 +15,6 @@ export const localBackend: Backend & { readonly kind: "local" } = {
   check: () => Promise.resolve([]),
   executor: () => Promise.resolve(undefined),
   cost: localCost,
+  terraform: localTerraform,
   artifactBuilder: () => Promise.resolve(undefined),
 };

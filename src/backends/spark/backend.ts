@@ -5,6 +5,7 @@
  * @module
  */
 import type { Backend } from "../../core/backend.ts";
+import { sparkTerraform } from "./terraform.ts";
 import { sparkCost } from "./cost.ts";
 
 /** Tasks run as Spark jobs. */
@@ -14,5 +15,6 @@ export const sparkBackend: Backend & { readonly kind: "spark" } = {
   check: async (step) => (await import("./check.ts")).sparkCheck(step),
   executor: async () => (await import("./executor.ts")).sparkExecutor,
   cost: sparkCost,
+  terraform: sparkTerraform,
   artifactBuilder: async () => (await import("./artifact_builder.ts")).sparkArtifactBuilder,
 };

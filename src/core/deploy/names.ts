@@ -32,7 +32,7 @@ export function slug(text: string): string {
  *
  * @example
  * ```ts
- * import { awsName, slug } from "./_names.ts";
+ * import { awsName, slug } from "./names.ts";
  * console.log(awsName(["glacier", slug("Revenue by region")], 64)); // "glacier-revenue-by-region"
  * console.log(awsName(["glacier", "x".repeat(80)], 64).length); // 64
  * ```
@@ -100,4 +100,14 @@ export function literal(text: string): string {
  */
 export function byText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Text as IAM, KMS and Lambda descriptions take it: printable ASCII only.
+ *
+ * @param text the description.
+ * @returns it, with every other character as `?`.
+ */
+export function ascii(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, "?");
 }

@@ -4,15 +4,17 @@
  * Terraform template strings, so a document can be written into any Terraform JSON as it is.
  *
  * A task's S3 access follows what cloud mode does for one step (see `src/io/s3/`): it reads
- * its input objects, uploads its output under `.glacier/staging/<run>/<path>`, takes the lock
- * `.glacier/locks/<path>.lock`, writes and deletes its run's journal under `.glacier/journal/`,
- * copies the staged object into place, and lists `.glacier/journal/` of every bucket it touches
- * to finish commits cut short. Nothing else: no wildcard action, no `*` resource for S3.
+ * its input objects, uploads its output under `.glacier/staging/<run>/<path>`, keeps the previous
+ * object under `.glacier/previous/<run>/<path>` and copies the staged one into place; in the state
+ * bucket it takes the lock `locks/<bucket>/<path>.lock` and writes and deletes its run's journal
+ * (`journal/`) and run record (`runs/`), and lists both to finish commits cut short. What a kind
+ * of resource needs beyond that (Spark's scratch space) comes from its backend. Nothing else: no
+ * wildcard action, no `*` resource for S3.
  *
  * @module
  */
-import type { BucketRef, Step } from "../core/lineage.ts";
-import { bucketId, byText, literal, ref } from "./_names.ts";
+import type { BucketRef, Step } from "../lineage.ts";
+import { bucketId, byText, literal, ref } from "./names.ts";
 
 /** One statement of an IAM policy. */
 export interface PolicyStatement {
@@ -104,12 +106,15 @@ export function objectArn(bucket: string, key: string): string {
  * @param step the task's step.
  * @param keyArn the ARN of the KMS key the buckets are encrypted with.
  * @param region the region of the buckets.
+ * @param extra what the task's resource needs in storage beyond cloud mode's keys (Spark's
+ *   scratch space, say), from its backend.
  * @returns the statements.
  */
 export function taskStorageStatements(
   step: Step,
   keyArn: string,
   region: string,
+  extra: readonly PolicyStatement[] = [],
 ): PolicyStatement[] {
   const out = step.target;
   const inputs = uniqueRefs(Object.values(step.sources));
@@ -163,33 +168,8 @@ export function taskStorageStatements(
       Resource: [STATE_BUCKET_ARN],
       Condition: { StringLike: { "s3:prefix": ["journal/*", "runs/*"] } },
     },
-    ...(step.task.resource.kind === "spark" ? sparkScratchStatements(out.bucket) : []),
+    ...extra,
     encryptionStatement(keyArn, region),
-  ];
-}
-
-/**
- * Where a Spark job that reads and writes S3 itself (EMR Serverless) writes its part files before
- * the runner moves the one output file into place: `.glacier/scratch/` in the output's bucket.
- *
- * @param bucket the output's bucket.
- * @returns the statements.
- */
-function sparkScratchStatements(bucket: string): PolicyStatement[] {
-  return [
-    {
-      Sid: "SparkScratch",
-      Effect: "Allow",
-      Action: ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
-      Resource: [objectArn(bucket, `${META_PREFIX}scratch/*`)],
-    },
-    {
-      Sid: "ListSparkScratch",
-      Effect: "Allow",
-      Action: ["s3:ListBucket"],
-      Resource: [bucketArn(bucket)],
-      Condition: { StringLike: { "s3:prefix": [`${META_PREFIX}scratch/*`] } },
-    },
   ];
 }
 

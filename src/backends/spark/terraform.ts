@@ -1,0 +1,164 @@
+/**
+ * What a spark task declares in generated Terraform: the pipeline's EMR Serverless application,
+ * the task's job (its entry point and Glacier's runner in the artifacts bucket), a role EMR
+ * Serverless assumes, and a state that starts the job and waits for it.
+ *
+ * @module
+ */
+import type { BackendTerraform } from "../../core/backend.ts";
+import {
+  ACCOUNT,
+  bucketArn,
+  META_PREFIX,
+  objectArn,
+  PARTITION,
+  type PolicyStatement,
+  serviceTrust,
+} from "../../core/deploy/policies.ts";
+import { awsName, literal, ref, taskId } from "../../core/deploy/names.ts";
+import { taskState } from "../../core/deploy/state_machine.ts";
+import { EMR_RELEASE_LABEL, SPARK_IDLE_MINUTES } from "../../core/deploy/terraform_plan.ts";
+import { settingsOf } from "../../core/resource.ts";
+
+/** One EMR Serverless application per pipeline; a job per task. */
+export const sparkTerraform: BackendTerraform = {
+  deployedOn: "EMR Serverless",
+  artifacts: "Spark jobs",
+  placeholder: (step) => ({
+    task: step.task.name,
+    kind: step.task.resource.kind,
+    file: `artifacts/${step.task.name}.py`,
+    built: false,
+  }),
+  deploy(step, { pipeline, prefix, id, artifact, timeoutSeconds: limit, upload }) {
+    const task = step.task.name;
+    const settings = settingsOf(step.task.resource, "spark");
+    const application = {
+      id: "spark",
+      name: awsName([prefix, "spark"], 64),
+      releaseLabel: EMR_RELEASE_LABEL,
+      idleMinutes: SPARK_IDLE_MINUTES,
+    };
+    const artifactsBucket = ref("aws_s3_bucket", "artifacts", "bucket");
+    upload(artifact!.file, artifact!.sha256);
+    const fileKey = artifact!.file;
+    let entryKey = fileKey;
+    const submit = [
+      "--conf spark.dynamicAllocation.enabled=false",
+      `--conf spark.executor.instances=${settings.executors}`,
+      `--conf spark.executor.memory=${literal(settings.executorMemory)}`,
+    ];
+    if (artifact!.entryPoint !== undefined) {
+      upload(artifact!.entryPoint);
+      entryKey = artifact!.entryPoint;
+      submit.push(`--conf spark.submit.pyFiles=s3://${artifactsBucket}/${literal(fileKey)}`);
+    }
+    const keys = [...new Set([fileKey, entryKey])];
+    return {
+      role: {
+        trust: serviceTrust("emr-serverless.amazonaws.com", {
+          sourceArn: ref("aws_emrserverless_application", "spark", "arn"),
+        }),
+        statements: [{
+          Sid: "ReadJob",
+          Effect: "Allow",
+          Action: ["s3:GetObject"],
+          Resource: keys.map((k) => `${ref("aws_s3_bucket", "artifacts", "arn")}/${literal(k)}`),
+        }],
+        storage: sparkScratchStatements(step.target.bucket),
+        runsOn: "EMR Serverless",
+      },
+      application,
+      state: taskState(
+        task,
+        `Spark job on EMR Serverless application ${application.name} (${settings.executors} ` +
+          `executors of ${literal(settings.executorMemory)})`,
+        `arn:${PARTITION}:states:::emr-serverless:startJobRun.sync`,
+        {
+          Parameters: {
+            ApplicationId: ref("aws_emrserverless_application", "spark", "id"),
+            ExecutionRoleArn: ref("aws_iam_role", id, "arn"),
+            Name: task,
+            "ClientToken.$": "States.UUID()",
+            JobDriver: {
+              SparkSubmit: {
+                EntryPoint: `s3://${artifactsBucket}/${literal(entryKey)}`,
+                EntryPointArguments: ["--pipeline", pipeline, "--task", task],
+                SparkSubmitParameters: submit.join(" "),
+              },
+            },
+            ...(limit === undefined
+              ? {}
+              : { ExecutionTimeoutMinutes: Math.max(1, Math.ceil(limit / 60)) }),
+          },
+          ...(limit === undefined ? {} : { TimeoutSeconds: limit }),
+        },
+        [{ errors: ["States.ALL"], intervalSeconds: 30, maxAttempts: 2 }],
+      ),
+    };
+  },
+  machineStatements(steps, region) {
+    if (steps.length === 0) return [];
+    const app = ref("aws_emrserverless_application", "spark", "arn");
+    return [
+      {
+        Sid: "StartSparkJobs",
+        Effect: "Allow",
+        Action: ["emr-serverless:StartJobRun"],
+        Resource: [app],
+      },
+      {
+        Sid: "WatchSparkJobs",
+        Effect: "Allow",
+        Action: ["emr-serverless:CancelJobRun", "emr-serverless:GetJobRun"],
+        Resource: [`${app}/jobruns/*`],
+      },
+      {
+        Sid: "WatchSparkJobEvents",
+        Effect: "Allow",
+        Action: ["events:DescribeRule", "events:PutRule", "events:PutTargets"],
+        Resource: [
+          `arn:${PARTITION}:events:${region}:${ACCOUNT}:rule/StepFunctionsGetEventsForEMRServerlessJobRule`,
+        ],
+      },
+      {
+        Sid: "PassSparkRoles",
+        Effect: "Allow",
+        Action: ["iam:PassRole"],
+        Resource: steps.map((s) => ref("aws_iam_role", taskId(s.task.name), "arn")),
+        Condition: { StringEquals: { "iam:PassedToService": "emr-serverless.amazonaws.com" } },
+      },
+    ];
+  },
+  outputs: (steps) =>
+    steps.length === 0 ? [] : [{
+      id: "spark_application_id",
+      description: "The EMR Serverless application of the Spark tasks",
+      value: ref("aws_emrserverless_application", "spark", "id"),
+    }],
+};
+
+/**
+ * Where a Spark job that reads and writes S3 itself (EMR Serverless) writes its part files before
+ * the runner moves the one output file into place: `.glacier/scratch/` in the output's bucket.
+ *
+ * @param bucket the output's bucket.
+ * @returns the statements.
+ */
+function sparkScratchStatements(bucket: string): PolicyStatement[] {
+  return [
+    {
+      Sid: "SparkScratch",
+      Effect: "Allow",
+      Action: ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+      Resource: [objectArn(bucket, `${META_PREFIX}scratch/*`)],
+    },
+    {
+      Sid: "ListSparkScratch",
+      Effect: "Allow",
+      Action: ["s3:ListBucket"],
+      Resource: [bucketArn(bucket)],
+      Condition: { StringLike: { "s3:prefix": [`${META_PREFIX}scratch/*`] } },
+    },
+  ];
+}
