@@ -89,8 +89,8 @@ export interface Backend {
   readonly terraform: BackendTerraform;
 }
 
-/** What a kind of resource declares in generated Terraform. */
-export interface BackendTerraform {
+/** What a kind of resource that has AWS resources of its own declares in generated Terraform. */
+export interface DeclaredTerraform {
   /** Where its tasks' code runs on AWS, for messages: `Lambda`, `EMR Serverless`. */
   readonly deployedOn: string;
   /** What its artifacts are, for messages: `Lambda packages`, `Spark jobs`. */
@@ -126,6 +126,30 @@ export interface BackendTerraform {
    */
   outputs(steps: readonly Step[]): PlannedOutput[];
 }
+
+/**
+ * A kind of resource that runs in AWS as another kind does: a local task, which has no AWS
+ * resource of its own, runs there as a Lambda function with the default configuration.
+ */
+export interface BorrowedTerraform {
+  /**
+   * The step as the kind it is deployed as declares it.
+   *
+   * @param step the step.
+   * @returns the same step on the resource it runs on in AWS.
+   */
+  deployAs(step: Step): Step;
+  /**
+   * What to know about a step deployed that way, for generate's warnings.
+   *
+   * @param step the step.
+   * @returns one sentence naming the task and what to change.
+   */
+  note(step: Step): string;
+}
+
+/** What a kind of resource brings to generated Terraform. */
+export type BackendTerraform = DeclaredTerraform | BorrowedTerraform;
 
 /** One backend per resource kind. */
 export type Backends = { readonly [K in ResourceKind]: Backend & { readonly kind: K } };

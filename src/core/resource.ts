@@ -16,6 +16,12 @@ export interface LambdaSettings {
   readonly timeoutSeconds: number;
 }
 
+/** What `new LambdaConfig()` gives: 1024 MB and 300 s. */
+export const DEFAULT_LAMBDA_SETTINGS: LambdaSettings = Object.freeze({
+  memoryMb: 1024,
+  timeoutSeconds: 300,
+});
+
 /** Settings of an Apache Spark resource (`SparkConfig` as plain data). */
 export interface SparkSettings {
   /** Number of executors. */

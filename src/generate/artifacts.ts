@@ -47,14 +47,16 @@ export async function collectArtifacts(
   const byTask = new Map<string, PlannedArtifact>();
   const files: string[] = [];
   const warnings: string[] = [];
-  for (const step of graph.steps) {
+  for (const step of deployedSteps(graph, backends)) {
     const backend = backends[step.task.resource.kind];
+    if (!("placeholder" in backend.terraform)) continue;
     const placeholder = backend.terraform.placeholder(step);
     if (placeholder === undefined) continue;
-    const what = backend.terraform.deployedOn;
+    const terraform = backend.terraform;
+    const what = terraform.deployedOn;
     const builder = await backend.artifactBuilder();
     let artifact: TaskArtifact | undefined;
-    let reason = `this version of Glacier cannot build ${backend.terraform.artifacts} yet`;
+    let reason = `this version of Glacier cannot build ${terraform.artifacts} yet`;
     if (builder !== undefined) {
       try {
         artifact = await builder(graph, step, outputDir, context);
@@ -119,4 +121,19 @@ function relativeFile(step: Step, file: string): string {
     );
   }
   return posix.replace(/^(\.\/)+/, "");
+}
+
+/**
+ * The steps as they are deployed: a step whose kind runs in AWS as another kind does (a local
+ * task, as a Lambda function) on that kind's resource.
+ *
+ * @param graph the pipeline.
+ * @param backends the backends.
+ * @returns the steps, in the graph's order.
+ */
+export function deployedSteps(graph: PipelineGraph, backends: Backends): Step[] {
+  return graph.steps.map((step) => {
+    const terraform = backends[step.task.resource.kind].terraform;
+    return "deployAs" in terraform ? terraform.deployAs(step) : step;
+  });
 }

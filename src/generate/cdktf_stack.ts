@@ -36,7 +36,6 @@ import { IamRole } from "npm:@cdktf/provider-aws@21.22.1/lib/iam-role/index.js";
 import { IamRolePolicy } from "npm:@cdktf/provider-aws@21.22.1/lib/iam-role-policy/index.js";
 import { CloudwatchLogGroup } from "npm:@cdktf/provider-aws@21.22.1/lib/cloudwatch-log-group/index.js";
 import { LambdaFunction } from "npm:@cdktf/provider-aws@21.22.1/lib/lambda-function/index.js";
-import { SfnActivity } from "npm:@cdktf/provider-aws@21.22.1/lib/sfn-activity/index.js";
 import { SfnStateMachine } from "npm:@cdktf/provider-aws@21.22.1/lib/sfn-state-machine/index.js";
 import { EmrserverlessApplication } from "npm:@cdktf/provider-aws@21.22.1/lib/emrserverless-application/index.js";
 import { SchedulerSchedule } from "npm:@cdktf/provider-aws@21.22.1/lib/scheduler-schedule/index.js";
@@ -295,10 +294,6 @@ function declareStack(stack: TerraformStack, plan: TerraformPlan): void {
       }),
       f.id,
     );
-  }
-
-  for (const a of plan.activities) {
-    named(new SfnActivity(stack, `aws_sfn_activity.${a.id}`, { name: a.name }), a.id);
   }
 
   if (plan.spark) {

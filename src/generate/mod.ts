@@ -20,7 +20,7 @@ import type { GenerateReport, RunOptions } from "../core/reports.ts";
 import type { Backends } from "../core/backend.ts";
 import { BACKENDS } from "../backends/mod.ts";
 import { collectArtifacts } from "./artifacts.ts";
-import { planTerraform } from "./plan.ts";
+import { checkDeployable, planTerraform } from "./plan.ts";
 
 /** The file generation writes in the output directory. */
 export const TERRAFORM_FILE = "cdk.tf.json";
@@ -67,6 +67,7 @@ export async function generateTerraform(
         "for a bucket that a .transform(task).to(bucket) chain returns",
     );
   }
+  checkDeployable(graph, options.schedule);
   const outputDir = options.outputDir;
   await Deno.mkdir(outputDir, { recursive: true });
   const artifacts = await collectArtifacts(
@@ -75,7 +76,7 @@ export async function generateTerraform(
     options.module ? { module: options.module } : {},
     backends,
   );
-  const plan = planTerraform(graph, artifacts.byTask, options.schedule);
+  const plan = planTerraform(graph, artifacts.byTask, options.schedule, backends);
   const { synthesizeTerraform } = await import("./cdktf_stack.ts");
   const text = await synthesizeTerraform(plan);
   const target = join(outputDir, TERRAFORM_FILE);
@@ -84,11 +85,10 @@ export async function generateTerraform(
   await Deno.rename(temporary, target);
   const warnings = [
     ...artifacts.warnings,
-    ...plan.activities.map((a) =>
-      `task '${a.task}' runs on provider.local(), which has no AWS resource: the state machine ` +
-      `hands it to Step Functions activity '${a.name}' and waits up to an hour for a worker ` +
-      "to poll it, and this version of Glacier has no such worker yet, so runs fail at that step"
-    ),
+    ...graph.steps.flatMap((step) => {
+      const terraform = backends[step.task.resource.kind].terraform;
+      return "note" in terraform ? [terraform.note(step)] : [];
+    }),
   ];
   return {
     pipeline: graph.name,

@@ -9,12 +9,13 @@
  *
  * @module
  */
-import type { Backend, Backends } from "../core/backend.ts";
+import type { Backends, DeclaredTerraform } from "../core/backend.ts";
 import { UnsupportedError } from "../core/errors.ts";
 import type { PipelineGraph } from "../core/graph.ts";
 import type { BucketRef, Step } from "../core/lineage.ts";
 import { timeoutOf } from "../core/task.ts";
 import { BACKENDS } from "../backends/mod.ts";
+import { deployedSteps } from "./artifacts.ts";
 import {
   ascii,
   awsName,
@@ -40,7 +41,6 @@ import {
 } from "../core/deploy/policies.ts";
 import { stateMachineDefinition, type TaskState } from "../core/deploy/state_machine.ts";
 import type {
-  PlannedActivity,
   PlannedArtifact,
   PlannedBucket,
   PlannedFunction,
@@ -57,6 +57,35 @@ import type {
 const SCHEDULE =
   /^(rate\(\s*\d+\s+(minute|minutes|hour|hours|day|days)\s*\)|cron\([^()]+\)|at\([0-9T:-]+\))$/;
 const IAM_WILDCARDS = /[*?]/;
+
+/**
+ * Refuses, before anything is built, what Terraform cannot express: buckets in several regions, a
+ * bucket path that IAM would read as a wildcard, a schedule that is not `rate(...)`, `cron(...)`
+ * or `at(...)`.
+ *
+ * @param graph the pipeline.
+ * @param schedule the schedule expression, when there is one.
+ * @returns the pipeline's region.
+ * @throws {UnsupportedError} naming the bucket or the expression.
+ */
+export function checkDeployable(graph: PipelineGraph, schedule?: string): string {
+  const region = regionOf(graph);
+  for (const b of graph.buckets) {
+    if (IAM_WILDCARDS.test(b.path)) {
+      throw new UnsupportedError(
+        `bucket '${b.location}' has '*' or '?' in its path, which IAM policies read as ` +
+          "wildcards, so no policy can grant exactly that object; rename the path",
+      );
+    }
+  }
+  if (schedule !== undefined && !SCHEDULE.test(schedule.trim())) {
+    throw new UnsupportedError(
+      `schedule ${JSON.stringify(schedule)} is not an EventBridge Scheduler expression; use ` +
+        "rate(1 day), cron(0 6 * * ? *) or at(2030-01-01T06:00:00)",
+    );
+  }
+  return region;
+}
 
 /**
  * Plans the resources of a pipeline.
@@ -93,21 +122,7 @@ export function planTerraform(
   schedule?: string,
   backends: Backends = BACKENDS,
 ): TerraformPlan {
-  const region = regionOf(graph);
-  for (const b of graph.buckets) {
-    if (IAM_WILDCARDS.test(b.path)) {
-      throw new UnsupportedError(
-        `bucket '${b.location}' has '*' or '?' in its path, which IAM policies read as ` +
-          "wildcards, so no policy can grant exactly that object; rename the path",
-      );
-    }
-  }
-  if (schedule !== undefined && !SCHEDULE.test(schedule.trim())) {
-    throw new UnsupportedError(
-      `schedule ${JSON.stringify(schedule)} is not an EventBridge Scheduler expression; use ` +
-        "rate(1 day), cron(0 6 * * ? *) or at(2030-01-01T06:00:00)",
-    );
-  }
+  const region = checkDeployable(graph, schedule);
   const prefix = awsName(["glacier", slug(graph.name)], 40);
   const pipeline = literal(graph.name);
   const keyArn = ref("aws_kms_key", "pipeline", "arn");
@@ -155,18 +170,25 @@ export function planTerraform(
     return id;
   };
   const functions: PlannedFunction[] = [];
-  const activities: PlannedActivity[] = [];
   const states = new Map<Step, TaskState>();
 
   let sparkApp: PlannedSparkApplication | undefined;
-  for (const step of graph.steps) {
+  const deployed = deployedSteps(graph, backends);
+  for (const [index, step] of deployed.entries()) {
+    const terraform = backends[step.task.resource.kind].terraform;
+    if (!("deploy" in terraform)) {
+      throw new UnsupportedError(
+        `task '${step.task.name}' runs on a resource that deploys as another kind, which ` +
+          "deploys as another kind again; a backend's deployAs must name a kind with resources",
+      );
+    }
     const task = step.task.name;
     const id = taskId(task);
     const reads = Object.values(step.sources).map((r) => r.location).sort(byText);
     const what = `reads ${reads.map(literal).join(", ")}; writes ${literal(step.target.location)}`;
     const limit = timeoutOf(step.task);
     const artifact = artifacts.get(task);
-    const part = backends[step.task.resource.kind].terraform.deploy(step, {
+    const part = terraform.deploy(step, {
       pipeline,
       prefix,
       id,
@@ -190,9 +212,8 @@ export function planTerraform(
     });
     if (part.logGroup) logGroups.push(part.logGroup);
     if (part.function) functions.push(part.function);
-    if (part.activity) activities.push(part.activity);
     sparkApp ??= part.application;
-    states.set(step, part.state);
+    states.set(graph.steps[index], part.state);
   }
 
   const machineName = awsName([prefix], 80);
@@ -203,7 +224,7 @@ export function planTerraform(
     name: awsName([prefix, "pipeline"], 64),
     description: ascii(`Glacier pipeline '${pipeline}': the state machine that runs its tasks`),
     trust: serviceTrust("states.amazonaws.com", { sourceArn: machineArn }),
-    policy: policy(stateMachineStatements(graph, region, backends)),
+    policy: policy(stateMachineStatements(deployed, region, backends)),
   });
   const stateMachine: PlannedStateMachine = {
     id: "pipeline",
@@ -258,7 +279,7 @@ export function planTerraform(
       description: "Start a run: aws stepfunctions start-execution --state-machine-arn <this>",
       value: ref("aws_sfn_state_machine", "pipeline", "arn"),
     },
-    ...kindsOf(graph, backends).flatMap(([backend, steps]) => backend.terraform.outputs(steps)),
+    ...kindsOf(deployed, backends).flatMap(([terraform, steps]) => terraform.outputs(steps)),
   ];
 
   return {
@@ -276,7 +297,6 @@ export function planTerraform(
     logGroups,
     objects,
     functions,
-    activities,
     ...(sparkApp ? { spark: sparkApp } : {}),
     stateMachine,
     ...(plannedSchedule ? { schedule: plannedSchedule } : {}),
@@ -286,25 +306,32 @@ export function planTerraform(
 
 /** What the state machine's role may do: start exactly the pipeline's functions and jobs. */
 function stateMachineStatements(
-  graph: PipelineGraph,
+  deployed: readonly Step[],
   region: string,
   backends: Backends,
 ): PolicyStatement[] {
   return [
-    ...kindsOf(graph, backends).flatMap(([backend, steps]) =>
-      backend.terraform.machineStatements(steps, region)
+    ...kindsOf(deployed, backends).flatMap(([terraform, steps]) =>
+      terraform.machineStatements(steps, region)
     ),
     { Sid: "DeliverLogs", Effect: "Allow", Action: [...LOG_DELIVERY_ACTIONS], Resource: ["*"] },
     { Sid: "Trace", Effect: "Allow", Action: [...TRACING_ACTIONS], Resource: ["*"] },
   ];
 }
 
-/** Each backend with the pipeline's steps of its kind, in the backends' order. */
-function kindsOf(graph: PipelineGraph, backends: Backends): [Backend, Step[]][] {
-  return Object.values(backends).map((backend) => [
-    backend,
-    graph.steps.filter((s) => s.task.resource.kind === backend.kind),
-  ]);
+/** Each backend that declares resources, with the deployed steps of its kind, in order. */
+function kindsOf(
+  deployed: readonly Step[],
+  backends: Backends,
+): [DeclaredTerraform, Step[]][] {
+  return Object.values(backends).flatMap((backend) =>
+    "deploy" in backend.terraform
+      ? [[
+        backend.terraform,
+        deployed.filter((s) => s.task.resource.kind === backend.kind),
+      ] as [DeclaredTerraform, Step[]]]
+      : []
+  );
 }
 
 /** The S3 buckets of a pipeline, by name. */

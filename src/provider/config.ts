@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { DEFAULT_LAMBDA_SETTINGS } from "../core/resource.ts";
 
 /** AWS settings shared by every resource of a provider. */
 export class AwsConfig {
@@ -46,8 +47,8 @@ export class LambdaConfig {
    * @throws {RangeError} outside Lambda's limits.
    */
   constructor(options: { memoryMb?: number; timeoutSeconds?: number } = {}) {
-    this.memoryMb = options.memoryMb ?? 1024;
-    this.timeoutSeconds = options.timeoutSeconds ?? 300;
+    this.memoryMb = options.memoryMb ?? DEFAULT_LAMBDA_SETTINGS.memoryMb;
+    this.timeoutSeconds = options.timeoutSeconds ?? DEFAULT_LAMBDA_SETTINGS.timeoutSeconds;
     if (!Number.isInteger(this.memoryMb) || this.memoryMb < 128 || this.memoryMb > 10240) {
       throw new RangeError(
         `LambdaConfig memoryMb must be an integer from 128 to 10240, got ${this.memoryMb}`,

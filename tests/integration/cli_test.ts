@@ -99,11 +99,14 @@ Deno.test("glacier reports usage mistakes with status 2 and missing features wit
   const out = join(await Deno.makeTempDir({ prefix: "glacier-cli-tf-" }), "tf");
   const generate = await glacier(module, "generate", "--out", out);
   assert.equal(generate.status, 0, generate.err);
-  assert.equal(generate.out.trim(), `pipeline 'totals': wrote 1 files to ${join(out, "totals")}`);
+  assert.equal(generate.out.trim(), `pipeline 'totals': wrote 2 files to ${join(out, "totals")}`);
   assert.match(generate.err, /warning: task 'double' runs on provider\.local\(\)/);
   assert.match(generate.err, /warning: task 'sum' runs on provider\.local\(\)/);
   const tf = JSON.parse(await Deno.readTextFile(join(out, "totals", "cdk.tf.json")));
-  assert.deepEqual(Object.keys(tf.resource.aws_sfn_activity).sort(), ["task_double", "task_sum"]);
+  assert.deepEqual(Object.keys(tf.resource.aws_lambda_function).sort(), [
+    "task_double",
+    "task_sum",
+  ]);
 });
 
 Deno.test("glacier analyze estimates the outermost pipeline from its real data", async () => {

@@ -90,9 +90,25 @@ Deno.test("the complete example checks, draws itself, and says what is not built
   const functions = Object.values(tf.resource.aws_lambda_function) as { function_name: string }[];
   assert.deepEqual(
     functions.map((f) => f.function_name).sort(),
-    ["glacier-category_sales", "glacier-normalize_customers"],
-    "each serverless task once, although three pipelines share them",
+    [
+      "glacier-category_sales",
+      "glacier-clean_orders",
+      "glacier-normalize_customers",
+      "glacier-regional_sales",
+    ],
+    "each serverless and local task once (a runnable step for every task), although three " +
+      "pipelines share them",
   );
+  // Spark tasks run as EMR Serverless jobs: with the functions, every task has a runnable step.
+  const states = JSON.stringify(JSON.parse(tf.resource.aws_sfn_state_machine.pipeline.definition));
+  for (const task of ["clean_orders", "regional_sales"]) {
+    assert.match(
+      states,
+      new RegExp(
+        `"Resource":"arn:[^"]*:states:::lambda:invoke"[^}]*"FunctionName":"\\$\\{aws_lambda_function\\.task_${task}\\.arn\\}"`,
+      ),
+    );
+  }
   assert.match(generate.err, /packaging .*complete.ts for AWS Lambda/);
   for (const task of ["enrich_orders", "customer_value"]) {
     const entry = join(generate.cwd, "terraform", "complete", "artifacts", `${task}.py`);

@@ -511,9 +511,6 @@ function assertStructure(g: Generated): void {
         if (resource.startsWith("${aws_cloudwatch_log_group.")) {
           assert.equal(resource, `\${aws_cloudwatch_log_group.${roleId}.arn}:*`);
         }
-        if (resource.startsWith("${aws_sfn_activity.")) {
-          assert.equal(resource, `\${aws_sfn_activity.${roleId}.arn}`);
-        }
       }
     }
     for (const source of Object.values(step.sources)) {
@@ -526,8 +523,11 @@ function assertStructure(g: Generated): void {
       );
     }
     const roleArn = `\${aws_iam_role.${roleId}.arn}`;
-    if (kind === "serverless") {
-      const settings = step.task.resource.settings as { memoryMb: number; timeoutSeconds: number };
+    if (kind === "serverless" || kind === "local") {
+      // A local task runs in AWS as a Lambda function with LambdaConfig's defaults.
+      const settings = kind === "local"
+        ? { memoryMb: 1024, timeoutSeconds: 300 }
+        : step.task.resource.settings as { memoryMb: number; timeoutSeconds: number };
       const fn = Object.entries(r.aws_lambda_function as Record<string, Json>)
         .find(([, f]) => f.role === roleArn);
       assert.ok(fn, `${name}: no function runs '${task}' with its role`);
@@ -561,17 +561,6 @@ function assertStructure(g: Generated): void {
         statementsOf(tf, role.assume_role_policy)[0].Principal?.Service,
         "emr-serverless.amazonaws.com",
       );
-    } else {
-      const activity = state.Resource.match(/^\$\{aws_sfn_activity\.([^.]+)\.arn\}$/)?.[1];
-      assert.ok(activity && r.aws_sfn_activity[activity], `${name}: '${task}' has no activity`);
-      assert.ok(
-        policy.some((s) =>
-          s.Action.includes("states:GetActivityTask") &&
-          s.Resource.includes(`\${aws_sfn_activity.${activity}.arn}`)
-        ),
-        `${name}: the role of local task '${task}' cannot poll its activity`,
-      );
-      assert.equal(r.aws_lambda_function?.[roleId], undefined, "no Lambda for a local task");
     }
   }
   const sparkTasks = graph.steps.filter((s) => s.task.resource.kind === "spark").length;
@@ -625,16 +614,18 @@ Deno.test("a pipeline the generator has never seen: all three resources, single 
   const g = await one("telemetry");
   const r = g.tf.resource;
   assert.equal(g.tf.provider.aws[0].region, "eu-west-1");
+  // Every task can run in AWS: the local ones as functions with LambdaConfig's defaults.
   assert.deepEqual(Object.keys(r.aws_lambda_function).sort(), [
+    "task_build-profiles",
     "task_dedupe_events",
+    "task_per_country",
     "task_summarize",
   ]);
   assert.equal(r.aws_lambda_function.task_summarize.memory_size, 2048);
   assert.equal(r.aws_lambda_function.task_summarize.timeout, 600);
-  assert.deepEqual(Object.keys(r.aws_sfn_activity).sort(), [
-    "task_build-profiles",
-    "task_per_country",
-  ]);
+  assert.equal(r.aws_lambda_function["task_build-profiles"].memory_size, 1024);
+  assert.equal(r.aws_lambda_function["task_build-profiles"].timeout, 300);
+  assert.equal(r.aws_sfn_activity, undefined);
   assert.equal(bucketResource(g.tf, "telemetry.curated"), "bucket_telemetry_curated");
   // Waves: dedupe and profiles, then the three that read them, then the summary.
   const states = taskStates(JSON.parse(r.aws_sfn_state_machine.pipeline.definition));
@@ -665,10 +656,19 @@ Deno.test("a pipeline the generator has never seen: all three resources, single 
   for (const task of ["build-profiles", "per_country"]) {
     assert.match(
       warnings,
-      new RegExp(`task '${task}' runs on provider\\.local\\(\\).*no such worker yet`),
+      new RegExp(
+        `task '${task}' runs on provider\\.local\\(\\): in AWS it runs as Lambda function ` +
+          `'glacier-${task}' with the default 1024 MB and 300 s`,
+      ),
+    );
+    assert.match(
+      warnings,
+      new RegExp(
+        `task '${task}' \\(Lambda\\): this version of Glacier cannot build Lambda packages`,
+      ),
     );
   }
-  assert.equal(g.report.warnings.length, 6);
+  assert.equal(g.report.warnings.length, 8);
   assert.equal(
     packageOf(g.tf, "task_dedupe_events").source,
     "${path.module}/artifacts/dedupe_events.zip",
@@ -738,7 +738,9 @@ Deno.test("the backends' artifact builders replace the placeholders; a failing o
     spark: { ...NO_BUILDERS.spark, artifactBuilder: () => Promise.resolve(build(".py", {})) },
   });
   assert.deepEqual(report.files, [
+    "build/build-profiles.zip",
     "build/dedupe_events.zip",
+    "build/per_country.zip",
     "build/sessionize.py",
     "build/summarize.zip",
     "cdk.tf.json",

@@ -307,7 +307,11 @@ export async function unpackLambdaArtifact(zip: string, dir: string): Promise<vo
   }
 }
 
-/** The functions of a module: one per serverless task of its pipelines, in pipeline order. */
+/**
+ * The functions a module's zip serves on the local stack: one per serverless task of its
+ * pipelines, in pipeline order. The zip runs any task of the module by name, so in AWS it also
+ * serves the module's local tasks (which generated Terraform deploys as functions of their own).
+ */
 async function serverlessFunctions(module: string): Promise<LambdaFunctionSpec[]> {
   const functions = new Map<string, LambdaFunctionSpec>();
   for (const pipeline of await discoverPipelines(module)) {
@@ -321,12 +325,6 @@ async function serverlessFunctions(module: string): Promise<LambdaFunctionSpec[]
         timeoutSeconds: resource.settings.timeoutSeconds,
       });
     }
-  }
-  if (functions.size === 0) {
-    throw new LambdaPackageError(
-      `module '${module}' has no serverless task, so there is no Lambda function to package; ` +
-        "declare tasks on provider.serverless(...) to run them on AWS Lambda",
-    );
   }
   return [...functions.values()];
 }

@@ -140,15 +140,20 @@ Deno.test("LambdaPackager: one deterministic, cached zip that runs offline from 
       assert.equal(await Deno.stat(join(dir, "cache-c")).then(() => true, () => false), false);
     });
 
-    await t.step("refuses a module without serverless tasks", async () => {
-      const localOnly = join(dir, "local_only.ts");
-      await Deno.writeTextFile(localOnly, LOCAL_ONLY);
-      await assert.rejects(
-        buildLambdaArtifact({ module: localOnly, cacheDir: join(dir, "cache-d"), quiet: true }),
-        LambdaPackageError,
-        "has no serverless task",
-      );
-    });
+    await t.step(
+      "packages a module of local tasks: no function on the stack, the same zip in AWS",
+      async () => {
+        const localOnly = join(dir, "local_only.ts");
+        await Deno.writeTextFile(localOnly, LOCAL_ONLY);
+        const artifact = await buildLambdaArtifact({
+          module: localOnly,
+          cacheDir: join(dir, "cache-d"),
+          quiet: true,
+        });
+        assert.deepEqual(artifact.functions, []);
+        assert.ok((await Deno.stat(artifact.file)).size > 0);
+      },
+    );
 
     await t.step(
       "unpacks with modes; the bootstrap serves the module offline, read-only",

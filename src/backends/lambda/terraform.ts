@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { BackendTerraform } from "../../core/backend.ts";
+import type { DeclaredTerraform } from "../../core/backend.ts";
 import { ascii, ref, taskId } from "../../core/deploy/names.ts";
 import { PARTITION, serviceTrust } from "../../core/deploy/policies.ts";
 import { taskState } from "../../core/deploy/state_machine.ts";
@@ -13,7 +13,7 @@ import { lambdaFunctionName } from "../../core/naming.ts";
 import { settingsOf } from "../../core/resource.ts";
 
 /** A Lambda function per task, invoked by the state machine. */
-export const lambdaTerraform: BackendTerraform = {
+export const lambdaTerraform: DeclaredTerraform = {
   deployedOn: "Lambda",
   artifacts: "Lambda packages",
   placeholder: (step) => ({
@@ -23,12 +23,13 @@ export const lambdaTerraform: BackendTerraform = {
     ...DEFAULT_LAMBDA,
     built: false,
   }),
-  deploy(step, { pipeline, id, what, artifact, timeoutSeconds, upload }) {
+  deploy(step, { pipeline, id, what, artifact: built, timeoutSeconds, upload }) {
     const task = step.task.name;
+    const artifact = built ?? lambdaTerraform.placeholder(step)!;
     const settings = settingsOf(step.task.resource, "serverless");
     // The invoker finds the function by this name: the one rule lives in core.
     const name = lambdaFunctionName(step.task);
-    const objectId = upload(artifact!.file, artifact!.sha256);
+    const objectId = upload(artifact.file, artifact.sha256);
     return {
       role: {
         trust: serviceTrust("lambda.amazonaws.com"),
@@ -58,8 +59,8 @@ export const lambdaTerraform: BackendTerraform = {
           256,
         ),
         objectId,
-        runtime: artifact!.runtime!,
-        handler: artifact!.handler!,
+        runtime: artifact.runtime!,
+        handler: artifact.handler!,
         memoryMb: settings.memoryMb,
         timeoutSeconds: settings.timeoutSeconds,
       },

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { BackendTerraform } from "../../core/backend.ts";
+import type { DeclaredTerraform } from "../../core/backend.ts";
 import {
   ACCOUNT,
   bucketArn,
@@ -21,7 +21,7 @@ import { EMR_RELEASE_LABEL, SPARK_IDLE_MINUTES } from "../../core/deploy/terrafo
 import { settingsOf } from "../../core/resource.ts";
 
 /** One EMR Serverless application per pipeline; a job per task. */
-export const sparkTerraform: BackendTerraform = {
+export const sparkTerraform: DeclaredTerraform = {
   deployedOn: "EMR Serverless",
   artifacts: "Spark jobs",
   placeholder: (step) => ({
@@ -30,8 +30,9 @@ export const sparkTerraform: BackendTerraform = {
     file: `artifacts/${step.task.name}.py`,
     built: false,
   }),
-  deploy(step, { pipeline, prefix, id, artifact, timeoutSeconds: limit, upload }) {
+  deploy(step, { pipeline, prefix, id, artifact: built, timeoutSeconds: limit, upload }) {
     const task = step.task.name;
+    const artifact = built ?? sparkTerraform.placeholder(step)!;
     const settings = settingsOf(step.task.resource, "spark");
     const application = {
       id: "spark",
@@ -40,17 +41,17 @@ export const sparkTerraform: BackendTerraform = {
       idleMinutes: SPARK_IDLE_MINUTES,
     };
     const artifactsBucket = ref("aws_s3_bucket", "artifacts", "bucket");
-    upload(artifact!.file, artifact!.sha256);
-    const fileKey = artifact!.file;
+    upload(artifact.file, artifact.sha256);
+    const fileKey = artifact.file;
     let entryKey = fileKey;
     const submit = [
       "--conf spark.dynamicAllocation.enabled=false",
       `--conf spark.executor.instances=${settings.executors}`,
       `--conf spark.executor.memory=${literal(settings.executorMemory)}`,
     ];
-    if (artifact!.entryPoint !== undefined) {
-      upload(artifact!.entryPoint);
-      entryKey = artifact!.entryPoint;
+    if (artifact.entryPoint !== undefined) {
+      upload(artifact.entryPoint);
+      entryKey = artifact.entryPoint;
       submit.push(`--conf spark.submit.pyFiles=s3://${artifactsBucket}/${literal(fileKey)}`);
     }
     const keys = [...new Set([fileKey, entryKey])];

@@ -221,21 +221,6 @@ export function serviceTrust(
 }
 
 /**
- * The trust policy of a role that principals of the account assume when their own IAM policy
- * lets them: the role of an activity worker, which may run anywhere.
- *
- * @returns the document.
- */
-export function accountTrust(): PolicyDocument {
-  return policy([{
-    Sid: "AccountAssumes",
-    Effect: "Allow",
-    Principal: { AWS: `arn:${PARTITION}:iam::${ACCOUNT}:root` },
-    Action: ["sts:AssumeRole"],
-  }]);
-}
-
-/**
  * The policy of the pipeline's KMS key: the account administers it through IAM (the default
  * key policy), and CloudWatch Logs may use it for this account's log groups.
  *
@@ -293,13 +278,6 @@ export const LOG_DELIVERY_ACTIONS: readonly string[] = [
   "logs:ListLogDeliveries",
   "logs:PutResourcePolicy",
   "logs:UpdateLogDelivery",
-];
-
-/** Actions an activity worker reports with; Step Functions allows them on `*` only. */
-export const ACTIVITY_REPORT_ACTIONS: readonly string[] = [
-  "states:SendTaskFailure",
-  "states:SendTaskHeartbeat",
-  "states:SendTaskSuccess",
 ];
 
 function uniqueRefs(refs: readonly BucketRef[]): BucketRef[] {

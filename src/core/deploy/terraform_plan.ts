@@ -30,8 +30,6 @@ export const STAGING_EXPIRY_DAYS = 7;
 export const PREVIOUS_EXPIRY_DAYS = 14;
 /** Days after which S3 aborts an unfinished multipart upload. */
 export const MULTIPART_ABORT_DAYS = 7;
-/** Seconds a state machine waits for an activity worker to finish a local task. */
-export const ACTIVITY_TIMEOUT_SECONDS = 3600;
 /** Minutes of idleness after which the Spark application stops. */
 export const SPARK_IDLE_MINUTES = 15;
 
@@ -112,16 +110,6 @@ export interface PlannedFunction {
   readonly timeoutSeconds: number;
 }
 
-/** A Step Functions activity: where a local task waits for a worker. */
-export interface PlannedActivity {
-  /** The Terraform identifier. */
-  readonly id: string;
-  /** The task's name. */
-  readonly task: string;
-  /** The activity's name. */
-  readonly name: string;
-}
-
 /** The EMR Serverless application that runs the Spark tasks. */
 export interface PlannedSparkApplication {
   /** The Terraform identifier. */
@@ -189,8 +177,6 @@ export interface TerraformPlan {
   readonly objects: readonly PlannedObject[];
   /** The Lambda functions. */
   readonly functions: readonly PlannedFunction[];
-  /** The activities of local tasks. */
-  readonly activities: readonly PlannedActivity[];
   /** The Spark application, when there are Spark tasks. */
   readonly spark?: PlannedSparkApplication;
   /** The state machine. */
@@ -264,8 +250,6 @@ export interface StepDeployment {
   readonly function?: PlannedFunction;
   /** The task's log group, when it has its own. */
   readonly logGroup?: PlannedLogGroup;
-  /** The activity a worker polls, for a task that a worker runs. */
-  readonly activity?: PlannedActivity;
   /** The application the task's job runs in (the same one for every step of its kind). */
   readonly application?: PlannedSparkApplication;
   /** How the state machine runs the task. */
