@@ -28,6 +28,10 @@ export type NameOf<T> = T extends { readonly name: infer N extends string } ? N 
 /**
  * `Ok` when a union of messages is empty, else the messages, spelled out.
  *
+ * The checks below pass their messages as `NoInfer<...>`: the checked parameter is also where
+ * the task or bucket type is inferred from, and without it inference would walk into every
+ * message type of every call (about 2,000 instantiations per step of a pipeline).
+ *
  * @internal
  */
 type Verdict<E, Ok> = [E] extends [never] ? Ok : keyof { [M in E & string as M]: 0 };
@@ -40,7 +44,7 @@ export type SingleSourceCheck<S extends Schema, L extends string, T> = T extends
   readonly kind: "single";
   readonly input: infer I extends Schema;
   readonly name: infer N extends string;
-} ? Verdict<FeedErrors<S, I, { bucket: L; task: N; input: string }>, T>
+} ? Verdict<NoInfer<FeedErrors<S, I, { bucket: L; task: N; input: string }>>, T>
   : T extends { readonly kind: "multi"; readonly name: infer N extends string }
     ? `task '${N}' takes named inputs: use new Pipeline({ ... }).transform(task)`
   : T;
@@ -49,7 +53,7 @@ export type SingleSourceCheck<S extends Schema, L extends string, T> = T extends
 export type TargetCheck<O extends Schema, N extends string, B> = B extends {
   readonly schema: infer S extends Schema;
   readonly location: infer L extends string;
-} ? Verdict<ExactErrors<O, S, { bucket: L; task: N }>, B>
+} ? Verdict<NoInfer<ExactErrors<O, S, { bucket: L; task: N }>>, B>
   : B;
 
 /** What the wiring checks need to know of a bucket type. */
@@ -318,20 +322,22 @@ export type MultiSourceCheck<I extends Readonly<Record<string, BucketShape>>, T>
   readonly inputs: infer TI extends TaskInputs;
   readonly name: infer N extends string;
 } ? Verdict<
-    | {
-      [K in Exclude<keyof I, keyof TI> & string]: `task '${N}' has no input named '${K}'`;
-    }[Exclude<keyof I, keyof TI> & string]
-    | {
-      [K in Exclude<keyof TI, keyof I> & string]:
-        `task '${N}' needs input '${K}', which the Pipeline does not give`;
-    }[Exclude<keyof TI, keyof I> & string]
-    | {
-      [K in keyof TI & keyof I & string]: FeedErrors<
-        I[K]["schema"],
-        TI[K],
-        { bucket: I[K]["location"]; task: N; input: K }
-      >;
-    }[keyof TI & keyof I & string],
+    NoInfer<
+      | {
+        [K in Exclude<keyof I, keyof TI> & string]: `task '${N}' has no input named '${K}'`;
+      }[Exclude<keyof I, keyof TI> & string]
+      | {
+        [K in Exclude<keyof TI, keyof I> & string]:
+          `task '${N}' needs input '${K}', which the Pipeline does not give`;
+      }[Exclude<keyof TI, keyof I> & string]
+      | {
+        [K in keyof TI & keyof I & string]: FeedErrors<
+          I[K]["schema"],
+          TI[K],
+          { bucket: I[K]["location"]; task: N; input: K }
+        >;
+      }[keyof TI & keyof I & string]
+    >,
     T
   >
   : T extends { readonly kind: "single"; readonly name: infer N extends string }
