@@ -8,7 +8,7 @@ import type pl from "../polars.ts";
 import { SchemaMismatchError, TaskError } from "../core/errors.ts";
 import type { Step } from "../core/lineage.ts";
 import type { TaskInputs } from "../core/task.ts";
-import { exactIssues } from "../schema/schema.ts";
+import { columnsOf, exactIssues } from "../schema/schema.ts";
 import { planSchema } from "../storage/formats.ts";
 import { firstLine } from "../storage/_errors.ts";
 
@@ -30,12 +30,12 @@ export function applyTask(
   let plan: unknown;
   try {
     if (task.kind === "single") {
-      plan = task.apply(frames.input.select(...Object.keys(task.input)));
+      plan = task.apply(frames.input.select(columnsOf(task.input)));
     } else {
       const inputs = Object.fromEntries(
         Object.entries(task.inputs as TaskInputs).map(([name, s]) => [
           name,
-          frames[name].select(...Object.keys(s)),
+          frames[name].select(columnsOf(s)),
         ]),
       );
       plan = task.apply(inputs);
@@ -66,5 +66,5 @@ export function applyTask(
     bucket: step.target.location,
   });
   if (issues.length > 0) throw new SchemaMismatchError(issues.join("; "));
-  return lazy.select(...Object.keys(step.target.schema));
+  return lazy.select(columnsOf(step.target.schema));
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import pl from "../polars.ts";
-import { dataIssues, type Schema } from "../schema/schema.ts";
+import { columnsOf, dataIssues, type Schema, schemaOf } from "../schema/schema.ts";
 import { SchemaMismatchError, StorageError } from "../core/errors.ts";
 import type { BucketRef } from "../core/lineage.ts";
 import { formatOf } from "../provider/format.ts";
@@ -68,7 +68,7 @@ export async function sinkFile(
  * @returns the schema its result will have.
  */
 export function planSchema(frame: pl.LazyDataFrame): Schema {
-  return frame.clone().limit(0).collectSync().schema;
+  return schemaOf(frame.clone().limit(0).collectSync());
 }
 
 /**
@@ -114,7 +114,7 @@ export function scanValidated(ref: BucketRef, path: string, uri: string): pl.Laz
   }
   const issues = dataIssues(schema, ref.schema, { bucket: ref.location, uri });
   if (issues.length > 0) throw new SchemaMismatchError(issues.join("; "));
-  return frame.select(...Object.keys(ref.schema));
+  return frame.select(columnsOf(ref.schema));
 }
 
 /**
@@ -126,7 +126,7 @@ export function scanValidated(ref: BucketRef, path: string, uri: string): pl.Laz
  * @throws {SchemaMismatchError} when the frame does not fit the schema; nothing is written.
  */
 export function writableFrame(ref: BucketRef, frame: pl.DataFrame): pl.LazyDataFrame {
-  const issues = dataIssues(frame.schema, ref.schema, {
+  const issues = dataIssues(schemaOf(frame), ref.schema, {
     bucket: ref.location,
     uri: "the frame given to write()",
   });
@@ -136,5 +136,5 @@ export function writableFrame(ref: BucketRef, frame: pl.DataFrame): pl.LazyDataF
         "(JS numbers become Float64: build integer columns with pl.Series(name, values, pl.Int64))",
     );
   }
-  return frame.lazy().select(...Object.keys(ref.schema));
+  return frame.lazy().select(columnsOf(ref.schema));
 }
