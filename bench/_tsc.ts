@@ -1,7 +1,9 @@
 /**
  * `tsc --extendedDiagnostics` on generated pipelines, for the type-check benchmark and the
- * type-cost budget test: `typescript@5` from npm, installed with `npm` (with `@types/node`) once
- * into `$TMPDIR/glacier-bench-tsc` and reused, given Deno's own declarations (`deno types`) and a
+ * type-cost budget test: the TypeScript that this Deno checks with (`Deno.version.typescript`, so
+ * that the counts are those of `deno check`) from npm, installed with `npm` (with `@types/node`)
+ * once into `$TMPDIR/glacier-bench-tsc-<version>` and reused, given Deno's own declarations
+ * (`deno types`) and a
  * `paths` entry for each package in the repository's `node_modules`.
  *
  * @module
@@ -16,7 +18,7 @@ const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const MOD = join(ROOT, "mod.ts");
 /** The repository's `deno.json`. */
 export const CONFIG: string = join(ROOT, "deno.json");
-const TYPESCRIPT = "typescript@5";
+const TYPESCRIPT = `typescript@${Deno.version.typescript}`;
 
 /** A TypeScript installation ready to check generated pipelines. */
 export interface Tsc {
@@ -76,7 +78,9 @@ export interface TscStats {
 }
 
 /** Installs TypeScript and @types/node once, and writes Deno's declarations beside them. */
-export function setUpTsc(dir: string = join(tmpdir(), "glacier-bench-tsc")): Tsc {
+export function setUpTsc(
+  dir: string = join(tmpdir(), `glacier-bench-tsc-${Deno.version.typescript}`),
+): Tsc {
   const tsc = join(dir, "node_modules", "typescript", "bin", "tsc");
   if (!existsSync(tsc)) {
     Deno.mkdirSync(dir, { recursive: true });
