@@ -9,6 +9,7 @@
  * deno run -A bench/local_overhead.ts                      # 10M x 100k, 5 runs of each variant
  * deno run -A bench/local_overhead.ts --rows 100000 --runs 2 --out /tmp/smoke.md
  * deno run -A bench/local_overhead.ts --variant plain      # one child run, prints JSON
+ * deno run -A bench/local_overhead.ts --variants glacier,plain,duckdb  # DuckDB beside them
  * ```
  *
  * @module
@@ -28,7 +29,7 @@ import {
   runChild,
   waitForIdle,
 } from "./_measure.ts";
-import { type Outputs, VARIANTS } from "./_variants.ts";
+import { type Outputs, type Variant, VARIANTS } from "./_variants.ts";
 
 const SCRIPT = fileURLToPath(import.meta.url);
 const BENCH_DIR = dirname(SCRIPT);
@@ -64,8 +65,7 @@ if (flags.variant !== undefined) {
 
 /** One timed run of one variant, in this process. */
 async function child(name: string): Promise<ChildResult> {
-  const variant = VARIANTS[name];
-  if (variant === undefined) throw new Error(`unknown variant '${name}'`);
+  const variant = await variantOf(name);
   const inputs = await ensureInputs(rows, customers);
   const dir = runDir(name);
   await variant.prepare(dir, inputs);
@@ -90,7 +90,7 @@ async function child(name: string): Promise<ChildResult> {
 async function parent(): Promise<void> {
   const names = flags.variants.split(",").map((s) => s.trim()).filter((s) => s !== "");
   for (const name of names) {
-    if (VARIANTS[name] === undefined) throw new Error(`unknown variant '${name}'`);
+    await variantOf(name);
   }
   const runs = positiveInt("runs", flags.runs);
   const warmup = Number(flags.warmup);
@@ -120,7 +120,7 @@ async function parent(): Promise<void> {
       for (let attempt = 1;; attempt += 1) {
         const busy = idleWait > 0 ? await waitForIdle(idle, idleWait) : 0;
         const result = await runChild(SCRIPT, args(name));
-        const checked = await check(VARIANTS[name].outputs(runDir(name)));
+        const checked = await check((await variantOf(name)).outputs(runDir(name)));
         reference ??= checked;
         if (checked.key !== reference.key) {
           throw new Error(
@@ -200,7 +200,11 @@ async function render(
     "parquet (zstd, statistics: the nodejs-polars `sinkParquet` defaults, which Glacier also " +
     'uses). `glacier` runs the pipeline with `run({ mode: "local", quiet: true })`; `plain` is ' +
     "the same expressions as `scanParquet` → `sinkParquet(...).collect()` per step " +
-    "(`bench/_variants.ts`).",
+    "(`bench/_variants.ts`)." +
+    (names.includes("duckdb")
+      ? " `duckdb` is the same three steps as DuckDB SQL, `COPY (SELECT ...) TO` zstd parquet " +
+        "per step, in an in-memory database (`bench/_duckdb.ts`)."
+      : ""),
     "",
     "Each run is a fresh `deno run` process; variants alternate (which one goes first flips " +
     `every round), ${warmup} warm-up round(s) discarded, then ${runs} measured run(s) each; ` +
@@ -269,6 +273,16 @@ async function render(
     "",
   );
   return lines.join("\n");
+}
+
+/**
+ * A variant by name. `duckdb` has a heavy dependency, so it is loaded only by the processes that
+ * run or check it.
+ */
+async function variantOf(name: string): Promise<Variant> {
+  const variant = name === "duckdb" ? (await import("./_duckdb.ts")).duckdb : VARIANTS[name];
+  if (variant === undefined) throw new Error(`unknown variant '${name}'`);
+  return variant;
 }
 
 function runDir(variant: string): string {

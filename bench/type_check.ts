@@ -11,23 +11,14 @@
  * is what checking a new pipeline costs; and "after an edit", with the usual `DENO_DIR` whose
  * incremental type-check cache already knows the library, after a change to the generated files
  * (a comment), which is what re-checking a pipeline one is working on costs.
- * `tsc` is `typescript@5` from npm, installed with `npm` (with `@types/node`) once into
- * `$TMPDIR/glacier-bench-tsc` and reused, given Deno's own declarations (`deno types`) and a `paths` entry for each package in
- * the repository's `node_modules`.
+ * `tsc` is set up by `_tsc.ts`.
  *
  * @module
  */
-import { existsSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { generatePipeline, isJoin } from "./_gen_pipeline.ts";
-
-const ROOT = fileURLToPath(new URL("../", import.meta.url));
-const MOD = join(ROOT, "mod.ts");
-const CONFIG = join(ROOT, "deno.json");
-const TYPESCRIPT = "typescript@5";
+import { isJoin } from "./_gen_pipeline.ts";
+import { CONFIG, run, setUpTsc, tscCheck, type TscStats, writePipeline } from "./_tsc.ts";
 
 interface Row {
   readonly steps: number;
@@ -39,40 +30,10 @@ interface Row {
   readonly tsc?: TscStats;
 }
 
-interface TscStats {
-  readonly instantiations: number;
-  readonly types: number;
-  readonly checkSeconds: number;
-  readonly errors: number;
-}
-
-function run(
-  cmd: string,
-  args: string[],
-  cwd: string,
-  env: Record<string, string> = {},
-): { code: number; out: string } {
-  const { code, stdout, stderr } = new Deno.Command(cmd, {
-    args,
-    cwd,
-    env: { NO_COLOR: "1", ...env },
-    stdin: "null",
-  }).outputSync();
-  const text = new TextDecoder();
-  return { code, out: text.decode(stdout) + text.decode(stderr) };
-}
-
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-async function writePipeline(dir: string, steps: number, nonce: string): Promise<void> {
-  await Deno.mkdir(dir, { recursive: true });
-  for (const [file, text] of Object.entries(generatePipeline(steps, MOD, nonce))) {
-    await Deno.writeTextFile(join(dir, file), text);
-  }
 }
 
 /** Wall time of one `deno check`, which must pass; `denoDir` overrides `DENO_DIR`. */
@@ -94,106 +55,6 @@ function freshDenoDir(parent: string, sharedNpm: string): string {
   const dir = Deno.makeTempDirSync({ dir: parent, prefix: "deno-dir-" });
   Deno.symlinkSync(sharedNpm, join(dir, "npm"));
   return dir;
-}
-
-/** Installs TypeScript and @types/node once, and writes Deno's declarations beside them. */
-function setUpTsc(dir: string): { tsc: string; denoTypes: string; version: string } {
-  const tsc = join(dir, "node_modules", "typescript", "bin", "tsc");
-  if (!existsSync(tsc)) {
-    Deno.mkdirSync(dir, { recursive: true });
-    const { code, out } = run("npm", [
-      "install",
-      "--prefix",
-      dir,
-      "--no-audit",
-      "--no-fund",
-      "--silent",
-      TYPESCRIPT,
-      "@types/node",
-    ], dir);
-    if (code !== 0) throw new Error(`npm install ${TYPESCRIPT} failed:\n${out}`);
-  }
-  const types = run(Deno.execPath(), ["types"], dir);
-  if (types.code !== 0) throw new Error(`deno types failed:\n${types.out}`);
-  // tsc has no `deno.*` libs; `deno types` inlines what the runtime declares.
-  const denoTypes = join(dir, "deno.d.ts");
-  Deno.writeTextFileSync(
-    denoTypes,
-    types.out.replace(/^\/\/\/ <reference (no-default-lib|lib="deno\.[^"]*").*$/gm, ""),
-  );
-  const version = run("node", [tsc, "--version"], dir).out.replace("Version", "").trim();
-  return { tsc, denoTypes, version };
-}
-
-/**
- * `paths` for every package in the repository's node_modules, bare and as `npm:` specifiers.
- *
- * Deno types the default import of a CommonJS package as its whole `module.exports`, where tsc
- * would take the package's `export default`; nodejs-polars' default export is a namespace that
- * lacks `Schema` and `DataType`, so it goes through a shim that gives tsc Deno's view.
- */
-function packagePaths(shimDir: string): Record<string, string[]> {
-  const modules = join(ROOT, "node_modules");
-  const names: string[] = [];
-  for (const entry of Deno.readDirSync(modules)) {
-    if (entry.name.startsWith(".")) continue;
-    if (entry.name.startsWith("@")) {
-      for (const inner of Deno.readDirSync(join(modules, entry.name))) {
-        names.push(`${entry.name}/${inner.name}`);
-      }
-    } else names.push(entry.name);
-  }
-  const paths: Record<string, string[]> = {};
-  for (const name of names) {
-    let target = join(modules, name);
-    if (name === "nodejs-polars") {
-      target = join(shimDir, "nodejs-polars.d.ts");
-      const real = JSON.stringify(join(modules, name));
-      Deno.writeTextFileSync(
-        target,
-        `import * as pl from ${real};\nexport * from ${real};\nexport default pl;\n`,
-      );
-    }
-    paths[name] = [target];
-    paths[`npm:${name}`] = [target];
-    paths[`npm:${name}@*`] = [target];
-    paths[`${name}/*`] = [`${join(modules, name)}/*`];
-  }
-  return paths;
-}
-
-function tscCheck(dir: string, tsc: string, denoTypes: string, tscDir: string): TscStats {
-  const denoOptions = JSON.parse(Deno.readTextFileSync(CONFIG)).compilerOptions ?? {};
-  const tsconfig = {
-    compilerOptions: {
-      ...denoOptions,
-      target: "ESNext",
-      module: "ESNext",
-      moduleResolution: "Bundler",
-      lib: ["ESNext"],
-      strict: true,
-      noEmit: true,
-      allowImportingTsExtensions: true,
-      skipLibCheck: true,
-      types: ["node"],
-      typeRoots: [join(tscDir, "node_modules", "@types")],
-      paths: packagePaths(dir),
-    },
-    files: ["pipeline.ts", denoTypes],
-  };
-  Deno.writeTextFileSync(join(dir, "tsconfig.json"), JSON.stringify(tsconfig, null, 2));
-  const { out } = run("node", [tsc, "-p", "tsconfig.json", "--extendedDiagnostics"], dir);
-  const number = (label: string): number => {
-    const match = new RegExp(`^${label}:\\s+([\\d.]+)`, "m").exec(out);
-    if (!match) throw new Error(`tsc printed no "${label}" in ${dir}:\n${out}`);
-    return Number(match[1]);
-  };
-  return {
-    instantiations: number("Instantiations"),
-    types: number("Types"),
-    checkSeconds: number("Check time"),
-    errors: (out.match(/error TS\d+/g) ?? []).length,
-  };
 }
 
 function fixed(value: number, digits: number): string {
@@ -308,8 +169,7 @@ async function main(): Promise<void> {
   }
   const runs = Number(values.runs);
   const work = await Deno.makeTempDir({ prefix: "glacier-type-check-" });
-  const tscDir = join(tmpdir(), "glacier-bench-tsc");
-  const setup = values["no-tsc"] ? undefined : setUpTsc(tscDir);
+  const setup = values["no-tsc"] ? undefined : setUpTsc();
   const info = run(Deno.execPath(), ["info", "--json"], work);
   const sharedNpm = join(JSON.parse(info.out).denoDir, "npm");
   const rows: Row[] = [];
@@ -326,7 +186,7 @@ async function main(): Promise<void> {
         await writePipeline(dir, steps, `edit ${i} ${crypto.randomUUID()}`);
         edit.push(denoCheck(dir));
       }
-      const tsc = setup ? tscCheck(dir, setup.tsc, setup.denoTypes, tscDir) : undefined;
+      const tsc = setup ? tscCheck(dir, setup) : undefined;
       let joins = 0;
       for (let i = 1; i <= steps; i++) if (isJoin(i)) joins++;
       rows.push({ steps, joins, freshSeconds: median(fresh), editSeconds: median(edit), tsc });

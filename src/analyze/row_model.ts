@@ -9,7 +9,7 @@
 import type pl from "../polars.ts";
 import type { Step } from "../core/lineage.ts";
 import type { TaskInputs } from "../core/task.ts";
-import { emptyFrame } from "../schema/schema.ts";
+import { columnsOf, emptyFrame } from "../schema/schema.ts";
 
 /** The factors the row model applies. */
 export interface RowAssumptions {
@@ -151,12 +151,12 @@ function describeTaskPlan(step: Step): string {
   );
   const task = step.task;
   const plan = task.kind === "single"
-    ? task.apply(frames.input.select(...Object.keys(task.input)))
+    ? task.apply(frames.input.select(columnsOf(task.input)))
     : task.apply(
       Object.fromEntries(
         Object.entries(task.inputs as TaskInputs).map(([name, s]) => [
           name,
-          frames[name].select(...Object.keys(s)),
+          frames[name].select(columnsOf(s)),
         ]),
       ),
     );

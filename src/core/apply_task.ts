@@ -8,7 +8,7 @@ import type pl from "../polars.ts";
 import { firstLine, SchemaMismatchError, TaskError } from "./errors.ts";
 import type { Step } from "./lineage.ts";
 import type { TaskInputs } from "./task.ts";
-import { exactIssues, planSchema } from "../schema/schema.ts";
+import { columnsOf, exactIssues, planSchema } from "../schema/schema.ts";
 
 /**
  * Builds a step's output plan: gives the task its inputs (limited to the columns it declares),
@@ -28,12 +28,12 @@ export function applyTask(
   let plan: unknown;
   try {
     if (task.kind === "single") {
-      plan = task.apply(frames.input.select(...Object.keys(task.input)));
+      plan = task.apply(frames.input.select(columnsOf(task.input)));
     } else {
       const inputs = Object.fromEntries(
         Object.entries(task.inputs as TaskInputs).map(([name, s]) => [
           name,
-          frames[name].select(...Object.keys(s)),
+          frames[name].select(columnsOf(s)),
         ]),
       );
       plan = task.apply(inputs);
@@ -64,5 +64,5 @@ export function applyTask(
     bucket: step.target.location,
   });
   if (issues.length > 0) throw new SchemaMismatchError(issues.join("; "));
-  return lazy.select(...Object.keys(step.target.schema));
+  return lazy.select(columnsOf(step.target.schema));
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import pl from "../polars.ts";
-import { dataIssues, planSchema, type Schema } from "../schema/schema.ts";
+import { columnsOf, dataIssues, planSchema, type Schema, schemaOf } from "../schema/schema.ts";
 import { firstLine, GlacierError, SchemaMismatchError, StorageError } from "../core/errors.ts";
 import type { BucketRef, CsvOptions } from "../core/lineage.ts";
 import { formatOf } from "./file_format.ts";
@@ -128,7 +128,7 @@ export function scanValidated(ref: BucketRef, path: string, uri: string): pl.Laz
   }
   const issues = dataIssues(schema, ref.schema, { bucket: ref.location, uri });
   if (issues.length > 0) throw new SchemaMismatchError(issues.join("; "));
-  const selected = frame.select(...Object.keys(ref.schema));
+  const selected = frame.select(columnsOf(ref.schema));
   return columns ? rememberCsvOrigin(selected, path, uri, ref.csv ?? {}, columns) : selected;
 }
 
@@ -141,7 +141,7 @@ export function scanValidated(ref: BucketRef, path: string, uri: string): pl.Laz
  * @throws {SchemaMismatchError} when the frame does not fit the schema; nothing is written.
  */
 export function writableFrame(ref: BucketRef, frame: pl.DataFrame): pl.LazyDataFrame {
-  const issues = dataIssues(frame.schema, ref.schema, {
+  const issues = dataIssues(schemaOf(frame), ref.schema, {
     bucket: ref.location,
     uri: "the frame given to write()",
   });
@@ -151,5 +151,5 @@ export function writableFrame(ref: BucketRef, frame: pl.DataFrame): pl.LazyDataF
         "(JS numbers become Float64: build integer columns with pl.Series(name, values, pl.Int64))",
     );
   }
-  return frame.lazy().select(...Object.keys(ref.schema));
+  return frame.lazy().select(columnsOf(ref.schema));
 }

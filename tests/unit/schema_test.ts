@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { dtypeName, pl, schema, t } from "../../mod.ts";
-import { dataIssues, emptyFrame, exactIssues, feedIssues } from "../../src/schema/schema.ts";
+import {
+  columnsOf,
+  dataIssues,
+  emptyFrame,
+  exactIssues,
+  feedIssues,
+  schemaOf,
+} from "../../src/schema/schema.ts";
 
 Deno.test("t holds polars' own dtypes", () => {
   assert.equal(t.int64, pl.Int64);
@@ -86,4 +93,19 @@ Deno.test("emptyFrame has exactly the schema's columns and dtypes, nested ones i
   assert.equal(frame.height, 0);
   assert.deepEqual(Object.keys(frame.schema), ["a", "l", "st", "d"]);
   assert.deepEqual(Object.values(frame.schema).map(dtypeName), Object.values(s).map(dtypeName));
+});
+
+Deno.test("schemaOf and columnsOf keep names, order and nested dtypes", () => {
+  const s = schema({
+    z: t.struct({ x: t.int32, y: t.list(t.string) }),
+    a: t.datetimeOf("us", "UTC"),
+    m: t.list(t.int64),
+    b: t.bool,
+  });
+  const frame = emptyFrame(s);
+  const got = schemaOf(frame);
+  assert.deepEqual(Object.keys(got), ["z", "a", "m", "b"]);
+  assert.deepEqual(Object.values(got).map(dtypeName), Object.values(frame.schema).map(dtypeName));
+  const picked = frame.lazy().select(columnsOf(schema({ b: t.bool, z: s.z }))).collectSync();
+  assert.deepEqual(picked.columns, ["b", "z"]);
 });
