@@ -126,7 +126,12 @@ export function planTerraform(
   const prefix = awsName(["glacier", slug(graph.name)], 40);
   const pipeline = literal(graph.name);
   const keyArn = ref("aws_kms_key", "pipeline", "arn");
-  const deploys = graph.steps.some((s) => artifacts.has(s.task.name));
+  const deployed = deployedSteps(graph, backends);
+  // Code goes to an artifacts bucket when any step runs code of its own in AWS.
+  const deploys = deployed.some((s) => {
+    const terraform = backends[s.task.resource.kind].terraform;
+    return "placeholder" in terraform && terraform.placeholder(s) !== undefined;
+  });
 
   const buckets: PlannedBucket[] = dataBuckets(graph).map((bucket) => ({
     id: bucketId(bucket),
@@ -173,7 +178,6 @@ export function planTerraform(
   const states = new Map<Step, TaskState>();
 
   let sparkApp: PlannedSparkApplication | undefined;
-  const deployed = deployedSteps(graph, backends);
   for (const [index, step] of deployed.entries()) {
     const terraform = backends[step.task.resource.kind].terraform;
     if (!("deploy" in terraform)) {
