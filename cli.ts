@@ -18,7 +18,6 @@
  *
  * @module
  */
-import "./src/targets.ts";
 
 import { main } from "./src/cli/main.ts";
 

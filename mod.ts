@@ -38,7 +38,6 @@
  *
  * @module
  */
-import "./src/targets.ts";
 import pl from "./src/polars.ts";
 
 /** The polars module Glacier itself uses (nodejs-polars 0.25.2). */

@@ -8,7 +8,6 @@ import { basename, isAbsolute, join, resolve } from "node:path";
 import type { Bucket } from "../core/bucket.ts";
 import { GlacierError } from "../core/errors.ts";
 import { BucketImpl } from "../core/bucket.ts";
-import { mergeLineage } from "../core/lineage.ts";
 import type { CheckReport, StorageMode, VisualizeFormat } from "../core/reports.ts";
 import { formatAnalysis, formatPipelineShares } from "../analyze/format.ts";
 import { formatCheck } from "../engine/check.ts";
@@ -201,9 +200,10 @@ function outermost(pipelines: readonly FoundPipeline[]): FoundPipeline[] {
 /** One pipeline made of several, so shared upstream steps run once. */
 function combined(pipelines: readonly FoundPipeline[], module: string, name?: string): Bucket {
   if (pipelines.length === 1) return pipelines[0].bucket;
-  const lineage = mergeLineage(...pipelines.map((p) => p.bucket.lineage));
-  name ??= `${basename(module)} (${pipelines.length} pipelines)`;
-  return new BucketImpl({ ref: pipelines[0].bucket, lineage, pipelineName: name });
+  return BucketImpl.combine(
+    pipelines.map((p) => p.bucket),
+    name ?? `${basename(module)} (${pipelines.length} pipelines)`,
+  );
 }
 
 async function check(pipeline: Bucket, io: CliIo): Promise<number> {

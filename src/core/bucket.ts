@@ -7,17 +7,24 @@ import type pl from "../polars.ts";
 import type { ExactErrors, FeedErrors } from "../schema/checks.ts";
 import { messages } from "../schema/messages.ts";
 import { exactIssues, feedIssues, type Schema } from "../schema/schema.ts";
-import { WiringError } from "./errors.ts";
+import { UnsupportedError, WiringError } from "./errors.ts";
 import { buildGraph, type PipelineGraph } from "./graph.ts";
 import { type BucketRef, type Lineage, mergeLineage, type Step } from "./lineage.ts";
 import type {
+  Analysis,
+  AnalyzeOptions,
+  CheckOptions,
+  CheckReport,
+  ExecuteOptions,
+  GenerateOptions,
+  GenerateReport,
   RunOptions,
-  RunResult,
+  RunReport,
   StorageMode,
   VisualizeFormat,
   WriteReport,
 } from "./reports.ts";
-import { bucketIo, graphRenderer, modeHandler } from "./targets.ts";
+import type { Modes } from "./modes.ts";
 import type { Task, TaskInputs } from "./task.ts";
 
 /** The output schema of a task type. */
@@ -125,12 +132,34 @@ export interface Bucket<S extends Schema = any, L extends string = string> exten
   withName(name: string, description?: string): Bucket<S, L>;
 
   /**
-   * Runs the pipeline that ends in this bucket.
+   * Checks the pipeline that ends in this bucket without data: each task on empty frames.
+   *
+   * @param options `{ mode: "check" }`.
+   * @returns each task's issues.
+   */
+  run(options: CheckOptions): Promise<CheckReport>;
+  /**
+   * Writes the pipeline's Terraform.
+   *
+   * @param options `{ mode: "generate", outputDir, schedule? }`.
+   * @returns the files written and what is still missing.
+   */
+  run(options: GenerateOptions): Promise<GenerateReport>;
+  /**
+   * Estimates what one run of the pipeline costs on AWS.
+   *
+   * @param options `{ mode: "analyze", storage? }`.
+   * @returns the estimate.
+   */
+  run(options: AnalyzeOptions): Promise<Analysis>;
+  /**
+   * Runs the pipeline that ends in this bucket: `local` in-process on files, `cloud` each task on
+   * its resource with S3 storage.
    *
    * @param options the mode and its options.
-   * @returns what the mode reports.
+   * @returns what each step did.
    */
-  run<const O extends RunOptions>(options: O): Promise<RunResult<O>>;
+  run(options: ExecuteOptions): Promise<RunReport>;
 
   /**
    * Reads the bucket's data, validated against its schema.
@@ -186,6 +215,7 @@ export interface Transform<O extends Schema, N extends string> {
 export interface BucketInit {
   readonly ref: BucketRef;
   readonly lineage: Lineage;
+  readonly modes: Modes;
   readonly pipelineName?: string;
   readonly description?: string;
 }
@@ -202,8 +232,10 @@ export class BucketImpl implements Bucket {
   readonly lineage: Lineage;
   readonly pipelineName?: string;
   readonly description?: string;
+  readonly #modes: Modes;
 
   constructor(init: BucketInit) {
+    this.#modes = init.modes;
     this.bucket = init.ref.bucket;
     this.path = init.ref.path;
     this.location = init.ref.location;
@@ -247,6 +279,7 @@ export class BucketImpl implements Bucket {
     return new BucketImpl({
       ref: this.ref,
       lineage: this.lineage,
+      modes: this.#modes,
       pipelineName: name,
       description,
     });
@@ -256,7 +289,13 @@ export class BucketImpl implements Bucket {
     return buildGraph(this.pipelineName ?? this.location, this.lineage, this.description);
   }
 
-  async run<const O extends RunOptions>(options: O): Promise<RunResult<O>> {
+  run(options: CheckOptions): Promise<CheckReport>;
+  run(options: GenerateOptions): Promise<GenerateReport>;
+  run(options: AnalyzeOptions): Promise<Analysis>;
+  run(options: ExecuteOptions): Promise<RunReport>;
+  async run(
+    options: RunOptions,
+  ): Promise<CheckReport | GenerateReport | Analysis | RunReport> {
     if (options === null || typeof options !== "object" || typeof options.mode !== "string") {
       throw new TypeError(`run() on '${this.location}' needs options such as { mode: "local" }`);
     }
@@ -267,22 +306,72 @@ export class BucketImpl implements Bucket {
           "build a pipeline with .transform(task).to(bucket) and run the bucket it returns",
       );
     }
-    const handler = await modeHandler(options.mode);
-    return await handler(graph, options) as RunResult<O>;
+    switch (options.mode) {
+      case "check":
+        return await this.#modes.check(graph, options);
+      case "generate":
+        return await this.#modes.generate(graph, options);
+      case "analyze":
+        return await this.#modes.analyze(graph, options);
+      case "local":
+        return await this.#modes.local(graph, options);
+      case "cloud":
+        return await this.#modes.cloud(graph, options);
+      default:
+        throw new UnsupportedError(
+          `run mode '${(options as { mode: string }).mode}' is not known; use one of: ` +
+            "local, check, cloud, generate, analyze",
+        );
+    }
   }
 
   // deno-lint-ignore no-explicit-any
   async read(options?: IoOptions): Promise<pl.DataFrame<any>> {
-    return await (await bucketIo(options?.mode ?? "local")).read(this.ref);
+    return await (await this.#modes.io(storageMode(options))).read(this.ref);
   }
 
   async write(frame: pl.DataFrame, options?: IoOptions): Promise<WriteReport> {
-    return await (await bucketIo(options?.mode ?? "local")).write(this.ref, frame);
+    return await (await this.#modes.io(storageMode(options))).write(this.ref, frame);
   }
 
   visualize(options?: VisualizeOptions): string {
-    return graphRenderer()(this.graph(), options?.format ?? "mermaid");
+    return this.#modes.render(this.graph(), options?.format ?? "mermaid");
   }
+
+  /**
+   * One pipeline made of several that end in buckets of one provider: shared upstream steps once.
+   *
+   * @param buckets the pipelines' last buckets.
+   * @param name the combined pipeline's name.
+   * @returns a bucket whose lineage holds every step of every pipeline.
+   */
+  static combine(buckets: readonly Bucket[], name: string): Bucket {
+    const [first] = buckets as readonly BucketImpl[];
+    return new BucketImpl({
+      ref: first.ref,
+      lineage: mergeLineage(...buckets.map((b) => b.lineage)),
+      modes: first.#modes,
+      pipelineName: name,
+    });
+  }
+
+  /**
+   * This bucket's step graph, with the same modes: what `.to()` makes of a declared bucket.
+   *
+   * @param lineage the steps that produce it.
+   * @returns the bucket, carrying them.
+   */
+  withLineage(lineage: Lineage): BucketImpl {
+    return new BucketImpl({ ref: this.ref, lineage, modes: this.#modes });
+  }
+}
+
+function storageMode(options: IoOptions | undefined): StorageMode {
+  const mode = options?.mode ?? "local";
+  if (mode !== "local" && mode !== "cloud") {
+    throw new UnsupportedError(`storage mode '${mode}' is not known; use 'local' or 'cloud'`);
+  }
+  return mode;
 }
 
 /** The implementation behind {@link Transform}. */
@@ -319,8 +408,7 @@ class TransformImpl implements Transform<Schema, string> {
       sources: Object.freeze(Object.fromEntries(sources.map(([k, b]) => [k, b.ref]))),
       target: target.ref,
     });
-    const lineage = mergeLineage(...sources.map(([, b]) => b.lineage), [step]);
-    return new BucketImpl({ ref: target.ref, lineage });
+    return target.withLineage(mergeLineage(...sources.map(([, b]) => b.lineage), [step]));
   }
 }
 

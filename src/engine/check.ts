@@ -7,7 +7,7 @@
 import type pl from "../polars.ts";
 import type { PipelineGraph } from "../core/graph.ts";
 import type { Backends } from "../core/backend.ts";
-import type { CheckReport, RunOptions, TaskCheck } from "../core/reports.ts";
+import type { CheckOptions, CheckReport, TaskCheck } from "../core/reports.ts";
 import type { TaskInputs } from "../core/task.ts";
 import { messages } from "../schema/messages.ts";
 import { emptyFrame, feedIssues } from "../schema/schema.ts";
@@ -24,7 +24,7 @@ import { applyTask } from "../core/apply_task.ts";
  */
 export async function checkGraph(
   graph: PipelineGraph,
-  _options: RunOptions,
+  _options: CheckOptions,
   backends: Backends,
 ): Promise<CheckReport> {
   const tasks: TaskCheck[] = [];

@@ -7,7 +7,7 @@
  */
 import type { Backends } from "../core/backend.ts";
 import type { PipelineGraph } from "../core/graph.ts";
-import type { ExecuteOptions, RunOptions, RunReport } from "../core/reports.ts";
+import type { ExecuteOptions, RunReport } from "../core/reports.ts";
 import type { RemoteExecutor, StepExecutor } from "../core/session.ts";
 import type { ResourceKind } from "../core/resource.ts";
 import { executeGraph, runInProcess } from "./execute.ts";
@@ -24,7 +24,7 @@ import { executeGraph, runInProcess } from "./execute.ts";
  */
 export async function runCloud(
   graph: PipelineGraph,
-  options: RunOptions,
+  options: ExecuteOptions,
   backends: Backends,
 ): Promise<RunReport> {
   const executors = new Map<ResourceKind, StepExecutor>();
@@ -36,11 +36,10 @@ export async function runCloud(
   }
   for (const executor of remote) await executor.preflight?.(graph);
   const { S3RunSession } = await import("../io/s3/s3_session.ts");
-  const execute = options as ExecuteOptions;
-  const session = await S3RunSession.begin(graph, { wait: execute.wait });
+  const session = await S3RunSession.begin(graph, { wait: options.wait });
   return await executeGraph(
     graph,
-    execute,
+    options,
     session,
     (step) => executors.get(step.task.resource.kind)!,
   );

@@ -5,7 +5,7 @@
  * @module
  */
 import type { PipelineGraph } from "../core/graph.ts";
-import type { ExecuteOptions, RunOptions, RunReport } from "../core/reports.ts";
+import type { ExecuteOptions, RunReport } from "../core/reports.ts";
 import { FileRunSession } from "../io/file_session.ts";
 import { executeGraph, runInProcess } from "./execute.ts";
 
@@ -17,8 +17,10 @@ import { executeGraph, runInProcess } from "./execute.ts";
  * @returns what each step did.
  * @throws {GlacierError} naming the task, bucket or file when a step fails; no bucket changes then.
  */
-export async function runLocal(graph: PipelineGraph, options: RunOptions): Promise<RunReport> {
-  const execute = options as ExecuteOptions;
-  const session = await FileRunSession.begin(graph, { wait: execute.wait });
-  return await executeGraph(graph, execute, session, () => runInProcess);
+export async function runLocal(
+  graph: PipelineGraph,
+  options: ExecuteOptions,
+): Promise<RunReport> {
+  const session = await FileRunSession.begin(graph, { wait: options.wait });
+  return await executeGraph(graph, options, session, () => runInProcess);
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import type pl from "../polars.ts";
-import type { BucketIo } from "../core/targets.ts";
+import type { BucketIo } from "../core/modes.ts";
 import type { BucketRef } from "../core/lineage.ts";
 import type { WriteReport } from "../core/reports.ts";
 import { join } from "node:path";

@@ -12,6 +12,7 @@ import { AwsConfig, LambdaConfig, SparkConfig } from "./config.ts";
 import { type ExecutionResource, ExecutionResourceImpl } from "./resource.ts";
 import { formatOf } from "../io/file_format.ts";
 import { csvOptions } from "./csv.ts";
+import { MODES } from "./modes.ts";
 
 /** Declaration of a bucket. */
 export interface BucketSpec<B extends string, P extends string, S extends Schema> {
@@ -136,6 +137,7 @@ export class Provider {
           : { csv: csvOptions(`${bucket}/${path}`, formatOf(path) === "csv", spec.csv) }),
       }),
       lineage: Object.freeze([]),
+      modes: MODES,
     }) as unknown as Bucket<S, `${B}/${P}`>;
   }
 

@@ -14,12 +14,12 @@ import {
 } from "../../mod.ts";
 import { buildGraph, type PipelineGraph } from "../core/graph.ts";
 import { mergeLineage } from "../core/lineage.ts";
-import type { Renderer } from "../core/targets.ts";
+import type { Modes } from "../core/modes.ts";
 import { renderGraph } from "./render.ts";
 import { Customers, Joined, Orders, Revenue } from "../../tests/_shop.ts";
 
 // The graph renderer the builder calls must accept renderGraph as it is.
-const renderer: Renderer = renderGraph;
+const renderer: Modes["render"] = renderGraph;
 
 // Mermaid's own parser needs a DOM for its label sanitizer; linkedom provides one.
 const dom = parseHTML("<!doctype html><html><body></body></html>") as unknown as {

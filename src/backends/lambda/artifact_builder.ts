@@ -1,5 +1,5 @@
 /**
- * The artifact builder for serverless tasks that `src/targets.ts` installs: what Terraform
+ * The artifact builder for serverless tasks that the backend hands to generate: what Terraform
  * generation calls to get the Lambda deployment zip of a task.
  *
  * Every serverless task of a module runs from one zip, so the zip is built once per module and

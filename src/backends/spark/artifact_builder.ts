@@ -1,5 +1,5 @@
 /**
- * The artifact builder for Spark tasks that `src/targets.ts` installs: what Terraform generation
+ * The artifact builder for Spark tasks that the backend hands to generate: what Terraform generation
  * calls to get the EMR Serverless entry point of a task.
  *
  * The entry point, `artifacts/<task>.py`, is Glacier's runner (`runner.py`) with the task's job
