@@ -15,8 +15,8 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   S3Client,
-} from "npm:@aws-sdk/client-s3@3.1175.0";
-import { Upload } from "npm:@aws-sdk/lib-storage@3.1175.0";
+} from "../src/io/s3/_sdk.ts";
+import { Upload } from "../src/io/s3/_sdk.ts";
 import { AwsConfig, pl, Provider } from "../mod.ts";
 import { sourceFrame, type SourceObject, ThroughputSchema } from "./_s3_data.ts";
 

@@ -7,7 +7,7 @@
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DeleteObjectCommand, S3Client } from "npm:@aws-sdk/client-s3@3.1175.0";
+import { DeleteObjectCommand, S3Client } from "../src/io/s3/_sdk.ts";
 import {
   type Bucket,
   Pipeline,

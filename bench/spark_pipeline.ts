@@ -20,7 +20,7 @@
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { CreateBucketCommand, PutObjectCommand, S3Client } from "npm:@aws-sdk/client-s3@3.1175.0";
+import { CreateBucketCommand, PutObjectCommand, S3Client } from "../src/io/s3/_sdk.ts";
 import { pl, type StepReport } from "../mod.ts";
 import { sparkJob } from "../src/backends/spark/compile.ts";
 import { PYSPARK_VERSION } from "../src/stack/spark_venv.ts";

@@ -8,8 +8,8 @@
  */
 import type pl from "../polars.ts";
 import type { Step } from "../core/lineage.ts";
-import type { TaskInputs } from "../core/task.ts";
-import { columnsOf, emptyFrame } from "../schema/schema.ts";
+import { emptyFrame } from "../schema/schema.ts";
+import { callTask } from "../core/apply_task.ts";
 
 /** The factors the row model applies. */
 export interface RowAssumptions {
@@ -149,20 +149,7 @@ function describeTaskPlan(step: Step): string {
   const frames: Record<string, pl.LazyDataFrame> = Object.fromEntries(
     Object.entries(step.sources).map(([name, ref]) => [name, emptyFrame(ref.schema).lazy()]),
   );
-  const task = step.task;
-  const plan = task.kind === "single"
-    ? task.apply(frames.input.select(columnsOf(task.input)))
-    : task.apply(
-      Object.fromEntries(
-        Object.entries(task.inputs as TaskInputs).map(([name, s]) => [
-          name,
-          frames[name].select(columnsOf(s)),
-        ]),
-      ),
-    );
-  if (plan === null || typeof plan !== "object" || typeof plan.describePlan !== "function") {
-    throw new TypeError("the task did not return a polars LazyDataFrame");
-  }
+  const plan = callTask(step, frames);
   return plan.describePlan();
 }
 

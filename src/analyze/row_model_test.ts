@@ -89,7 +89,10 @@ Deno.test("a task that cannot be planned without data keeps its first input's ro
   const out = provider.bucket({ bucket: "rows", path: "b.parquet", schema: Orders });
   const estimate = estimateOutputRows(only(orders.transform(broken).to(out)), { input: 70 });
   assert.equal(estimate.rows, 70);
-  assert.match(estimate.rule, /could not be built without data \(needs a lookup table\)/);
+  assert.match(
+    estimate.rule,
+    /could not be built without data \(task 'broken' threw: needs a lookup table\)/,
+  );
 });
 
 Deno.test("a select of aggregates only yields one row; mixed with a column it keeps them all", () => {

@@ -1,6 +1,6 @@
 /**
  * Applying a task to its input frames, with every check a run makes before data moves.
- * Every executor (in-process, Lambda, the data-free check) goes through here.
+ * Every executor (in-process, Lambda, the data-free check, Spark's capture) goes through here.
  *
  * @module
  */
@@ -8,32 +8,36 @@ import type pl from "../polars.ts";
 import { firstLine, SchemaMismatchError, TaskError } from "./errors.ts";
 import type { Step } from "./lineage.ts";
 import type { TaskInputs } from "./task.ts";
-import { columnsOf, exactIssues, planSchema } from "../schema/schema.ts";
+import { columnsOf, exactIssues, planSchema, type Schema } from "../schema/schema.ts";
 
 /**
- * Builds a step's output plan: gives the task its inputs (limited to the columns it declares),
- * checks that it returned a polars plan, and that the plan's schema equals the target bucket's.
+ * Calls a step's task on its input frames and checks that it returned a polars plan: the one
+ * place a task's body runs, whatever then runs the plan.
  *
  * @param step the step.
  * @param frames one lazy frame per source, by input name (`input` for single-source tasks).
- * @returns the output plan, columns in the target's schema order.
- * @throws {TaskError} when the task throws or returns something polars cannot run.
- * @throws {SchemaMismatchError} when the output schema differs from the target bucket's.
+ * @param options `limitColumns: false` hands the frames over as they are (they already have
+ *   exactly the declared columns); by default each is limited to the columns its input declares.
+ * @returns the task's plan.
+ * @throws {TaskError} when the task throws (its error as `cause`) or returns no lazy frame.
  */
-export function applyTask(
+export function callTask(
   step: Step,
   frames: Readonly<Record<string, pl.LazyDataFrame>>,
+  options: { readonly limitColumns?: boolean } = {},
 ): pl.LazyDataFrame {
   const task = step.task;
+  const limit = (frame: pl.LazyDataFrame, schema: Schema) =>
+    options.limitColumns === false ? frame : frame.select(columnsOf(schema));
   let plan: unknown;
   try {
     if (task.kind === "single") {
-      plan = task.apply(frames.input.select(columnsOf(task.input)));
+      plan = task.apply(limit(frames.input, task.input));
     } else {
       const inputs = Object.fromEntries(
         Object.entries(task.inputs as TaskInputs).map(([name, s]) => [
           name,
-          frames[name].select(columnsOf(s)),
+          limit(frames[name], s),
         ]),
       );
       plan = task.apply(inputs);
@@ -50,7 +54,25 @@ export function applyTask(
         "LazyDataFrame; return the lazy frame you built from the input (call .lazy() on a DataFrame)",
     );
   }
-  const lazy = plan as pl.LazyDataFrame;
+  return plan as pl.LazyDataFrame;
+}
+
+/**
+ * Builds a step's output plan: gives the task its inputs (limited to the columns it declares),
+ * checks that it returned a polars plan, and that the plan's schema equals the target bucket's.
+ *
+ * @param step the step.
+ * @param frames one lazy frame per source, by input name (`input` for single-source tasks).
+ * @returns the output plan, columns in the target's schema order.
+ * @throws {TaskError} when the task throws or returns something polars cannot run.
+ * @throws {SchemaMismatchError} when the output schema differs from the target bucket's.
+ */
+export function applyTask(
+  step: Step,
+  frames: Readonly<Record<string, pl.LazyDataFrame>>,
+): pl.LazyDataFrame {
+  const task = step.task;
+  const lazy = callTask(step, frames);
   let schema: pl.Schema;
   try {
     schema = planSchema(lazy);

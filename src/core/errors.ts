@@ -100,3 +100,23 @@ function commitMessage(
   return `${reason}; ${list(changed)} now hold this run's outputs${kept}` +
     (pending ? `; ${pending}` : "");
 }
+
+/** The families a task running elsewhere (a Lambda function, a Spark job) can report, by name. */
+const REMOTE_FAMILIES: Readonly<Record<string, new (message: string) => GlacierError>> = {
+  SchemaMismatchError,
+  NoDataError,
+  StorageError,
+  UnsupportedError,
+  WiringError,
+};
+
+/**
+ * The error family a remote task reported by name, so that a failure on Lambda or Spark is the
+ * same kind of error it would be in this process; anything else is a task failure.
+ *
+ * @param name the family's name as the remote side reported it, such as `SchemaMismatchError`.
+ * @returns the family.
+ */
+export function remoteErrorFamily(name: string | undefined): new (message: string) => GlacierError {
+  return REMOTE_FAMILIES[name ?? ""] ?? TaskError;
+}

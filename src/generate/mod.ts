@@ -21,6 +21,7 @@ import type { Backends } from "../core/backend.ts";
 import { BACKENDS } from "../backends/mod.ts";
 import { collectArtifacts } from "./artifacts.ts";
 import { checkDeployable, planTerraform } from "./plan.ts";
+import { replaceTextFile } from "../core/files.ts";
 
 /** The file generation writes in the output directory. */
 export const TERRAFORM_FILE = "cdk.tf.json";
@@ -79,10 +80,7 @@ export async function generateTerraform(
   const plan = planTerraform(graph, artifacts.byTask, options.schedule, backends);
   const { synthesizeTerraform } = await import("./cdktf_stack.ts");
   const text = await synthesizeTerraform(plan);
-  const target = join(outputDir, TERRAFORM_FILE);
-  const temporary = `${target}.${Deno.pid}.tmp`;
-  await Deno.writeTextFile(temporary, text);
-  await Deno.rename(temporary, target);
+  await replaceTextFile(join(outputDir, TERRAFORM_FILE), text);
   const warnings = [
     ...artifacts.warnings,
     ...graph.steps.flatMap((step) => {

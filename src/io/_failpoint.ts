@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { env } from "../core/env.ts";
 
 interface Armed {
   readonly name: string;
@@ -20,13 +21,7 @@ let armed: readonly Armed[] | null = null;
 const hits = new Map<string, number>();
 
 function arm(): readonly Armed[] {
-  let spec: string | undefined;
-  try {
-    spec = Deno.env.get("GLACIER_FAILPOINT");
-  } catch {
-    spec = undefined;
-  }
-  return (spec ?? "").split(",").filter((p) => p.trim()).map((part) => {
+  return (env("GLACIER_FAILPOINT") ?? "").split(",").filter((p) => p.trim()).map((part) => {
     const match = part.trim().match(/^([a-z0-9:.-]+?)(?:@(\d+))?(?::(kill|error))?$/);
     if (!match) throw new Error(`GLACIER_FAILPOINT '${part}' is not name[@n][:kill|:error]`);
     return { name: match[1], hit: Number(match[2] ?? 1), action: (match[3] ?? "kill") as "kill" };

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { env } from "../core/env.ts";
 import { DEFAULT_LAMBDA_SETTINGS } from "../core/resource.ts";
 
 /** AWS settings shared by every resource of a provider. */
@@ -27,7 +28,7 @@ export class AwsConfig {
    * ```
    */
   constructor(options: { region?: string; stateBucket?: string } = {}) {
-    this.region = options.region ?? envOr("AWS_REGION", "us-east-1");
+    this.region = options.region ?? env("AWS_REGION") ?? "us-east-1";
     this.stateBucket = options.stateBucket;
     Object.freeze(this);
   }
@@ -114,13 +115,5 @@ export class SparkConfig {
       );
     }
     Object.freeze(this);
-  }
-}
-
-function envOr(name: string, fallback: string): string {
-  try {
-    return Deno.env.get(name) ?? fallback;
-  } catch {
-    return fallback;
   }
 }

@@ -28,7 +28,6 @@
  *
  * @module
  */
-import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { RIE_INVOKE_PATH } from "./rie.ts";
 import {
@@ -40,6 +39,7 @@ import {
   tail,
   waitForHttp,
 } from "./process.ts";
+import { replaceTextFile } from "../core/files.ts";
 
 /** One function the router serves: where its emulator listens, and what it was started with. */
 export interface RoutedFunction {
@@ -96,10 +96,7 @@ export async function readRoutingTable(file: string): Promise<RoutingTable> {
  * @param table the functions
  */
 export async function writeRoutingTable(file: string, table: RoutingTable): Promise<void> {
-  await Deno.mkdir(dirname(file), { recursive: true });
-  const temporary = `${file}.${crypto.randomUUID()}.tmp`;
-  await Deno.writeTextFile(temporary, JSON.stringify(table, null, 2) + "\n");
-  await Deno.rename(temporary, file);
+  await replaceTextFile(file, JSON.stringify(table, null, 2) + "\n");
 }
 
 /** How {@linkcode lambdaRouter} routes. */

@@ -7,25 +7,9 @@
  */
 import { dirname, join } from "node:path";
 
-/**
- * Whether `pid` is a live process. A zombie (ended, not yet reaped by its parent) counts as ended.
- *
- * @param pid the process id
- * @returns `true` when the process exists and has not ended
- */
-export function isRunning(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    // The state follows the command name, which is in parentheses and may itself hold spaces.
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    return state !== "Z" && state !== "X";
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    // No /proc (macOS): ask the kernel with signal 0.
-    return new Deno.Command("kill", { args: ["-0", String(pid)], stderr: "null" }).outputSync()
-      .success;
-  }
-}
+import { isRunning } from "../core/process.ts";
+
+export { isRunning };
 
 /**
  * The command line of a live process, or `undefined` when it is not running or cannot be read.

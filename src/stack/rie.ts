@@ -38,6 +38,7 @@ import {
   waitForHttp,
 } from "./process.ts";
 import { GLACIER_DIR } from "./versitygw.ts";
+import { replaceTextFile } from "../core/files.ts";
 
 /** The emulator's Go package. */
 export const RIE_PACKAGE =
@@ -252,10 +253,7 @@ async function bootstrapCommand(runDir: string, taskRoot: string): Promise<strin
   ].join("\n");
   const current = await Deno.readTextFile(wrapper).catch(() => undefined);
   if (current !== script) {
-    await Deno.mkdir(runDir, { recursive: true });
-    const temporary = `${wrapper}.${crypto.randomUUID()}.tmp`;
-    await Deno.writeTextFile(temporary, script, { mode: 0o755 });
-    await Deno.rename(temporary, wrapper);
+    await replaceTextFile(wrapper, script, { mode: 0o755 });
   }
   return wrapper;
 }

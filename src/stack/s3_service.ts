@@ -51,7 +51,7 @@ export async function createBuckets(
   env: Readonly<Record<string, string>>,
   buckets: readonly string[],
 ): Promise<Map<string, boolean>> {
-  const { CreateBucketCommand, S3Client } = await import("npm:@aws-sdk/client-s3@3.1175.0");
+  const { CreateBucketCommand, S3Client } = await import("../io/s3/_sdk.ts");
   const client = new S3Client({
     endpoint: env.AWS_ENDPOINT_URL_S3,
     region: env.AWS_REGION ?? DEFAULT_S3_CREDENTIALS.region,

@@ -7,6 +7,7 @@
  * @module
  */
 import { join } from "node:path";
+import { replaceTextFile } from "../core/files.ts";
 
 /** One process the stack started and owns; `down` stops exactly these, by pid. */
 export interface Service {
@@ -157,8 +158,6 @@ export function envFileText(state: StackState): string {
   return lines.join("\n") + "\n";
 }
 
-async function writeAtomically(file: string, text: string): Promise<void> {
-  const temporary = `${file}.${crypto.randomUUID()}.tmp`;
-  await Deno.writeTextFile(temporary, text);
-  await Deno.rename(temporary, file);
+function writeAtomically(file: string, text: string): Promise<void> {
+  return replaceTextFile(file, text);
 }

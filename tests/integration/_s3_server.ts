@@ -20,8 +20,9 @@
  * @module
  */
 import { join } from "node:path";
-import { S3Client } from "npm:@aws-sdk/client-s3@3.1175.0";
+import { S3Client } from "../../src/io/s3/_sdk.ts";
 import { ensureVersitygw, type S3Server, startS3Server } from "../../src/stack/versitygw.ts";
+import { withEnv } from "../_env.ts";
 
 export type { S3Server } from "../../src/stack/versitygw.ts";
 
@@ -159,16 +160,14 @@ async function removeServerDir(server: S3Server): Promise<void> {
  * ```
  */
 export function withS3Env<T>(fn: (server: S3Server, client: S3Client) => Promise<T>): Promise<T> {
-  return withS3Server(async (server) => {
-    const env = server.env();
-    const saved = Object.keys(env).map((k) => [k, Deno.env.get(k)] as const);
-    for (const [k, v] of Object.entries(env)) Deno.env.set(k, v);
-    const client = s3Client(server);
-    try {
-      return await fn(server, client);
-    } finally {
-      client.destroy();
-      for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
-    }
-  });
+  return withS3Server((server) =>
+    withEnv(server.env(), async () => {
+      const client = s3Client(server);
+      try {
+        return await fn(server, client);
+      } finally {
+        client.destroy();
+      }
+    })
+  );
 }

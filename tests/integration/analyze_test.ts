@@ -4,10 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { HeadObjectCommand } from "npm:@aws-sdk/client-s3@3.1175.0";
+import { HeadObjectCommand } from "../../src/io/s3/_sdk.ts";
 import { LambdaConfig, Pipeline, pl, Provider, schema, SparkConfig, t } from "../../mod.ts";
 import { main } from "../../cli.ts";
 import { s3Client, withS3Server } from "./_s3_server.ts";
+import { withAwsEnv } from "../_env.ts";
 
 const modUrl = new URL("../../mod.ts", import.meta.url).href;
 const GB = 1024 ** 3;
@@ -208,34 +209,9 @@ export const totals = raw.transform(sum).to(total).withName("totals");
   assert.equal(below.err, "");
 });
 
-const ENV_KEYS = [
-  "AWS_ENDPOINT_URL_S3",
-  "AWS_ACCESS_KEY_ID",
-  "AWS_SECRET_ACCESS_KEY",
-  "AWS_REGION",
-  "AWS_S3_FORCE_PATH_STYLE",
-  "AWS_MAX_ATTEMPTS",
-  "AWS_PROFILE",
-  "AWS_SHARED_CREDENTIALS_FILE",
-  "AWS_CONFIG_FILE",
-  "AWS_EC2_METADATA_DISABLED",
-];
-
-/** Points the standard AWS variables at a server for the length of `fn`. */
-async function withEnv<T>(env: Record<string, string>, fn: () => Promise<T>): Promise<T> {
-  const saved = ENV_KEYS.map((k) => [k, Deno.env.get(k)] as const);
-  for (const k of ENV_KEYS) Deno.env.delete(k);
-  for (const [k, v] of Object.entries(env)) Deno.env.set(k, v);
-  try {
-    return await fn();
-  } finally {
-    for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
-  }
-}
-
 Deno.test("with storage 'cloud' the sizes come from S3 objects (HeadObject on a real S3 server)", () =>
   withS3Server((server) =>
-    withEnv(server.env(), async () => {
+    withAwsEnv(server.env(), async () => {
       const root = await Deno.makeTempDir({ prefix: "glacier-analyze-s3-" });
       const { orders, customers, report } = shop(root);
       await orders.write(ordersFrame(30_000), { mode: "cloud" });

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { GetObjectCommand } from "npm:@aws-sdk/client-s3@3.1175.0";
+import { GetObjectCommand } from "../../src/io/s3/_sdk.ts";
 import { pl } from "../../mod.ts";
 import { s3Client, withS3Server } from "./_s3_server.ts";
 

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { GetObjectCommand, PutObjectCommand } from "npm:@aws-sdk/client-s3@3.1175.0";
+import { GetObjectCommand, PutObjectCommand } from "../../src/io/s3/_sdk.ts";
 import {
   pl,
   Provider,

@@ -13,14 +13,15 @@ import {
   InvokeCommand,
   type InvokeCommandOutput,
   LambdaClient,
-} from "npm:@aws-sdk/client-lambda@3.1164.0";
-import { GetObjectCommand, HeadObjectCommand } from "npm:@aws-sdk/client-s3@3.1175.0";
+} from "../../src/backends/lambda/_sdk.ts";
+import { GetObjectCommand, HeadObjectCommand } from "../../src/io/s3/_sdk.ts";
 import { pl } from "../../mod.ts";
 import type { TaskEvent } from "../../src/backends/lambda/protocol.ts";
 import { commandLine, descendants, freePort, isRunning } from "../../src/stack/process.ts";
 import { RIE_BIN } from "../../src/stack/rie.ts";
 import { withLambdaStack } from "./_lambda_stack.ts";
 import { s3Client, type S3Server, withS3Server } from "./_s3_server.ts";
+import { withAwsEnv } from "../_env.ts";
 
 const BUCKET = "lambda-stack";
 const INPUT_KEY = "raw/nums.parquet";
@@ -75,32 +76,10 @@ export const spun = nums.transform(spin)
 const cacheDir = join(root, "state", "artifacts");
 const unpackRoot = join(root, "state", "stack", "lambda");
 
-const AWS_KEYS = [
-  "AWS_ENDPOINT_URL_S3",
-  "AWS_ENDPOINT_URL_LAMBDA",
-  "AWS_ACCESS_KEY_ID",
-  "AWS_SECRET_ACCESS_KEY",
-  "AWS_REGION",
-  "AWS_S3_FORCE_PATH_STYLE",
-  "AWS_PROFILE",
-];
-
-/** Points the standard AWS variables at the servers for the length of `fn`. */
-async function withEnv<T>(env: Record<string, string>, fn: () => Promise<T>): Promise<T> {
-  const saved = AWS_KEYS.map((k) => [k, Deno.env.get(k)] as const);
-  for (const k of AWS_KEYS) Deno.env.delete(k);
-  for (const [k, v] of Object.entries(env)) Deno.env.set(k, v);
-  try {
-    return await fn();
-  } finally {
-    for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
-  }
-}
-
 /** Writes the module's input bucket to S3, as a user would, in cloud mode. */
 async function seed(env: Record<string, string>): Promise<void> {
   const { nums } = await import(pathToFileURL(module).href);
-  await withEnv(
+  await withAwsEnv(
     env,
     () => nums.write(pl.DataFrame({ n: pl.Series("n", [1, 2, 3], pl.Int64) }), { mode: "cloud" }),
   );

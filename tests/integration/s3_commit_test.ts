@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ListObjectsV2Command } from "npm:@aws-sdk/client-s3@3.1175.0";
+import { ListObjectsV2Command } from "../../src/io/s3/_sdk.ts";
 import { pl, Provider, schema, StorageError, t } from "../../mod.ts";
 import { s3Client, type S3Server, sharedS3Server, stopSharedS3Server } from "./_s3_server.ts";
 
@@ -225,7 +225,7 @@ Deno.test("cloud commits on a real S3 server", async (t) => {
         const run = await l.exec("run", "", { GLACIER_FAILPOINT: "s3.commit.placed@1:kill" });
         assert.equal(run.signal, "SIGKILL");
         const client = s3Client(l.server);
-        const { DeleteObjectCommand } = await import("npm:@aws-sdk/client-s3@3.1175.0");
+        const { DeleteObjectCommand } = await import("../../src/io/s3/_sdk.ts");
         const staged = await client.send(
           new ListObjectsV2Command({ Bucket: l.bucket, Prefix: ".glacier/staging/" }),
         );

@@ -6,7 +6,7 @@ import {
   GetObjectCommand,
   PutObjectCommand,
   type S3Client,
-} from "npm:@aws-sdk/client-s3@3.1175.0";
+} from "../../src/io/s3/_sdk.ts";
 import { isRunning } from "../../src/stack/process.ts";
 import { freePort, startS3Server, VERSITYGW_BIN } from "../../src/stack/versitygw.ts";
 import {

@@ -9,7 +9,7 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-} from "npm:@aws-sdk/client-s3@3.1175.0";
+} from "../../src/io/s3/_sdk.ts";
 import {
   NoDataError,
   Pipeline,
@@ -25,34 +25,10 @@ import {
 import { S3RunSession } from "../../src/io/s3/s3_session.ts";
 import { Customers, Joined, Orders, Revenue } from "../_shop.ts";
 import { s3Client, type S3Server, startTestS3Server, withS3Server } from "./_s3_server.ts";
-
-const ENV_KEYS = [
-  "AWS_ENDPOINT_URL_S3",
-  "AWS_ACCESS_KEY_ID",
-  "AWS_SECRET_ACCESS_KEY",
-  "AWS_REGION",
-  "AWS_S3_FORCE_PATH_STYLE",
-  "AWS_MAX_ATTEMPTS",
-  "AWS_PROFILE",
-  "AWS_SHARED_CREDENTIALS_FILE",
-  "AWS_CONFIG_FILE",
-  "AWS_EC2_METADATA_DISABLED",
-];
-
-/** Points the standard AWS variables at a server for the length of `fn`. */
-async function withEnv<T>(env: Record<string, string>, fn: () => Promise<T>): Promise<T> {
-  const saved = ENV_KEYS.map((k) => [k, Deno.env.get(k)] as const);
-  for (const k of ENV_KEYS) Deno.env.delete(k);
-  for (const [k, v] of Object.entries(env)) Deno.env.set(k, v);
-  try {
-    return await fn();
-  } finally {
-    for (const [k, v] of saved) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
-  }
-}
+import { withAwsEnv } from "../_env.ts";
 
 function cloud<T>(fn: (server: S3Server) => Promise<T>): Promise<T> {
-  return withS3Server((server) => withEnv(server.env(), () => fn(server)));
+  return withS3Server((server) => withAwsEnv(server.env(), () => fn(server)));
 }
 
 function ints(name: string, values: number[]): pl.Series {
@@ -391,7 +367,7 @@ Deno.test("errors say which bucket, which object and what to do", async (test) =
       );
     });
     await test.step("wrong credentials", async () => {
-      await withEnv({ ...server.env(), AWS_SECRET_ACCESS_KEY: "not-the-secret" }, async () => {
+      await withAwsEnv({ ...server.env(), AWS_SECRET_ACCESS_KEY: "not-the-secret" }, async () => {
         await assert.rejects(s.customers.read({ mode: "cloud" }), (e: Error) => {
           assert.match(
             e.message,
@@ -403,7 +379,7 @@ Deno.test("errors say which bucket, which object and what to do", async (test) =
     });
     await test.step("no credentials at all", async () => {
       const { AWS_ACCESS_KEY_ID: _a, AWS_SECRET_ACCESS_KEY: _s, ...rest } = server.env();
-      await withEnv({
+      await withAwsEnv({
         ...rest,
         AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/credentials",
         AWS_CONFIG_FILE: "/nonexistent/config",
@@ -416,7 +392,7 @@ Deno.test("errors say which bucket, which object and what to do", async (test) =
       });
     });
     await test.step("an unreachable endpoint", async () => {
-      await withEnv({
+      await withAwsEnv({
         ...server.env(),
         AWS_ENDPOINT_URL_S3: "http://127.0.0.1:9",
         AWS_MAX_ATTEMPTS: "1",
@@ -433,7 +409,7 @@ Deno.test("errors say which bucket, which object and what to do", async (test) =
 Deno.test("access denied names the object and the permission it needs", async () => {
   const server = await startTestS3Server({ iam: true });
   try {
-    await withEnv(server.env(), async () => {
+    await withAwsEnv(server.env(), async () => {
       const provider = new Provider({ localRoot: await Deno.makeTempDir() });
       const b = provider.bucket({ bucket: "private", path: "p/data.csv", schema: Customers });
       await b.write(pl.DataFrame({ customer_id: ints("customer_id", [1]), region: ["eu"] }), {
@@ -463,7 +439,7 @@ Deno.test("access denied names the object and the permission it needs", async ()
         },
       ).output();
       assert.equal(created.code, 0, new TextDecoder().decode(created.stderr));
-      await withEnv({
+      await withAwsEnv({
         ...server.env(),
         AWS_ACCESS_KEY_ID: "reader",
         AWS_SECRET_ACCESS_KEY: "reader-secret",

@@ -14,11 +14,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  GetObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-} from "npm:@aws-sdk/client-s3@3.1175.0";
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "../../src/io/s3/_sdk.ts";
 import {
   Pipeline,
   pl,
@@ -43,29 +39,9 @@ import {
   startJobRunRequest,
 } from "../../src/backends/spark/emr_serverless.ts";
 import { sparkTarget } from "../../src/backends/spark/executor.ts";
+import { withEnv } from "../_env.ts";
 
 const repo = new URL("../..", import.meta.url).pathname;
-
-/** Runs `fn` with environment variables set, restoring them after. */
-async function withEnv<T>(
-  vars: Record<string, string | undefined>,
-  fn: () => Promise<T>,
-): Promise<T> {
-  const saved = new Map<string, string | undefined>();
-  for (const [name, value] of Object.entries(vars)) {
-    saved.set(name, Deno.env.get(name));
-    if (value === undefined) Deno.env.delete(name);
-    else Deno.env.set(name, value);
-  }
-  try {
-    return await fn();
-  } finally {
-    for (const [name, value] of saved) {
-      if (value === undefined) Deno.env.delete(name);
-      else Deno.env.set(name, value);
-    }
-  }
-}
 
 /** No Spark configuration leaks in from the shell that runs the tests. */
 const NO_SPARK = {

@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { GlacierError } from "../../core/errors.ts";
+import { runDeno } from "./_deno.ts";
 
 const PACKAGE = "@deno/linux-x64-glibc";
 
@@ -14,18 +15,8 @@ async function isFile(path: string): Promise<boolean> {
 }
 
 async function npmCacheDir(): Promise<string> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json"],
-    env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    throw new GlacierError(
-      `cannot find Deno's npm cache: ${new TextDecoder().decode(out.stderr).trim()}`,
-    );
-  }
-  return (JSON.parse(new TextDecoder().decode(out.stdout)) as { npmCache: string }).npmCache;
+  const info = await runDeno(["info", "--json"], "find Deno's npm cache");
+  return (JSON.parse(info) as { npmCache: string }).npmCache;
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { GlacierError } from "../../core/errors.ts";
+import { runDeno } from "./_deno.ts";
 
 /** An import as `deno info --json` reports it. */
 interface InfoDependency {
@@ -57,19 +58,12 @@ export interface ModuleGraph {
  * @throws {GlacierError} when Deno cannot read the graph.
  */
 export async function moduleGraph(entry: string, cwd: string): Promise<ModuleGraph> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", entry],
+  const text = await runDeno(
+    ["info", "--json", entry],
+    `read the module graph of '${entry}'`,
     cwd,
-    env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    throw new GlacierError(
-      `cannot read the module graph of '${entry}': ${new TextDecoder().decode(out.stderr).trim()}`,
-    );
-  }
-  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+  );
+  const info = JSON.parse(text) as {
     roots: string[];
     modules: InfoModule[];
     redirects?: Record<string, string>;

@@ -3,4 +3,8 @@
  *
  * @module
  */
-export { InvokeCommand, LambdaClient } from "npm:@aws-sdk/client-lambda@3.1164.0";
+export {
+  InvokeCommand,
+  type InvokeCommandOutput,
+  LambdaClient,
+} from "npm:@aws-sdk/client-lambda@3.1164.0";

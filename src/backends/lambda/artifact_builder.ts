@@ -7,13 +7,14 @@
  *
  * @module
  */
-import { basename, dirname, join } from "node:path";
+import { basename, join } from "node:path";
 import { discoverPipelines } from "../../core/discover.ts";
 import { UnsupportedError } from "../../core/errors.ts";
 import type { PipelineGraph } from "../../core/graph.ts";
 import type { Step } from "../../core/lineage.ts";
 import type { TaskArtifact } from "../../core/backend.ts";
 import { buildLambdaArtifact, type LambdaArtifact, LambdaPackageError } from "./package.ts";
+import { replaceFile } from "../../core/files.ts";
 
 /** What the builder may be told besides the graph: the module that defines the pipeline. */
 export interface LambdaBuildContext {
@@ -106,13 +107,9 @@ async function definesTask(module: string, name: string): Promise<boolean> {
 async function place(artifact: LambdaArtifact, target: string): Promise<void> {
   const present = await Deno.stat(target).then((s) => s.size === artifact.bytes, () => false);
   if (present) return;
-  await Deno.mkdir(dirname(target), { recursive: true });
-  const partial = `${target}.${crypto.randomUUID()}.partial`;
-  try {
-    await Deno.link(artifact.file, partial).catch(() => Deno.copyFile(artifact.file, partial));
-    await Deno.rename(partial, target);
-  } catch (error) {
-    await Deno.remove(partial).catch(() => {});
-    throw error;
-  }
+  await replaceFile(
+    target,
+    (partial) =>
+      Deno.link(artifact.file, partial).catch(() => Deno.copyFile(artifact.file, partial)),
+  );
 }

@@ -10,8 +10,7 @@
  */
 import {
   type GlacierError,
-  NoDataError,
-  SchemaMismatchError,
+  remoteErrorFamily,
   StorageError,
   TaskError,
   UnsupportedError,
@@ -30,15 +29,11 @@ import {
 } from "../../core/session.ts";
 import { InvokeCommand, LambdaClient } from "./_sdk.ts";
 import type { TaskEvent, TaskFailure, TaskResult } from "./protocol.ts";
+import { env } from "../../core/env.ts";
 
 /** How many times a throttled invocation is tried, and the first backoff. */
 const THROTTLE_ATTEMPTS = 6;
 const THROTTLE_BASE_MS = 200;
-
-function env(name: string): string | undefined {
-  const value = Deno.env.get(name);
-  return value === undefined || value === "" ? undefined : value;
-}
 
 /** The Lambda client, and where it points, for messages. */
 export function lambdaConnection(region: string): { client: LambdaClient; endpoint: string } {
@@ -53,13 +48,6 @@ export function lambdaConnection(region: string): { client: LambdaClient; endpoi
     endpoint: endpoint ?? `https://lambda.${resolved}.amazonaws.com`,
   };
 }
-
-const FAMILIES: Readonly<Record<string, new (message: string) => GlacierError>> = {
-  SchemaMismatchError,
-  NoDataError,
-  StorageError,
-  WiringError,
-};
 
 /**
  * Runs a serverless step as an invocation of its Lambda function.
@@ -151,7 +139,7 @@ function functionFailure(
         "900), or declare the task on provider.spark() for work that takes longer",
     );
   }
-  const family = FAMILIES[failure.errorType ?? ""] ?? TaskError;
+  const family = remoteErrorFamily(failure.errorType);
   return new family(`task '${names.task}' failed on Lambda function '${names.name}': ${message}`);
 }
 

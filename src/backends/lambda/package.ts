@@ -46,6 +46,8 @@ import {
   writeZip,
   type ZipSource,
 } from "./_zip.ts";
+import { replaceFile } from "../../core/files.ts";
+import { runDeno } from "./_deno.ts";
 
 /** Lambda's limit on a function's unzipped deployment package: 250 MB. */
 export const LAMBDA_UNZIPPED_LIMIT = 262_144_000;
@@ -236,15 +238,7 @@ export async function buildLambdaArtifact(options: BuildLambdaOptions): Promise<
     const file = join(cacheDir, `lambda-${key}.zip`);
     const cached = await Deno.stat(file).then((s) => s.isFile, () => false);
     if (!cached) {
-      await Deno.mkdir(cacheDir, { recursive: true });
-      const partial = `${file}.${crypto.randomUUID()}.partial`;
-      try {
-        await writeZip(partial, parts);
-        await Deno.rename(partial, file);
-      } catch (error) {
-        await Deno.remove(partial).catch(() => {});
-        throw error;
-      }
+      await replaceFile(file, (partial) => writeZip(partial, parts));
     }
     const zipped = await Deno.readFile(file);
     const sha256 = createHash("sha256").update(zipped).digest("hex");
@@ -359,20 +353,11 @@ function bootstrap(moduleRel: string, mainRel: string): string {
 
 /** Runs `deno install` for the entry points in `app/`, from Deno's cache when it can. */
 async function denoInstall(app: string, entries: readonly string[]): Promise<void> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["install", "--entrypoint", ...entries],
-    cwd: app,
-    env: { DENO_NO_UPDATE_CHECK: "1", NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    throw new GlacierError(
-      `deno install of the Lambda artifact's modules (${entries.join(", ")}) failed: ${
-        new TextDecoder().decode(out.stderr).trim()
-      }`,
-    );
-  }
+  await runDeno(
+    ["install", "--entrypoint", ...entries],
+    `install the Lambda artifact's modules (${entries.join(", ")})`,
+    app,
+  );
 }
 
 /** Whether a package.json's `os`, `cpu` or `libc` list admits a value. */

@@ -15,6 +15,7 @@
 import pl from "../../polars.ts";
 import { TaskError, UnsupportedError } from "../../core/errors.ts";
 import type { Step } from "../../core/lineage.ts";
+import { callTask } from "../../core/apply_task.ts";
 import type { TaskInputs } from "../../core/task.ts";
 import type { Schema } from "../../schema/schema.ts";
 
@@ -99,28 +100,18 @@ export function capturePlan(step: Step): CapturedPlan {
   const frames = Object.fromEntries(
     Object.entries(declared).map(([name, schema]) => [name, markedFrame(name, schema)]),
   );
-  let plan: unknown;
+  let lazy: pl.LazyDataFrame;
   const restore = standIns();
   try {
-    plan = task.kind === "single" ? task.apply(frames.input) : task.apply(frames);
+    lazy = callTask(step, frames, { limitColumns: false });
   } catch (error) {
-    if (error instanceof RefusedOperation) {
-      throw new UnsupportedError(unsupportedMessage(task.name, error.operation));
+    if (error instanceof TaskError && error.cause instanceof RefusedOperation) {
+      throw new UnsupportedError(unsupportedMessage(task.name, error.cause.operation));
     }
-    throw new TaskError(`task '${task.name}' threw: ${firstLine(error)}`, { cause: error });
+    throw error;
   } finally {
     restore();
   }
-  if (
-    plan === null || typeof plan !== "object" ||
-    typeof (plan as pl.LazyDataFrame).collect !== "function" || !("_ldf" in plan)
-  ) {
-    throw new TaskError(
-      `task '${task.name}' returned ${plan === null ? "null" : typeof plan} instead of a polars ` +
-        "LazyDataFrame; return the lazy frame you built from the input (call .lazy() on a DataFrame)",
-    );
-  }
-  const lazy = plan as pl.LazyDataFrame;
   let text: string;
   try {
     text = lazy.serialize("json").toString();

@@ -6,16 +6,9 @@
  * @module
  */
 import type { BucketRef, Step } from "../../core/lineage.ts";
+import type { ObjectAddress } from "../../core/session.ts";
 import { formatOf } from "../../io/file_format.ts";
 import type { SparkJob } from "./job.ts";
-
-/** An S3 object. */
-export interface ObjectAt {
-  /** The bucket. */
-  readonly bucket: string;
-  /** The key. */
-  readonly key: string;
-}
 
 /**
  * `s3://bucket/key`.
@@ -23,7 +16,7 @@ export interface ObjectAt {
  * @param at the object.
  * @returns its URI.
  */
-export function s3Uri(at: ObjectAt): string {
+export function s3Uri(at: ObjectAddress): string {
   return `s3://${at.bucket}/${at.key}`;
 }
 
@@ -38,7 +31,7 @@ export function s3Uri(at: ObjectAt): string {
  */
 export async function bindSparkJob(
   step: Step,
-  at: { input(ref: BucketRef): ObjectAt; output(ref: BucketRef): ObjectAt },
+  at: { input(ref: BucketRef): ObjectAddress; output(ref: BucketRef): ObjectAddress },
 ): Promise<SparkJob> {
   const { sparkJob } = await import("./compile.ts");
   return sparkJob(step, {

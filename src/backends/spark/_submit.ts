@@ -14,6 +14,7 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { SparkJob } from "./job.ts";
+import { env } from "../../core/env.ts";
 
 /** What the runner answers on its last line when the job succeeded. */
 export interface SparkJobResult {
@@ -59,11 +60,6 @@ export interface SubmitOptions {
 export type SubmitOutcome =
   | { readonly ok: true; readonly result: SparkJobResult }
   | { readonly ok: false; readonly failure: SparkJobFailure };
-
-function env(name: string): string | undefined {
-  const value = Deno.env.get(name);
-  return value === undefined || value === "" ? undefined : value;
-}
 
 function isFile(path: string): boolean {
   try {

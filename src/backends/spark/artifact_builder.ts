@@ -12,13 +12,14 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { UnsupportedError } from "../../core/errors.ts";
 import type { PipelineGraph } from "../../core/graph.ts";
 import type { Step } from "../../core/lineage.ts";
 import type { TaskArtifact } from "../../core/backend.ts";
 import { bindSparkJob } from "./_job.ts";
 import { runnerSource } from "./_submit.ts";
+import { replaceTextFile } from "../../core/files.ts";
 
 /** The runner's line that an entry point replaces with its job. */
 const EMBED_LINE = "EMBEDDED_JOB = None\n";
@@ -54,15 +55,7 @@ export async function sparkArtifactBuilder(
   const text = await sparkEntryPoint(step);
   const file = `artifacts/${task.name}.py`;
   const target = join(outputDir, file);
-  await Deno.mkdir(dirname(target), { recursive: true });
-  const partial = `${target}.${crypto.randomUUID()}.partial`;
-  try {
-    await Deno.writeTextFile(partial, text);
-    await Deno.rename(partial, target);
-  } catch (error) {
-    await Deno.remove(partial).catch(() => {});
-    throw error;
-  }
+  await replaceTextFile(target, text);
   return {
     file,
     sha256: createHash("sha256").update(text).digest("hex"),

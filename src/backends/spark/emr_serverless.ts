@@ -23,6 +23,7 @@ import { join } from "node:path";
 import { UnsupportedError } from "../../core/errors.ts";
 import type { SparkJob } from "./job.ts";
 import type { SparkJobFailure, SparkJobResult, SubmitOutcome } from "./_submit.ts";
+import { env } from "../../core/env.ts";
 
 /** Where and as whom jobs run on EMR Serverless. */
 export interface EmrServerlessConfig {
@@ -44,11 +45,6 @@ export const EMR_VARIABLES: readonly string[] = [
   "GLACIER_EMR_EXECUTION_ROLE_ARN",
   "GLACIER_EMR_ARTIFACTS",
 ];
-
-function env(name: string): string | undefined {
-  const value = Deno.env.get(name);
-  return value === undefined || value === "" ? undefined : value;
-}
 
 /**
  * Whether the environment asks for EMR Serverless: its application id or its endpoint is set.

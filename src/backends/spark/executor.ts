@@ -19,9 +19,8 @@
  */
 import { timeoutOf } from "../../core/task.ts";
 import {
-  type GlacierError,
   NoDataError,
-  SchemaMismatchError,
+  remoteErrorFamily,
   StorageError,
   TaskError,
   UnsupportedError,
@@ -56,6 +55,7 @@ import {
   runJobOnEmrServerless,
 } from "./emr_serverless.ts";
 import type { SparkJob } from "./job.ts";
+import { env } from "../../core/env.ts";
 
 /** The Spark a task runs on, by the selection rule of this module. */
 export type SparkTarget =
@@ -75,11 +75,6 @@ export type SparkTarget =
     /** Nothing is configured. */
     readonly kind: "none";
   };
-
-function env(name: string): string | undefined {
-  const value = Deno.env.get(name);
-  return value === undefined || value === "" ? undefined : value;
-}
 
 function sparkSettings(step: Step): SparkSettings {
   return settingsOf(step.task.resource, "spark");
@@ -173,14 +168,6 @@ async function checkMaster(step: Step, master: string, from: string): Promise<vo
   }
 }
 
-const FAMILIES: Readonly<Record<string, new (message: string) => GlacierError>> = {
-  SchemaMismatchError,
-  NoDataError,
-  StorageError,
-  UnsupportedError,
-  WiringError,
-};
-
 /**
  * Runs a Spark step: compiles it, binds it to the run's objects, runs it on the Spark the
  * selection rule picks, and records the staged output.
@@ -231,7 +218,7 @@ export async function runOnSpark(
     );
   }
   if (!outcome.ok) {
-    const family = FAMILIES[outcome.failure.type] ?? TaskError;
+    const family = remoteErrorFamily(outcome.failure.type);
     throw new family(`task '${task}' failed on ${where}: ${outcome.failure.error}`);
   }
   await session.stagedRemotely(step.target);

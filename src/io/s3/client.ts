@@ -6,6 +6,7 @@
  * @module
  */
 import { S3Client } from "./_sdk.ts";
+import { env } from "../../core/env.ts";
 
 /** An S3 client and where it points, for messages. */
 export interface S3Connection {
@@ -18,15 +19,6 @@ export interface S3Connection {
 }
 
 const connections = new Map<string, S3Connection>();
-
-function env(name: string): string | undefined {
-  try {
-    const value = Deno.env.get(name);
-    return value === undefined || value === "" ? undefined : value;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * The S3 connection for a region, made once per process and configuration.

@@ -33,6 +33,8 @@ import {
   PutObjectCommand,
   Upload,
 } from "./_sdk.ts";
+import { env } from "../../core/env.ts";
+import { isRunning } from "../../core/process.ts";
 import { type S3Connection, s3Connection } from "./client.ts";
 import { type S3Context, s3Failure } from "./errors.ts";
 import {
@@ -78,12 +80,7 @@ function holderIsGone(holder: LockBody, id: string): boolean {
   // (refreshed while the run works) is all there is to go by.
   if (holder.host !== hostname() || holder.pidNamespace !== pidNamespace()) return false;
   if (holder.pid === Deno.pid) return !heldHere.has(id);
-  try {
-    Deno.statSync(`/proc/${holder.pid}`);
-    return false;
-  } catch (error) {
-    return error instanceof Deno.errors.NotFound && Deno.build.os === "linux";
-  }
+  return !isRunning(holder.pid);
 }
 
 let pidNamespaceHere: string | undefined;
@@ -216,13 +213,7 @@ export class S3Lock {
  * @throws {StorageError} when there is none.
  */
 export function stateBucketOf(settings: ProviderSettings, doing: string): string {
-  let fromEnv: string | undefined;
-  try {
-    fromEnv = Deno.env.get("GLACIER_STATE_BUCKET") || undefined;
-  } catch {
-    fromEnv = undefined;
-  }
-  const name = settings.stateBucket ?? fromEnv;
+  const name = settings.stateBucket ?? env("GLACIER_STATE_BUCKET");
   if (name) return name;
   throw new StorageError(
     `${doing} needs a state bucket, where cloud runs keep their locks and journals so that no two ` +
