@@ -180,6 +180,18 @@ export class SparkSqlCompiler {
  * ```
  */
 export function compileStep(step: Step): CompiledSparkSql {
+  // A step is immutable, so its compilation is too: the preflight's serves the run.
+  let result = compiled.get(step);
+  if (result === undefined) {
+    result = compileOnce(step);
+    compiled.set(step, result);
+  }
+  return result;
+}
+
+const compiled = new WeakMap<Step, CompiledSparkSql>();
+
+function compileOnce(step: Step): CompiledSparkSql {
   const task = step.task;
   const captured = capturePlan(step);
   const issues = exactIssues(captured.schema, step.target.schema, {

@@ -172,3 +172,16 @@ Deno.test("dtypes map to Spark SQL types, unsigned integers widened", () => {
   for (const [dtype, type] of cases) assert.equal(sparkType(dtype), type);
   assert.throws(() => sparkType(pl.Duration("ms")), /dtype 'Duration' has no Spark SQL type/);
 });
+
+Deno.test("a step is compiled once: the check before a run and the run share the compilation", () => {
+  let calls = 0;
+  const counted = step("counted", (df) => {
+    calls++;
+    return df.filter(pl.col("amount").gt(1));
+  });
+  const before = calls;
+  const first = compileStep(counted);
+  const second = compileStep(counted);
+  assert.equal(second, first);
+  assert.equal(calls - before, 1, "the task's body ran once, for one capture");
+});
