@@ -11,9 +11,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { main } from "@glacier/glacier/cli";
  * const status = await main(["--help"], { out: () => {}, err: () => {} });
- * console.log(status); // 0
+ * assert.equal(status, 0);
  * ```
  *
  * @module

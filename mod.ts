@@ -8,6 +8,7 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pl, Provider, schema, t } from "@glacier/glacier";
  *
  * const provider = new Provider({ localRoot: await Deno.makeTempDir() });
@@ -32,8 +33,10 @@
  *   amount: [10, 20, 5],
  * }));
  * await report.run({ mode: "local", quiet: true });
- * console.log((await revenue.read()).sort("region").toRecords());
- * // [ { region: "eu", revenue: 15 }, { region: "us", revenue: 20 } ]
+ * assert.deepEqual((await revenue.read()).sort("region").toRecords(), [
+ *   { region: "eu", revenue: 15 },
+ *   { region: "us", revenue: 20 },
+ * ]);
  * ```
  *
  * @module

@@ -14,9 +14,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { stackMain } from "@glacier/glacier/stack";
  * const status = await stackMain(["--help"]);
- * console.log(status); // 0
+ * assert.equal(status, 0);
  * ```
  *
  * @module

@@ -36,8 +36,9 @@ const GIB = 1024 * MIB;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MODEL_SETTINGS } from "./cost_model.ts";
- * console.log(MODEL_SETTINGS.runsPerMonth); // 30
+ * assert.equal(MODEL_SETTINGS.runsPerMonth, 30);
  * ```
  */
 export const MODEL_SETTINGS: ModelSettings = Object.freeze({

@@ -27,9 +27,10 @@ const STEP_FUNCTIONS_PAGE = "https://aws.amazon.com/step-functions/pricing/";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AWS_PRICES } from "./prices.ts";
  * const perGbSecond = AWS_PRICES.lambda.x86GbSecond.usd / AWS_PRICES.lambda.x86GbSecond.per;
- * console.log(perGbSecond); // 0.0000166667
+ * assert.equal(perGbSecond, 0.0000166667);
  * ```
  */
 export const AWS_PRICES: PriceTable = deepFreeze({

@@ -30,8 +30,9 @@ export interface RowAssumptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ROW_ASSUMPTIONS } from "./row_model.ts";
- * console.log(ROW_ASSUMPTIONS.aggregationKeeps); // 0.01
+ * assert.equal(ROW_ASSUMPTIONS.aggregationKeeps, 0.01);
  * ```
  */
 export const ROW_ASSUMPTIONS: RowAssumptions = Object.freeze({

@@ -25,8 +25,9 @@ export interface SizeAssumptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SIZE_ASSUMPTIONS } from "./sizes.ts";
- * console.log(SIZE_ASSUMPTIONS.parquetRatio); // 0.3
+ * assert.equal(SIZE_ASSUMPTIONS.parquetRatio, 0.3);
  * ```
  */
 export const SIZE_ASSUMPTIONS: SizeAssumptions = Object.freeze({

@@ -455,6 +455,7 @@ export type MultiSourceCheck<I extends Readonly<Record<string, BucketShape>>, T>
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Pipeline, pl, Provider, schema, t } from "@glacier/glacier";
  * const provider = new Provider({ localRoot: await Deno.makeTempDir() });
  * const A = schema({ id: t.int64, x: t.float64 });
@@ -468,7 +469,7 @@ export type MultiSourceCheck<I extends Readonly<Record<string, BucketShape>>, T>
  *   left: provider.bucket({ bucket: "demo", path: "a.parquet", schema: A }),
  *   right: provider.bucket({ bucket: "demo", path: "b.parquet", schema: B }),
  * }).transform(join).to(provider.bucket({ bucket: "demo", path: "ab.parquet", schema: AB }));
- * console.log(ab.lineage.length); // 1
+ * assert.equal(ab.lineage.length, 1);
  * ```
  */
 export class Pipeline<const I extends Readonly<Record<string, BucketShape>>> {

@@ -84,9 +84,10 @@ export interface PriceTable {
  * @returns US dollars for one unit.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { unitPrice } from "./cost.ts";
- * console.log(unitPrice({ usd: 0.2, per: 1_000_000, unit: "request", source: "", confirmed: true }));
- * // 2e-7
+ * const price = { usd: 0.2, per: 1_000_000, unit: "request", source: "", confirmed: true };
+ * assert.equal(unitPrice(price), 0.2 / 1_000_000);
  * ```
  */
 export function unitPrice(price: Price): number {

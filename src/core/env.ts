@@ -12,9 +12,10 @@
  * @returns its value, or `undefined` when it is unset, empty or cannot be read.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { env } from "./env.ts";
  * Deno.env.set("GLACIER_EXAMPLE", "");
- * console.log(env("GLACIER_EXAMPLE")); // undefined
+ * assert.equal(env("GLACIER_EXAMPLE"), undefined);
  * ```
  */
 export function env(name: string): string | undefined {

@@ -14,10 +14,11 @@ import { dirname } from "node:path";
  * @param write writes the new content into the temporary file it is given.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { replaceFile } from "./files.ts";
  * const path = `${await Deno.makeTempDir()}/settings.json`;
  * await replaceFile(path, (temporary) => Deno.writeTextFile(temporary, "{}"));
- * console.log(await Deno.readTextFile(path)); // "{}"
+ * assert.equal(await Deno.readTextFile(path), "{}");
  * ```
  */
 export async function replaceFile(

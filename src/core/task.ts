@@ -182,11 +182,12 @@ function checkedTimeout(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Provider, schema, SparkConfig, t, timeoutOf } from "@glacier/glacier";
  * const spark = new Provider().spark({ config: new SparkConfig({ timeoutSeconds: 600 }) });
  * const S = schema({ id: t.int64 });
  * const copy = spark.task({ name: "copy", input: S, output: S, timeoutSeconds: 60 }, (df) => df);
- * console.log(timeoutOf(copy)); // 60
+ * assert.equal(timeoutOf(copy), 60);
  * ```
  */
 export function timeoutOf(task: Task): number | undefined {

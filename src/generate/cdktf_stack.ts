@@ -59,6 +59,7 @@ const STACK = "glacier";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Provider, schema, t } from "@glacier/glacier";
  * const provider = new Provider({ localRoot: await Deno.makeTempDir() });
  * const S = schema({ id: t.int64 });
@@ -68,7 +69,7 @@ const STACK = "glacier";
  * import { planTerraform } from "./plan.ts";
  * import { synthesizeTerraform } from "./cdktf_stack.ts";
  * const tf = JSON.parse(await synthesizeTerraform(planTerraform(out.graph(), new Map())));
- * console.log(tf.terraform.required_providers.aws.source); // "hashicorp/aws"
+ * assert.equal(tf.terraform.required_providers.aws.source, "hashicorp/aws");
  * ```
  *
  * @param plan the resource plan.

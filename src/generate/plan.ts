@@ -92,6 +92,7 @@ export function checkDeployable(graph: PipelineGraph, schedule?: string): string
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Provider, schema, t } from "@glacier/glacier";
  * const provider = new Provider({ localRoot: await Deno.makeTempDir() });
  * const S = schema({ id: t.int64 });
@@ -104,8 +105,11 @@ export function checkDeployable(graph: PipelineGraph, schedule?: string): string
  *   runtime: "provided.al2023", handler: "bootstrap", built: false,
  * }]]);
  * const plan = planTerraform(out.graph(), artifacts, "rate(1 day)");
- * console.log(plan.roles.map((r) => r.name));
- * // ["glacier-demo-out-b-parquet-task-copy", "glacier-demo-out-b-parquet-pipeline", "glacier-demo-out-b-parquet-schedule"]
+ * assert.deepEqual(plan.roles.map((r) => r.name), [
+ *   "glacier-demo-out-b-parquet-task-copy",
+ *   "glacier-demo-out-b-parquet-pipeline",
+ *   "glacier-demo-out-b-parquet-schedule",
+ * ]);
  * ```
  *
  * @param graph the pipeline.

@@ -53,8 +53,9 @@ const DIRECTIVES = new Set([
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatPieces } from "./strftime.ts";
- * console.log(formatPieces("%d.%m.%Y").length); // 5
+ * assert.equal(formatPieces("%d.%m.%Y").length, 5);
  * ```
  */
 export function formatPieces(format: string): FormatPiece[] {

@@ -26,9 +26,10 @@ const KEYS = new Set([
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { csvOptions } from "./csv.ts";
  * const csv = csvOptions("shop/raw/orders.csv", true, { separator: ";", dateFormat: "%d.%m.%Y" });
- * console.log(csv?.separator); // ";"
+ * assert.equal(csv?.separator, ";");
  * ```
  */
 export function csvOptions(

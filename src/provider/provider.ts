@@ -31,6 +31,7 @@ export interface BucketSpec<B extends string, P extends string, S extends Schema
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Provider, schema, t } from "@glacier/glacier";
    * const provider = new Provider();
    * const sales = provider.bucket({
@@ -39,7 +40,7 @@ export interface BucketSpec<B extends string, P extends string, S extends Schema
    *   schema: schema({ day: t.date, amount: t.float64 }),
    *   csv: { separator: ";", nullValues: ["NA"], dateFormat: "%m/%d/%Y" },
    * });
-   * console.log(sales.location); // "shop/raw/sales.csv"
+   * assert.equal(sales.location, "shop/raw/sales.csv");
    * ```
    */
   readonly csv?: CsvOptions;
@@ -52,10 +53,11 @@ const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AwsConfig, Provider, schema, t } from "@glacier/glacier";
  * const provider = new Provider({ config: new AwsConfig({ region: "eu-west-1" }) });
  * const raw = provider.bucket({ bucket: "shop", path: "raw/orders.parquet", schema: schema({ id: t.int64 }) });
- * console.log(raw.location); // "shop/raw/orders.parquet"
+ * assert.equal(raw.location, "shop/raw/orders.parquet");
  * ```
  */
 export class Provider {

@@ -19,9 +19,10 @@ export type Schema = pl.Schema;
  * @throws {TypeError} when a column name is empty or a value is not a polars dtype.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { schema, t } from "@glacier/glacier";
  * const Orders = schema({ order_id: t.int64, customer_id: t.int64, amount: t.float64 });
- * console.log(Object.keys(Orders)); // ["order_id", "customer_id", "amount"]
+ * assert.deepEqual(Object.keys(Orders), ["order_id", "customer_id", "amount"]);
  * ```
  */
 export function schema<const S extends Schema>(columns: S): Readonly<S> {

@@ -85,6 +85,7 @@ function wrap(inputs: readonly string[], rest: readonly string[]): string[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Provider, schema, t } from "@glacier/glacier";
  * import { renderAscii } from "./ascii.ts";
  * const provider = new Provider({ localRoot: await Deno.makeTempDir() });
@@ -93,7 +94,7 @@ function wrap(inputs: readonly string[], rest: readonly string[]): string[] {
  * const out = provider.bucket({ bucket: "demo", path: "a.parquet", schema: S })
  *   .transform(copy).to(provider.bucket({ bucket: "demo", path: "b.parquet", schema: S }));
  * const text = renderAscii(out.graph());
- * console.log(text.includes("[demo/a.parquet] --(copy @ local)--> [demo/b.parquet]")); // true
+ * assert.equal(text.includes("[demo/a.parquet] --(copy @ local)--> [demo/b.parquet]"), true);
  * ```
  *
  * @param graph the pipeline graph.

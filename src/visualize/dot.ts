@@ -39,6 +39,7 @@ function quote(text: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Provider, schema, t } from "@glacier/glacier";
  * import { renderDot } from "./dot.ts";
  * const provider = new Provider({ localRoot: await Deno.makeTempDir() });
@@ -46,7 +47,7 @@ function quote(text: string): string {
  * const copy = provider.local().task({ name: "copy", input: S, output: S }, (df) => df);
  * const out = provider.bucket({ bucket: "demo", path: "a.parquet", schema: S })
  *   .transform(copy).to(provider.bucket({ bucket: "demo", path: "b.parquet", schema: S }));
- * console.log(renderDot(out.graph()).includes("b_demo_a_parquet -> t_copy;")); // true
+ * assert.equal(renderDot(out.graph()).includes("b_demo_a_parquet -> t_copy;"), true);
  * ```
  *
  * @param graph the pipeline graph.

@@ -45,6 +45,7 @@ function escapeLabel(text: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Provider, schema, t } from "@glacier/glacier";
  * import { renderMermaid } from "./mermaid.ts";
  * const provider = new Provider({ localRoot: await Deno.makeTempDir() });
@@ -52,7 +53,7 @@ function escapeLabel(text: string): string {
  * const copy = provider.local().task({ name: "copy", input: S, output: S }, (df) => df);
  * const out = provider.bucket({ bucket: "demo", path: "a.parquet", schema: S })
  *   .transform(copy).to(provider.bucket({ bucket: "demo", path: "b.parquet", schema: S }));
- * console.log(renderMermaid(out.graph()).includes('b_demo_a_parquet[("demo/a.parquet")]')); // true
+ * assert.equal(renderMermaid(out.graph()).includes('b_demo_a_parquet[("demo/a.parquet")]'), true);
  * ```
  *
  * @param graph the pipeline graph.

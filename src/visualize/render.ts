@@ -15,6 +15,7 @@ import { renderMermaid } from "./mermaid.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Provider, schema, t } from "@glacier/glacier";
  * import { renderGraph } from "./render.ts";
  * const provider = new Provider({ localRoot: await Deno.makeTempDir() });
@@ -22,7 +23,7 @@ import { renderMermaid } from "./mermaid.ts";
  * const copy = provider.local().task({ name: "copy", input: S, output: S }, (df) => df);
  * const out = provider.bucket({ bucket: "demo", path: "a.parquet", schema: S })
  *   .transform(copy).to(provider.bucket({ bucket: "demo", path: "b.parquet", schema: S }));
- * console.log(renderGraph(out.graph(), "dot").startsWith('digraph "demo/b.parquet" {')); // true
+ * assert.equal(renderGraph(out.graph(), "dot").startsWith('digraph "demo/b.parquet" {'), true);
  * ```
  *
  * @param graph the pipeline graph, from `bucket.graph()`.

@@ -125,6 +125,7 @@ export interface SparkBindings {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pl, Provider, schema, t } from "@glacier/glacier";
  * import { SparkSqlCompiler } from "./compile.ts";
  *
@@ -139,7 +140,7 @@ export interface SparkBindings {
  * const big = provider.bucket({ bucket: "shop", path: "big.parquet", schema: Big });
  * const step = orders.transform(task).to(big).lineage[0];
  * const compiled = new SparkSqlCompiler().compile(step);
- * console.log(compiled.sql.includes("> 100D"));
+ * assert.ok(compiled.sql.includes("> 100D"));
  * ```
  */
 export class SparkSqlCompiler {

@@ -86,8 +86,9 @@ function sparkSettings(step: Step): SparkSettings {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sparkTarget } from "./executor.ts";
- * console.log(sparkTarget({ master: "local[2]" })); // { kind: "self-managed", master: "local[2]", from: "SparkConfig" }
+ * assert.deepEqual(sparkTarget({ master: "local[2]" }), { kind: "self-managed", master: "local[2]", from: "SparkConfig" });
  * ```
  *
  * @param settings the task's Spark settings (its `SparkConfig` as plain data).

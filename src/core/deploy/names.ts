@@ -32,9 +32,10 @@ export function slug(text: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { awsName, slug } from "./names.ts";
- * console.log(awsName(["glacier", slug("Revenue by region")], 64)); // "glacier-revenue-by-region"
- * console.log(awsName(["glacier", "x".repeat(80)], 64).length); // 64
+ * assert.equal(awsName(["glacier", slug("Revenue by region")], 64), "glacier-revenue-by-region");
+ * assert.equal(awsName(["glacier", "x".repeat(80)], 64).length, 64);
  * ```
  *
  * @param parts the parts, such as `glacier`, the pipeline's slug and a task name.

@@ -90,6 +90,7 @@ export function objectArn(bucket: string, key: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Provider, schema, t } from "@glacier/glacier";
  * const provider = new Provider({ localRoot: await Deno.makeTempDir() });
  * const S = schema({ id: t.int64 });
@@ -99,8 +100,9 @@ export function objectArn(bucket: string, key: string): string {
  * import { taskStorageStatements } from "./policies.ts";
  * const [step] = out.graph().steps;
  * const statements = taskStorageStatements(step, "arn:aws:kms:eu-west-1:1:key/k", "eu-west-1");
- * console.log(statements.find((s) => s.Sid === "LockOutput")?.Resource);
- * // ["${aws_s3_bucket.state.arn}/locks/demo-out/b.parquet.lock"]
+ * assert.deepEqual(statements.find((s) => s.Sid === "LockOutput")?.Resource, [
+ *   "${aws_s3_bucket.state.arn}/locks/demo-out/b.parquet.lock",
+ * ]);
  * ```
  *
  * @param step the task's step.

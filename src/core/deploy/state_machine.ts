@@ -85,14 +85,15 @@ export function taskState(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { stateMachineDefinition, taskState } from "./state_machine.ts";
  * const step = (task: string) =>
  *   taskState(task, "a task", "arn:aws:states:::lambda:invoke", {}, [
  *     { errors: ["States.ALL"], intervalSeconds: 5, maxAttempts: 2 },
  *   ]);
  * const definition = stateMachineDefinition("demo", [[step("a"), step("b")], [step("c")]]);
- * console.log(definition.StartAt, Object.keys(definition.States));
- * // "wave 1" ["wave 1", "c", "c failed"]
+ * assert.equal(definition.StartAt, "wave 1");
+ * assert.deepEqual(Object.keys(definition.States), ["wave 1", "c", "c failed"]);
  * ```
  *
  * @param pipeline the pipeline's name.
