@@ -7,7 +7,8 @@
  */
 import { UnsupportedError } from "../core/errors.ts";
 import type { PipelineGraph } from "../core/graph.ts";
-import type { RunOptions, StorageMode } from "../core/reports.ts";
+import type { AnalyzeOptions, StorageMode } from "../core/reports.ts";
+import { BACKENDS } from "../backends/mod.ts";
 import { CostModel, type PipelineAnalysis } from "./cost_model.ts";
 import { type MeasuredSize, sizeProbe } from "./size_probe.ts";
 
@@ -23,7 +24,7 @@ import { type MeasuredSize, sizeProbe } from "./size_probe.ts";
  */
 export async function analyzePipeline(
   graph: PipelineGraph,
-  options: RunOptions,
+  options: AnalyzeOptions,
 ): Promise<PipelineAnalysis> {
   const storage = (options as { storage?: unknown }).storage ?? "local";
   if (storage !== "local" && storage !== "cloud") {
@@ -37,5 +38,18 @@ export async function analyzePipeline(
   );
   const measured = new Map<string, MeasuredSize>();
   for (const [location, size] of found) if (size) measured.set(location, size);
-  return new CostModel().estimate(graph, measured);
+  return new CostModel().estimate(options.asDeployed ? deployedGraph(graph) : graph, measured);
+}
+
+/** The graph with each step on the resource it is deployed on. */
+function deployedGraph(graph: PipelineGraph): PipelineGraph {
+  const deployed = new Map(graph.steps.map((step) => {
+    const terraform = BACKENDS[step.task.resource.kind].terraform;
+    return [step, "deployAs" in terraform ? terraform.deployAs(step) : step] as const;
+  }));
+  return {
+    ...graph,
+    steps: graph.steps.map((s) => deployed.get(s)!),
+    levels: graph.levels.map((level) => level.map((s) => deployed.get(s)!)),
+  };
 }

@@ -9,8 +9,9 @@ import type { Bucket } from "../core/bucket.ts";
 import { GlacierError } from "../core/errors.ts";
 import { BucketImpl } from "../core/bucket.ts";
 import type { CheckReport, StorageMode, VisualizeFormat } from "../core/reports.ts";
-import { formatAnalysis, formatPipelineShares } from "../analyze/format.ts";
+import { formatAnalysis, formatPipelineShares } from "../analyze/analysis_text.ts";
 import { formatCheck } from "../engine/check.ts";
+import { BACKENDS } from "../backends/mod.ts";
 import { discoverPipelines, type FoundPipeline } from "../core/discover.ts";
 
 /** The commands the CLI knows. */
@@ -168,6 +169,18 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
         const which = pipelines.map((p) => `'${p.name}'`).join(", ");
         io.out(`pipeline ${which}: wrote ${report.files.length} files to ${report.outputDir}`);
         for (const warning of report.warnings) io.err(`warning: ${warning}`);
+        // Whether what runs in AWS on a configuration nobody chose (a local task as a function
+        // with LambdaConfig's defaults) fits there, by the cost model's estimate.
+        const whole = combined(pipelines, module, name);
+        const local = whole.lineage
+          .filter((s) => "deployAs" in BACKENDS[s.task.resource.kind].terraform)
+          .map((s) => `task '${s.task.name}'`);
+        if (local.length > 0) {
+          const deployed = await whole.run({ mode: "analyze", asDeployed: true });
+          for (const warning of deployed.warnings) {
+            if (local.some((task) => warning.startsWith(task))) io.err(`warning: ${warning}`);
+          }
+        }
         return 0;
       }
       case "analyze":

@@ -51,6 +51,12 @@ export interface AnalyzeOptions {
   readonly mode: "analyze";
   /** Where to look for the real sizes of input buckets (default `local`). */
   readonly storage?: StorageMode;
+  /**
+   * Estimate each task as generated Terraform deploys it (a local task as a Lambda function with
+   * LambdaConfig's defaults), so its warnings say whether it fits there (default `false`: as the
+   * run in the provider's cloud mode runs it).
+   */
+  readonly asDeployed?: boolean;
 }
 
 /** Any run options. */

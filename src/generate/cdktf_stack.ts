@@ -66,7 +66,7 @@ const STACK = "glacier";
  * const copy = provider.local().task({ name: "copy", input: S, output: S }, (df) => df);
  * const out = provider.bucket({ bucket: "demo-in", path: "a.parquet", schema: S })
  *   .transform(copy).to(provider.bucket({ bucket: "demo-out", path: "b.parquet", schema: S }));
- * import { planTerraform } from "./plan.ts";
+ * import { planTerraform } from "./resource_plan.ts";
  * import { synthesizeTerraform } from "./cdktf_stack.ts";
  * const tf = JSON.parse(await synthesizeTerraform(planTerraform(out.graph(), new Map())));
  * assert.equal(tf.terraform.required_providers.aws.source, "hashicorp/aws");

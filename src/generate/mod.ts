@@ -8,7 +8,7 @@
  * Serverless application for the Spark tasks; a Step Functions activity per local task, which a
  * worker polls; a state machine that runs the steps wave by wave, in parallel where the graph
  * allows, with retries and a `Fail` state naming the failed task; an optional schedule; and the
- * outputs a person needs. The resource plan is plain data (`plan.ts`); cdktf is loaded only here,
+ * outputs a person needs. The resource plan is plain data (`resource_plan.ts`); cdktf is loaded only here,
  * on first use, from `cdktf_stack.ts`.
  *
  * @module
@@ -20,7 +20,7 @@ import type { GenerateReport, RunOptions } from "../core/reports.ts";
 import type { Backends } from "../core/backend.ts";
 import { BACKENDS } from "../backends/mod.ts";
 import { collectArtifacts } from "./artifacts.ts";
-import { checkDeployable, planTerraform } from "./plan.ts";
+import { checkDeployable, planTerraform } from "./resource_plan.ts";
 import { replaceTextFile } from "../core/files.ts";
 
 /** The file generation writes in the output directory. */

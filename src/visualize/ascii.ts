@@ -5,7 +5,7 @@
  */
 import type { PipelineGraph } from "../core/graph.ts";
 import type { Step } from "../core/lineage.ts";
-import { type BucketNode, drawPlan, titleOf } from "./_plan.ts";
+import { type BucketNode, drawPlan, titleOf } from "./_drawing.ts";
 
 /** Lines longer than this are wrapped before the task arrow. */
 const WIDTH = 100;

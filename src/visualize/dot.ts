@@ -4,7 +4,7 @@
  * @module
  */
 import type { PipelineGraph } from "../core/graph.ts";
-import { colours, drawPlan, titleOf } from "./_plan.ts";
+import { colours, drawPlan, titleOf } from "./_drawing.ts";
 
 const ESCAPES: Readonly<Record<string, string>> = {
   "\\": "\\\\",

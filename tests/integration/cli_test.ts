@@ -194,3 +194,20 @@ Deno.test("glacier stack is the local stack's own command line, where a module w
     /^Usage: glacier stack <command> \[options\]/,
   );
 });
+
+Deno.test("glacier generate says when a local task will not fit the Lambda function it becomes", async () => {
+  const { module } = await writeModule(`
+const Big = schema({ id: t.int64, v: t.float64 });
+const huge = provider.bucket({ bucket: "cli-test", path: "huge.parquet", schema: Big, sizeHint: 40_000_000_000 });
+const copied = provider.bucket({ bucket: "cli-test", path: "copied.parquet", schema: Big });
+export const copying = huge.transform(local.task({ name: "copy_huge", input: Big, output: Big }, (df) => df)).to(copied);
+`);
+  const out = join(await Deno.makeTempDir({ prefix: "glacier-cli-tf-" }), "tf");
+  const r = await glacier(module, "generate", "--out", out, "--pipeline", "copying");
+  assert.equal(r.status, 0, r.err);
+  assert.match(
+    r.err,
+    /warning: task 'copy_huge' runs on provider\.local\(\): in AWS it runs as Lambda function 'glacier-copy_huge' with the default 1024 MB/,
+  );
+  assert.match(r.err, /warning: task 'copy_huge' needs about [\d,]+ MB of memory/);
+});

@@ -21,7 +21,7 @@ import { createHash } from "node:crypto";
 import type { ArtifactBuilder, Backends } from "../../src/core/backend.ts";
 import { BACKENDS } from "../../src/backends/mod.ts";
 import { generateTerraform } from "../../src/generate/mod.ts";
-import { planTerraform } from "../../src/generate/plan.ts";
+import { planTerraform } from "../../src/generate/resource_plan.ts";
 import { categoryReport, customerReport, regionalReport } from "../../examples/complete.ts";
 
 const repo = new URL("../..", import.meta.url).pathname;

@@ -94,7 +94,7 @@ import { exactIssues, type Schema } from "../../schema/schema.ts";
 import { dtypeName } from "../../schema/dtypes.ts";
 import { capturePlan } from "./_capture.ts";
 import { PlanOracle } from "./_oracle.ts";
-import { PlanCompiler } from "./_plan.ts";
+import { PlanCompiler } from "./_plan_compiler.ts";
 import { sparkType, UnsupportedDtype } from "./_types.ts";
 import type { SparkColumn, SparkJob, SparkTable } from "./job.ts";
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { LambdaConfig, pl, Provider, schema, t } from "../../mod.ts";
 import type { Analysis } from "../core/reports.ts";
 import { CostModel } from "./cost_model.ts";
-import { formatAnalysis } from "./format.ts";
+import { formatAnalysis } from "./analysis_text.ts";
 
 const Events = schema({ id: t.int64, kind: t.string });
 const Counts = schema({ kind: t.string, n: t.uint32 });

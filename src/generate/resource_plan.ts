@@ -99,7 +99,7 @@ export function checkDeployable(graph: PipelineGraph, schedule?: string): string
  * const copy = provider.serverless().task({ name: "copy", input: S, output: S }, (df) => df);
  * const out = provider.bucket({ bucket: "demo-in", path: "a.parquet", schema: S })
  *   .transform(copy).to(provider.bucket({ bucket: "demo-out", path: "b.parquet", schema: S }));
- * import { planTerraform } from "./plan.ts";
+ * import { planTerraform } from "./resource_plan.ts";
  * const artifacts = new Map([["copy", {
  *   task: "copy", kind: "serverless" as const, file: "artifacts/copy.zip",
  *   runtime: "provided.al2023", handler: "bootstrap", built: false,
