@@ -11,64 +11,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { CommitError, pl, Provider, schema, StorageError, t } from "../../mod.ts";
 import { FileStorage } from "../../src/io/file_storage.ts";
-
-const MOD = new URL("../../mod.ts", import.meta.url).href;
-const STORAGE = new URL("../../src/io/file_storage.ts", import.meta.url).href;
-
-const SCRIPT = `
-import { pl, Provider, schema, t } from "${MOD}";
-import { FileStorage } from "${STORAGE}";
-const [root, command, arg] = Deno.args;
-const provider = new Provider({ localRoot: root });
-const N = schema({ n: t.int64 });
-const seed = provider.bucket({ bucket: "lab", path: "seed.parquet", schema: N });
-const a = provider.bucket({ bucket: "lab", path: "a/a.parquet", schema: N });
-const b = provider.bucket({ bucket: "lab", path: "b/b.parquet", schema: N });
-const local = provider.local();
-const toA = local.task({ name: "to_a", input: N, output: N }, (df) => df);
-const toB = local.task({ name: "to_b", input: N, output: N }, (df) => df);
-const pipeline = seed.transform(toA).to(a).transform(toB).to(b).withName("pair");
-const value = (n) => pl.DataFrame({ n: pl.Series("n", [n], pl.Int64) });
-const one = async (bucket) => Number((await bucket.read()).getColumn("n").get(0));
-if (command === "seed") {
-  await seed.write(value(Number(arg)));
-} else if (command === "run") {
-  try {
-    await pipeline.run({ mode: "local", quiet: true });
-    console.log("ok");
-  } catch (error) {
-    console.log(JSON.stringify({ name: error.name, message: error.message }));
-    Deno.exit(3);
-  }
-} else if (command === "read") {
-  console.log(JSON.stringify([await one(a), await one(b)]));
-} else if (command === "hold") {
-  const txn = await new FileStorage(root).beginRun([a]);
-  console.log("held " + txn.id);
-  await new Promise((resolve) => setTimeout(resolve, Number(arg) * 1000));
-  await txn.abort();
-} else if (command === "loop") {
-  const until = Date.now() + Number(arg) * 1000;
-  const tally = { tried: 0, clean: 0, problems: [] };
-  for (let i = 1; Date.now() < until; i++) {
-    tally.tried++;
-    try {
-      await seed.write(value(i));
-      await pipeline.run({ mode: "local", quiet: true });
-      const got = [await one(a), await one(b)];
-      if (got[0] === i && got[1] === i) tally.clean++;
-      else tally.problems.push("run " + i + " succeeded but the buckets hold " + got);
-    } catch (error) {
-      tally.problems.push("run " + i + ": " + error.message);
-    }
-  }
-  console.log(JSON.stringify(tally));
-}
-`;
+import { inPidNamespace, type PairScript, pairScriptFor } from "./_pair.ts";
 
 interface Lab {
   readonly root: string;
-  readonly script: string;
+  readonly pair: PairScript;
   exec(
     command: string,
     arg?: string,
@@ -78,27 +25,17 @@ interface Lab {
   leftovers(): string[];
 }
 
+let script: Promise<PairScript> | undefined;
+
 async function lab(): Promise<Lab> {
   const root = await Deno.makeTempDir({ prefix: "glacier-commit-" });
-  const script = join(root, "pair.ts");
-  await Deno.writeTextFile(script, SCRIPT);
-  const exec = async (command: string, arg = "", env: Record<string, string> = {}) => {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", script, root, command, arg],
-      env,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    return {
-      code: out.code,
-      signal: out.signal,
-      stdout: new TextDecoder().decode(out.stdout).trim(),
-      stderr: new TextDecoder().decode(out.stderr),
-    };
-  };
+  script ??= pairScriptFor("local");
+  const pair = await script;
+  const exec = (command: string, arg = "", env: Record<string, string> = {}) =>
+    pair.exec(root, arg ? [command, arg] : [command], env);
   return {
     root,
-    script,
+    pair,
     exec,
     async read() {
       const out = await exec("read");
@@ -280,22 +217,7 @@ Deno.test("a second writer of a bucket is refused naming the holder, or waits wh
 
 Deno.test("a writer in another PID namespace is seen: its lock refuses this run, naming it", async () => {
   const l = await before();
-  const child = new Deno.Command("unshare", {
-    args: [
-      "-pf",
-      "--kill-child",
-      "--mount-proc",
-      Deno.execPath(),
-      "run",
-      "-A",
-      l.script,
-      l.root,
-      "hold",
-      "20",
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = inPidNamespace(l.pair, l.root, ["hold", "20"]).spawn();
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let seen = "";
   while (!seen.includes("held")) {
@@ -330,22 +252,7 @@ const LOOP_SECONDS = Number(Deno.env.get("GLACIER_TEST_LOOP_SECONDS") ?? 30);
 
 Deno.test(`a reader looping beside a writer in its own PID namespace for ${LOOP_SECONDS} s breaks nothing`, async () => {
   const l = await before();
-  const writer = new Deno.Command("unshare", {
-    args: [
-      "-pf",
-      "--kill-child",
-      "--mount-proc",
-      Deno.execPath(),
-      "run",
-      "-A",
-      l.script,
-      l.root,
-      "loop",
-      String(LOOP_SECONDS),
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  const writer = inPidNamespace(l.pair, l.root, ["loop", String(LOOP_SECONDS)]).output();
   let writerDone = false;
   const finished = writer.then((out) => {
     writerDone = true;

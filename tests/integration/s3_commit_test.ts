@@ -8,63 +8,14 @@
  * crash is a real SIGKILL, with faults armed through `GLACIER_FAILPOINT`.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { ListObjectsV2Command } from "../../src/io/s3/_sdk.ts";
 import { pl, Provider, schema, StorageError, t } from "../../mod.ts";
 import { s3Client, type S3Server, sharedS3Server, stopSharedS3Server } from "./_s3_server.ts";
-
-const MOD = new URL("../../mod.ts", import.meta.url).href;
-
-const SCRIPT = `
-import { pl, Provider, schema, t } from "${MOD}";
-const [bucketName, command, arg] = Deno.args;
-const provider = new Provider({ localRoot: Deno.makeTempDirSync() });
-const N = schema({ n: t.int64 });
-const seed = provider.bucket({ bucket: bucketName, path: "seed.parquet", schema: N });
-const a = provider.bucket({ bucket: bucketName, path: "a/a.parquet", schema: N });
-const b = provider.bucket({ bucket: bucketName, path: "b/b.parquet", schema: N });
-const local = provider.local();
-const toA = local.task({ name: "to_a", input: N, output: N }, (df) => df);
-const toB = local.task({ name: "to_b", input: N, output: N }, (df) => df);
-const pipeline = seed.transform(toA).to(a).transform(toB).to(b).withName("pair");
-const value = (n) => pl.DataFrame({ n: pl.Series("n", [n], pl.Int64) });
-const one = async (bucket) => Number((await bucket.read({ mode: "cloud" })).getColumn("n").get(0));
-if (command === "seed") {
-  await seed.write(value(Number(arg)), { mode: "cloud" });
-} else if (command === "write-b") {
-  await b.write(value(Number(arg)), { mode: "cloud" });
-} else if (command === "run") {
-  try {
-    await pipeline.run({ mode: "cloud", quiet: true });
-    console.log("ok");
-  } catch (error) {
-    console.log(JSON.stringify({ name: error.name, message: error.message }));
-    Deno.exit(3);
-  }
-} else if (command === "read") {
-  console.log(JSON.stringify([await one(a), await one(b)]));
-} else if (command === "loop") {
-  const until = Date.now() + Number(arg) * 1000;
-  const tally = { tried: 0, clean: 0, problems: [] };
-  for (let i = 1; Date.now() < until; i++) {
-    tally.tried++;
-    try {
-      await seed.write(value(i), { mode: "cloud" });
-      await pipeline.run({ mode: "cloud", quiet: true });
-      const got = [await one(a), await one(b)];
-      if (got[0] === i && got[1] === i) tally.clean++;
-      else tally.problems.push("run " + i + " succeeded but the buckets hold " + got);
-    } catch (error) {
-      tally.problems.push("run " + i + ": " + error.message);
-    }
-  }
-  console.log(JSON.stringify(tally));
-}
-`;
+import { type PairOutput, type PairScript, pairScriptFor } from "./_pair.ts";
 
 const LOOP_SECONDS = Number(Deno.env.get("GLACIER_TEST_LOOP_SECONDS") ?? 20);
 
-let script: Promise<string> | undefined;
+let script: Promise<PairScript> | undefined;
 let labs = 0;
 
 interface Lab {
@@ -74,7 +25,7 @@ interface Lab {
     command: string,
     arg?: string,
     env?: Record<string, string>,
-  ): Promise<{ code: number; signal: string | null; stdout: string; stderr: string }>;
+  ): Promise<PairOutput>;
   read(): Promise<[number, number]>;
   /** Glacier's own objects left in the data bucket and journals or locks in the state bucket. */
   leftovers(): Promise<string[]>;
@@ -83,27 +34,11 @@ interface Lab {
 /** A fresh bucket whose a and b hold 1, with the seed at 2: a run that publishes gives [2, 2]. */
 async function before(): Promise<Lab> {
   const server = await sharedS3Server();
-  script ??= Deno.makeTempDir().then(async (dir) => {
-    const file = join(dir, "pair.ts");
-    await Deno.writeTextFile(file, SCRIPT);
-    return file;
-  });
-  const file = await script;
+  script ??= pairScriptFor("cloud");
+  const pair = await script;
   const bucket = `pair-${++labs}-${crypto.randomUUID().slice(0, 6)}`;
-  const exec = async (command: string, arg = "", env: Record<string, string> = {}) => {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", file, bucket, command, arg],
-      env: { ...server.env(), ...env },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    return {
-      code: out.code,
-      signal: out.signal,
-      stdout: new TextDecoder().decode(out.stdout).trim(),
-      stderr: new TextDecoder().decode(out.stderr),
-    };
-  };
+  const exec = (command: string, arg = "", env: Record<string, string> = {}) =>
+    pair.exec(bucket, arg ? [command, arg] : [command], { ...server.env(), ...env });
   const keys = async (b: string, prefix: string) => {
     const out = await s3Client(server).send(
       new ListObjectsV2Command({ Bucket: b, Prefix: prefix }),
