@@ -2,9 +2,10 @@
  * Named points in the commit protocols where a fault can be injected, so that tests can cut a
  * commit short at every point, the way a crash or a failing disk would.
  *
- * `GLACIER_FAILPOINT=name[@n][:kill|:error]` arms one point: on its `n`-th hit (default the first)
- * the process kills itself with SIGKILL (`kill`, the default), or the point throws on that hit
- * and every later one (`error`), like a fault that retrying does not cure.
+ * `GLACIER_FAILPOINT=name[@n][:kill|:error|:pause]` arms one point: on its `n`-th hit (default the
+ * first) the process kills itself with SIGKILL (`kill`, the default), throws on that hit and every
+ * later one (`error`), like a fault that retrying does not cure, or stops for a minute (`pause`),
+ * so that a test can act while it is in the middle of a commit.
  * Several points are armed with commas between them. Unset, a point costs one comparison.
  *
  * @module
@@ -14,7 +15,7 @@ import { env } from "../core/env.ts";
 interface Armed {
   readonly name: string;
   readonly hit: number;
-  readonly action: "kill" | "error";
+  readonly action: "kill" | "error" | "pause";
 }
 
 let armed: readonly Armed[] | null = null;
@@ -22,8 +23,10 @@ const hits = new Map<string, number>();
 
 function arm(): readonly Armed[] {
   return (env("GLACIER_FAILPOINT") ?? "").split(",").filter((p) => p.trim()).map((part) => {
-    const match = part.trim().match(/^([a-z0-9:.-]+?)(?:@(\d+))?(?::(kill|error))?$/);
-    if (!match) throw new Error(`GLACIER_FAILPOINT '${part}' is not name[@n][:kill|:error]`);
+    const match = part.trim().match(/^([a-z0-9:.-]+?)(?:@(\d+))?(?::(kill|error|pause))?$/);
+    if (!match) {
+      throw new Error(`GLACIER_FAILPOINT '${part}' is not name[@n][:kill|:error|:pause]`);
+    }
     return { name: match[1], hit: Number(match[2] ?? 1), action: (match[3] ?? "kill") as "kill" };
   });
 }
@@ -43,5 +46,8 @@ export function failpoint(name: string): void {
   hits.set(name, count);
   if (count < point.hit) return;
   if (point.action === "error") throw new Error(`injected fault at ${name}`);
-  if (count === point.hit) Deno.kill(Deno.pid, "SIGKILL");
+  if (count !== point.hit) return;
+  if (point.action === "pause") {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60_000);
+  } else Deno.kill(Deno.pid, "SIGKILL");
 }

@@ -135,6 +135,10 @@ export class FileStorage {
     const data = writableFrame(ref, frame);
     await this.recover();
     const [lock] = await this.#lockBuckets([ref], holderHere("write"), options.wait ?? 0);
+    await this.recover().catch(async (error) => {
+      await lock.release();
+      throw error;
+    });
     const final = this.pathOf(ref);
     await Deno.mkdir(dirname(final), { recursive: true });
     const temp = join(dirname(final), `.${crypto.randomUUID()}.glacier-tmp`);
@@ -198,10 +202,14 @@ export class FileStorage {
     if (!runLock) {
       throw new StorageError(`run ${id} could not take its own lock under ${this.root}`);
     }
-    let buckets: FileLock[];
+    const buckets: FileLock[] = [];
     try {
-      buckets = await this.#lockBuckets(targets, holder, options.wait ?? 0);
+      buckets.push(...await this.#lockBuckets(targets, holder, options.wait ?? 0));
+      // A run that died while publishing to these buckets after the first look is finished now,
+      // while they are ours, so it can never overwrite what this run publishes.
+      await this.recover();
     } catch (error) {
+      for (const lock of buckets) await lock.release();
       await runLock.release(true);
       throw error;
     }

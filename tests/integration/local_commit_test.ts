@@ -287,3 +287,48 @@ Deno.test(`a reader looping beside a writer in its own PID namespace for ${LOOP_
   assert.equal(tally.clean, tally.tried);
   assert.deepEqual(l.leftovers(), []);
 });
+
+Deno.test("a run that dies publishing while another run waits for its buckets never overwrites that run", async () => {
+  const l = await before();
+  // The first run stops half-way through its commit (a placed, b staged), holding its locks.
+  const first = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", l.pair.file, l.root, "run"],
+    env: { GLACIER_FAILPOINT: "local.commit.placed@1:pause" },
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const journals = join(l.root, ".glacier", "journal");
+  for (let i = 0; i < 300 && [...readDirOrEmpty(journals)].length === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.equal([...readDirOrEmpty(journals)].length, 1, "the first run is committing");
+  // The second run (seed 3) looks for dead runs while the first is alive, then waits for the
+  // locks; the first dies meanwhile, and its journal must be finished before the second writes.
+  assert.equal((await l.exec("seed", "3")).code, 0, "a direct write of the seed, not a target");
+  const provider = new Provider({ localRoot: l.root });
+  const N = schema({ n: t.int64 });
+  const seed = provider.bucket({ bucket: "lab", path: "seed.parquet", schema: N });
+  const a = provider.bucket({ bucket: "lab", path: "a/a.parquet", schema: N });
+  const b = provider.bucket({ bucket: "lab", path: "b/b.parquet", schema: N });
+  const copy = (name: string) => provider.local().task({ name, input: N, output: N }, (df) => df);
+  const pipeline = seed.transform(copy("to_a")).to(a).transform(copy("to_b")).to(b);
+  const second = pipeline.run({ mode: "local", quiet: true, wait: 30 });
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  first.kill("SIGKILL");
+  await first.status;
+  await second;
+  const read = async (bucket: { read(): Promise<pl.DataFrame> }) =>
+    (await bucket.read()).getColumn("n").toArray();
+  assert.deepEqual([await read(a), await read(b)], [[3], [3]]);
+  // Nothing is left for a later reader to roll forward over the second run.
+  assert.deepEqual(l.leftovers(), []);
+  assert.deepEqual(await l.read(), [3, 3]);
+});
+
+function* readDirOrEmpty(dir: string): Generator<Deno.DirEntry> {
+  try {
+    yield* Deno.readDirSync(dir);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}

@@ -74,6 +74,9 @@ export class S3RunSession implements RemoteRunSession {
     const locks: S3Lock[] = [];
     try {
       for (const target of targets) locks.push(await storage.lock(target, run, options.wait ?? 0));
+      // A run that died while publishing to these buckets after the first look is finished now,
+      // while they are ours, so it can never overwrite what this run publishes.
+      await storage.recover(state);
       await storage.putRunMarker(state, {
         run,
         buckets: [...firstTargetIn.keys()],

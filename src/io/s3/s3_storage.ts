@@ -778,6 +778,8 @@ export class S3Storage {
     const dir = await Deno.makeTempDir({ prefix: "glacier-s3-write-" });
     const lock = await this.lock(ref, "write", options.wait ?? 0);
     try {
+      // A run that died publishing this bucket since the first look is finished while it is ours.
+      await this.recover(state, { op: "write", location: ref.location, key: ref.path });
       const file = join(dir, "data");
       await sinkFile(data, file, formatOf(ref.path), ref.csv);
       const bytes = (await Deno.stat(file)).size;
