@@ -5,6 +5,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { join } from "node:path";
 
 const MOD = new URL("../../mod.ts", import.meta.url).href;
@@ -159,4 +160,23 @@ export function inPidNamespace(
     stdout: "piped",
     stderr: "piped",
   });
+}
+
+/**
+ * Brings a lab to "old published, new seeded": a run publishes 1 to both outputs, then the seed
+ * becomes 2, so a run that publishes gives [2, 2] and one that changes nothing leaves [1, 1].
+ *
+ * @param exec runs one command of the script for the lab.
+ * @param read both outputs' values.
+ * @throws {AssertionError} when a step of the set-up fails.
+ */
+export async function publishOldSeedNew(
+  exec: (command: string, arg?: string) => Promise<PairOutput>,
+  read: () => Promise<[number, number]>,
+): Promise<void> {
+  assert.equal((await exec("seed", "1")).code, 0);
+  const first = await exec("run");
+  assert.equal(first.stdout, "ok", first.stderr);
+  assert.equal((await exec("seed", "2")).code, 0);
+  assert.deepEqual(await read(), [1, 1]);
 }

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { CommitError, pl, Provider, schema, StorageError, t } from "../../mod.ts";
 import { FileStorage } from "../../src/io/file_storage.ts";
-import { inPidNamespace, type PairScript, pairScriptFor } from "./_pair.ts";
+import { inPidNamespace, type PairScript, pairScriptFor, publishOldSeedNew } from "./_pair.ts";
 
 interface Lab {
   readonly root: string;
@@ -61,10 +61,7 @@ async function lab(): Promise<Lab> {
 /** A lab whose buckets hold 1 (a and b), with the seed at 2: a run that publishes gives [2, 2]. */
 async function before(): Promise<Lab> {
   const l = await lab();
-  assert.equal((await l.exec("seed", "1")).code, 0);
-  assert.equal((await l.exec("run")).stdout, "ok");
-  assert.equal((await l.exec("seed", "2")).code, 0);
-  assert.deepEqual(await l.read(), [1, 1]);
+  await publishOldSeedNew(l.exec, l.read);
   return l;
 }
 

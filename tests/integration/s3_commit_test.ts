@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { ListObjectsV2Command } from "../../src/io/s3/_sdk.ts";
 import { pl, Provider, schema, StorageError, t } from "../../mod.ts";
 import { s3Client, type S3Server, sharedS3Server, stopSharedS3Server } from "./_s3_server.ts";
-import { type PairOutput, type PairScript, pairScriptFor } from "./_pair.ts";
+import { type PairOutput, type PairScript, pairScriptFor, publishOldSeedNew } from "./_pair.ts";
 
 const LOOP_SECONDS = Number(Deno.env.get("GLACIER_TEST_LOOP_SECONDS") ?? 20);
 
@@ -63,11 +63,7 @@ async function before(): Promise<Lab> {
       ];
     },
   };
-  assert.equal((await exec("seed", "1")).code, 0);
-  const first = await exec("run");
-  assert.equal(first.stdout, "ok", first.stderr);
-  assert.equal((await exec("seed", "2")).code, 0);
-  assert.deepEqual(await lab.read(), [1, 1]);
+  await publishOldSeedNew(exec, lab.read);
   return lab;
 }
 
