@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { RunReport } from "./reports.ts";
 
 /**
  * The useful part of an error thrown by polars or the runtime.
@@ -17,6 +18,8 @@ export function firstLine(error: unknown): string {
 
 /** Base class of every error Glacier raises on purpose. */
 export class GlacierError extends Error {
+  /** For a run that failed: what each step did, and why (status `failed`). */
+  report?: RunReport;
   /**
    * An error that says what went wrong and what to do.
    *

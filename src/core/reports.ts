@@ -62,6 +62,51 @@ export interface AnalyzeOptions {
 /** Any run options. */
 export type RunOptions = ExecuteOptions | CheckOptions | GenerateOptions | AnalyzeOptions;
 
+/**
+ * Why a step ran, was skipped or failed: one of a closed list (see {@linkcode STEP_REASONS}), or
+ * for a failed step the first line of its error.
+ */
+export type StepReason = string;
+
+/**
+ * The fixed reasons a step runs or is skipped; `NAME` stands for an input's name. A failed step's
+ * reason is its error's first line.
+ */
+export const STEP_REASONS = [
+  "no previous run",
+  "input 'NAME' changed",
+  "input changed",
+  "task code changed",
+  "settings changed",
+  "output schema changed",
+  "Glacier or polars version changed",
+  "output changed outside Glacier",
+  "output missing",
+  "forced",
+  "up to date",
+  "upstream failed",
+  "input missing",
+] as const;
+
+/** What a step did: computed its output, found it up to date, or failed. */
+export type StepStatus = "ran" | "skipped" | "failed";
+
+/** The result of one quality check on one bucket version. */
+export interface CheckResult {
+  /** The check's name: `not_null(model)`, `between(celsius, -60, 60)`, or the name given. */
+  readonly name: string;
+  /** The bucket checked, as `bucket/path`. */
+  readonly bucket: string;
+  /** `error` fails the run when the check fails; `warn` reports it. */
+  readonly severity: "error" | "warn";
+  /** Whether every row passed. */
+  readonly passed: boolean;
+  /** How many rows failed (for a row-count check: the row count when out of bounds, else 0). */
+  readonly failingRows: number;
+  /** Up to five failing rows. */
+  readonly sample: readonly Record<string, unknown>[];
+}
+
 /** What one step of a run did. */
 export interface StepReport {
   /** The task's name. */
@@ -70,24 +115,46 @@ export interface StepReport {
   readonly resource: string;
   /** The bucket it wrote, as `bucket/path`. */
   readonly target: string;
-  /** Rows written. */
+  /** Ran, skipped (up to date, or not run because an upstream step failed), or failed. */
+  readonly status: StepStatus;
+  /** Why: see {@linkcode STEP_REASONS}. */
+  readonly reason: StepReason;
+  /** The step's fingerprint: its task's code fingerprint and its input versions. */
+  readonly fingerprint?: string;
+  /** The partition it computed, for a partitioned target: `{ date: "2026-01-03" }`. */
+  readonly partition?: Readonly<Record<string, string>>;
+  /** Rows written (for a skipped step: rows of the version it kept). */
   readonly rows: number;
-  /** Bytes written. */
+  /** Bytes written (for a skipped step: bytes of the version it kept). */
   readonly bytes: number;
   /** Wall time of the step in seconds. */
   readonly seconds: number;
+  /** When it started, as an ISO 8601 time. */
+  readonly startedAt?: string;
+  /** The full error message of a failed step. */
+  readonly error?: string;
+  /** The quality checks run on its output. */
+  readonly checks?: readonly CheckResult[];
 }
 
 /** What a run did. */
 export interface RunReport {
+  /** The run's id: in the ledger, in lock messages and in `glacier MODULE runs RUN_ID`. */
+  readonly runId: string;
   /** The pipeline's name. */
   readonly pipeline: string;
   /** The mode it ran in. */
   readonly mode: StorageMode;
-  /** One entry per step, in the order they finished. */
+  /** `succeeded` when every step ran or was up to date and the outputs were published. */
+  readonly status: "succeeded" | "failed";
+  /** When it started, as an ISO 8601 time. */
+  readonly startedAt: string;
+  /** One entry per step, in the order they finished (steps that never started last). */
   readonly steps: readonly StepReport[];
   /** Wall time of the whole run in seconds. */
   readonly seconds: number;
+  /** The error's message, for a failed run. */
+  readonly error?: string;
 }
 
 /** The data-free check of one task. */

@@ -17,8 +17,20 @@ export interface Written {
   readonly bytes: number;
 }
 
+/**
+ * A new run id: the time it started and a random suffix, `2026-12-06T08-51-24-123Z-1a2b3c4d`, so
+ * ids sort by time.
+ *
+ * @returns the id.
+ */
+export function newRunId(): string {
+  return `${new Date().toISOString().replace(/[:.]/g, "-")}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
 /** One run's view of storage. Nothing it stages is visible to others before `commit()`. */
 export interface RunSession {
+  /** The run's id, which names its locks, staging and ledger entries. */
+  readonly runId: string;
   /**
    * Where a bucket's data lives, for messages: a path or an `s3://` URI.
    *
@@ -62,8 +74,6 @@ export interface ObjectAddress {
  * job) read and write themselves.
  */
 export interface RemoteRunSession extends RunSession {
-  /** The run's id, which names its staging keys. */
-  readonly runId: string;
   /**
    * Where a remote task reads a bucket: the output this run staged for it, else its object.
    *

@@ -78,6 +78,8 @@ export async function executeGraph(
         task: step.task.name,
         resource: step.task.resource.label,
         target: step.target.location,
+        status: "ran",
+        reason: "no previous run",
         rows: written.rows,
         bytes: written.bytes,
         seconds: (performance.now() - stepStarted) / 1000,
@@ -117,8 +119,11 @@ export async function executeGraph(
     );
   }
   const report: RunReport = {
+    runId: session.runId,
     pipeline: graph.name,
     mode: options.mode,
+    status: "succeeded",
+    startedAt: new Date(Date.now() - (performance.now() - started)).toISOString(),
     steps: reports,
     seconds: (performance.now() - started) / 1000,
   };

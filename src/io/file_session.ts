@@ -8,13 +8,17 @@ import { CommitError, firstLine, StorageError } from "../core/errors.ts";
 import type { PipelineGraph } from "../core/graph.ts";
 import type { BucketRef } from "../core/lineage.ts";
 import { FileStorage, type FileTransaction } from "./file_storage.ts";
-import type { RunSession, Written } from "../core/session.ts";
+import { newRunId, type RunSession, type Written } from "../core/session.ts";
 
 /** Stages outputs under each root and commits them through each root's journal. */
 export class FileRunSession implements RunSession {
   readonly #roots = new Map<string, { storage: FileStorage; txn: FileTransaction }>();
+  /** The run's id, the same under every root. */
+  readonly runId: string;
 
-  private constructor() {}
+  private constructor(runId: string) {
+    this.runId = runId;
+  }
 
   /**
    * Starts a session for every root the graph's buckets live under.
@@ -24,16 +28,19 @@ export class FileRunSession implements RunSession {
    */
   static async begin(
     graph: PipelineGraph,
-    options: { wait?: number } = {},
+    options: { wait?: number; runId?: string } = {},
   ): Promise<FileRunSession> {
-    const session = new FileRunSession();
+    const session = new FileRunSession(options.runId ?? newRunId());
     const roots = new Map<string, BucketRef[]>();
     for (const ref of graph.buckets) roots.set(ref.settings.localRoot, []);
     for (const step of graph.steps) roots.get(step.target.settings.localRoot)!.push(step.target);
     try {
       for (const [root, targets] of roots) {
         const storage = new FileStorage(root);
-        session.#roots.set(root, { storage, txn: await storage.beginRun(targets, options) });
+        session.#roots.set(root, {
+          storage,
+          txn: await storage.beginRun(targets, { wait: options.wait, runId: session.runId }),
+        });
       }
     } catch (error) {
       await session.abort();

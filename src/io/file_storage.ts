@@ -17,6 +17,7 @@ import type pl from "../polars.ts";
 import { CommitError, firstLine, NoDataError, StorageError } from "../core/errors.ts";
 import type { BucketRef } from "../core/lineage.ts";
 import type { WriteReport } from "../core/reports.ts";
+import { newRunId } from "../core/session.ts";
 import { formatOf } from "./file_format.ts";
 import { countRows, scanValidated, sinkFile, writableFrame } from "./formats.ts";
 import { failpoint } from "./_failpoint.ts";
@@ -185,18 +186,17 @@ export class FileStorage {
    * the lock of every bucket it writes, so a second run writing any of them is refused (or waits).
    *
    * @param targets the buckets the run writes under this root.
-   * @param options how long to wait for another run's locks (default: refuse at once).
+   * @param options how long to wait for another run's locks (default: refuse at once), and the
+   *   run's id (default: a new one).
    * @returns the run's transaction.
    * @throws {StorageError} naming the holder when another run writes one of the buckets.
    */
   async beginRun(
     targets: readonly BucketRef[],
-    options: { wait?: number } = {},
+    options: { wait?: number; runId?: string } = {},
   ): Promise<FileTransaction> {
     await this.recover();
-    const id = `${new Date().toISOString().replace(/[:.]/g, "-")}-${
-      crypto.randomUUID().slice(0, 8)
-    }`;
+    const id = options.runId ?? newRunId();
     const holder = holderHere(id);
     const runLock = await FileLock.tryAcquire(this.#runLockPath(id), holder);
     if (!runLock) {

@@ -11,7 +11,12 @@ import type { PipelineGraph } from "../../core/graph.ts";
 import type { BucketRef } from "../../core/lineage.ts";
 import { formatOf } from "../file_format.ts";
 import { countRows, scanValidated, sinkFile } from "../formats.ts";
-import type { ObjectAddress, RemoteRunSession, Written } from "../../core/session.ts";
+import {
+  newRunId,
+  type ObjectAddress,
+  type RemoteRunSession,
+  type Written,
+} from "../../core/session.ts";
 import { CommitError, firstLine, StorageError } from "../../core/errors.ts";
 import { failpoint } from "../_failpoint.ts";
 import { type S3Lock, S3Storage, stateBucketOf } from "./s3_storage.ts";
@@ -54,7 +59,7 @@ export class S3RunSession implements RemoteRunSession {
    */
   static async begin(
     graph: PipelineGraph,
-    options: { wait?: number } = {},
+    options: { wait?: number; runId?: string } = {},
   ): Promise<S3RunSession> {
     const settings = graph.buckets[0]?.settings;
     const region = settings?.region ?? "us-east-1";
@@ -68,9 +73,7 @@ export class S3RunSession implements RemoteRunSession {
     const firstTargetIn = new Map(targets.map((t) => [t.bucket, t.location] as const).reverse());
     for (const [bucket, location] of firstTargetIn) await storage.ensureBucket(bucket, location);
     await storage.recover(state);
-    const run = `${new Date().toISOString().replace(/[:.]/g, "-")}-${
-      crypto.randomUUID().slice(0, 8)
-    }`;
+    const run = options.runId ?? newRunId();
     const locks: S3Lock[] = [];
     try {
       for (const target of targets) locks.push(await storage.lock(target, run, options.wait ?? 0));
