@@ -13,9 +13,19 @@ import { formatAnalysis, formatPipelineShares } from "../analyze/analysis_text.t
 import { formatCheck } from "../engine/check.ts";
 import { BACKENDS } from "../backends/mod.ts";
 import { discoverPipelines, type FoundPipeline } from "../core/discover.ts";
+import { DEFAULT_RETENTION_DAYS } from "../engine/ledger/ledger.ts";
+import { formatPlan, runs } from "./run_history.ts";
 
 /** The commands the CLI knows. */
-export const COMMANDS = ["run", "check", "generate", "analyze", "visualize"] as const;
+export const COMMANDS = [
+  "run",
+  "plan",
+  "runs",
+  "check",
+  "generate",
+  "analyze",
+  "visualize",
+] as const;
 
 /** The usage text. */
 export const USAGE = `glacier: run, check, draw and deploy the pipelines a module exports
@@ -26,7 +36,10 @@ Usage:
   deno task glacier MODULE COMMAND [options]
 
 Commands:
-  run         run the pipelines together (each step once, independent steps in parallel)
+  run         run the pipelines together (each step once, independent steps in parallel),
+              skipping every step whose output is up to date; each step says why it ran
+  plan        say which steps a run would compute and why, and what they would cost
+  runs        list recent runs; 'runs RUN_ID' shows one, with each step's reason
   check       run every task on empty frames and compare its real output schema with its bucket
   visualize   draw the module's pipelines as one graph (Mermaid by default)
   generate    write Terraform for the module's pipelines
@@ -45,10 +58,17 @@ Options:
   --max-usd N                 'analyze' exits 1 when an estimate is above N dollars
   --wait SECONDS              'run' waits up to SECONDS for another run writing the same
                               buckets (default: refuse at once, naming that run)
+  --force [TASK ...]          'run' and 'plan': recompute every step, or the named tasks
+  --detailed-exitcode         'plan' exits 0 when nothing would run, 2 when something would
+  --json                      'plan' and 'runs' print JSON
+  --prune                     'runs' removes runs older than the retention from the ledger
+  --retention DAYS            how long --prune keeps runs (default: 90)
+  --limit N                   how many runs 'runs' lists (default: 20)
   --quiet                     print no progress
   -h, --help                  this text
 
-Exit status: 0 on success, 1 when a run or check fails, 2 on a usage error.`;
+Exit status: 0 on success, 1 when a run or check fails, 2 on a usage error
+('plan --detailed-exitcode': 0 nothing to run, 2 something to run, 1 on an error).`;
 
 /** Where the CLI writes. */
 export interface CliIo {
@@ -85,6 +105,12 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
         format: { type: "string", default: "mermaid" },
         "max-usd": { type: "string" },
         wait: { type: "string" },
+        force: { type: "boolean", default: false },
+        "detailed-exitcode": { type: "boolean", default: false },
+        json: { type: "boolean", default: false },
+        prune: { type: "boolean", default: false },
+        retention: { type: "string" },
+        limit: { type: "string" },
         quiet: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -104,7 +130,22 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
     return 2;
   };
   if (!module || !command) return usage("give a MODULE and a COMMAND");
-  if (extra.length > 0) return usage(`unexpected argument '${extra[0]}'`);
+  // `--force TASK ...` and `runs RUN_ID` take the positionals after the command.
+  const forceTasks = values.force && (command === "run" || command === "plan") ? extra : [];
+  const runId = command === "runs" ? extra[0] : undefined;
+  const unexpected = extra.slice(forceTasks.length + (runId === undefined ? 0 : 1));
+  if (unexpected.length > 0) return usage(`unexpected argument '${unexpected[0]}'`);
+  const force = !values.force ? false : forceTasks.length > 0 ? forceTasks : true;
+  const numberOption = (text: string | undefined, fallback: number) =>
+    text === undefined ? fallback : Number(text);
+  const retention = numberOption(values.retention, DEFAULT_RETENTION_DAYS);
+  if (!(retention >= 0)) {
+    return usage(`--retention must be a number of days, got '${values.retention}'`);
+  }
+  const limit = numberOption(values.limit, 20);
+  if (!(Number.isInteger(limit) && limit > 0)) {
+    return usage(`--limit must be a positive whole number, got '${values.limit}'`);
+  }
   if (!(COMMANDS as readonly string[]).includes(command)) {
     return usage(`unknown command '${command}'; use one of ${COMMANDS.join(", ")}`);
   }
@@ -136,17 +177,43 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
         );
       }
       pipelines = pipelines.filter((p) => wanted.has(p.name));
-    } else if (command !== "run" && command !== "check") {
+    } else if (!["run", "check", "plan", "runs"].includes(command)) {
       pipelines = outermost(pipelines);
     }
     switch (command) {
-      case "run":
-        await combined(pipelines, module).run({
+      case "run": {
+        const whole = combined(pipelines, module);
+        const names = new Set(whole.lineage.map((s) => s.task.name));
+        const unknownTask = Array.isArray(force) ? force.find((t) => !names.has(t)) : undefined;
+        if (unknownTask) {
+          return usage(`--force names task '${unknownTask}', which no step of '${module}' runs`);
+        }
+        await whole.run({
           mode: values.mode as StorageMode,
           quiet: values.quiet,
+          force,
           ...(wait === undefined ? {} : { wait }),
         });
         return 0;
+      }
+      case "plan": {
+        const report = await combined(pipelines, module, moduleName(pipelines, module)).run({
+          mode: "plan",
+          storage: values.mode as StorageMode,
+          force,
+        });
+        io.out(values.json ? JSON.stringify(report, null, 2) : formatPlan(report));
+        if (!values.json) { for (const note of report.notes) io.err(`note: ${note}`); }
+        const runs = report.steps.some((s) => s.action !== "skip");
+        return values["detailed-exitcode"] ? (runs ? 2 : 0) : 0;
+      }
+      case "runs":
+        return await runs(
+          combined(pipelines, module, moduleName(pipelines, module)),
+          values.mode as StorageMode,
+          { runId, json: values.json, prune: values.prune, retention, limit },
+          io,
+        );
       case "check":
         return await check(combined(pipelines, module), io);
       case "visualize":

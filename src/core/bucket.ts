@@ -18,6 +18,8 @@ import type {
   ExecuteOptions,
   GenerateOptions,
   GenerateReport,
+  PlanOptions,
+  PlanReport,
   RunOptions,
   RunReport,
   StorageMode,
@@ -152,6 +154,14 @@ export interface Bucket<S extends Schema = any, L extends string = string> exten
    * @returns the estimate.
    */
   run(options: AnalyzeOptions): Promise<Analysis>;
+  /**
+   * Says, without running anything, which steps a run would compute and why (from the ledger),
+   * and what those steps would cost.
+   *
+   * @param options `{ mode: "plan", storage?, force? }`.
+   * @returns each step's action and reason, and the estimated cost.
+   */
+  run(options: PlanOptions): Promise<PlanReport>;
   /**
    * Runs the pipeline that ends in this bucket: `local` in-process on files, `cloud` each task on
    * its resource with S3 storage.
@@ -292,10 +302,11 @@ export class BucketImpl implements Bucket {
   run(options: CheckOptions): Promise<CheckReport>;
   run(options: GenerateOptions): Promise<GenerateReport>;
   run(options: AnalyzeOptions): Promise<Analysis>;
+  run(options: PlanOptions): Promise<PlanReport>;
   run(options: ExecuteOptions): Promise<RunReport>;
   async run(
     options: RunOptions,
-  ): Promise<CheckReport | GenerateReport | Analysis | RunReport> {
+  ): Promise<CheckReport | GenerateReport | Analysis | PlanReport | RunReport> {
     if (options === null || typeof options !== "object" || typeof options.mode !== "string") {
       throw new TypeError(`run() on '${this.location}' needs options such as { mode: "local" }`);
     }
@@ -313,6 +324,8 @@ export class BucketImpl implements Bucket {
         return await this.#modes.generate(graph, options);
       case "analyze":
         return await this.#modes.analyze(graph, options);
+      case "plan":
+        return await this.#modes.plan(graph, options);
       case "local":
         return await this.#modes.local(graph, options);
       case "cloud":
@@ -320,7 +333,7 @@ export class BucketImpl implements Bucket {
       default:
         throw new UnsupportedError(
           `run mode '${(options as { mode: string }).mode}' is not known; use one of: ` +
-            "local, check, cloud, generate, analyze",
+            "local, cloud, plan, check, generate, analyze",
         );
     }
   }

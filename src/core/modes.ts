@@ -17,6 +17,8 @@ import type {
   ExecuteOptions,
   GenerateOptions,
   GenerateReport,
+  PlanOptions,
+  PlanReport,
   RunReport,
   StorageMode,
   VisualizeFormat,
@@ -54,6 +56,8 @@ export interface Modes {
   generate(graph: PipelineGraph, options: GenerateOptions): Promise<GenerateReport>;
   /** A cost estimate. */
   analyze(graph: PipelineGraph, options: AnalyzeOptions): Promise<Analysis>;
+  /** What a run would do, and what that would cost. */
+  plan(graph: PipelineGraph, options: PlanOptions): Promise<PlanReport>;
   /** Direct reads and writes in a storage mode. */
   io(mode: StorageMode): Promise<BucketIo>;
   /** A drawing of the graph. */

@@ -21,6 +21,11 @@ export interface ExecuteOptions {
    * once, naming that run).
    */
   readonly wait?: number;
+  /**
+   * Recompute instead of skipping what is up to date: `true` for every step, or the names of the
+   * tasks to recompute (default: skip every step whose output is up to date).
+   */
+  readonly force?: boolean | readonly string[];
 }
 
 /** Options for the data-free check. */
@@ -59,8 +64,56 @@ export interface AnalyzeOptions {
   readonly asDeployed?: boolean;
 }
 
+/** Options for `plan`: what a run would do, without running anything. */
+export interface PlanOptions {
+  /** Says which steps a run would compute and why, and what that would cost. */
+  readonly mode: "plan";
+  /** The storage and ledger of the run it predicts (default `local`). */
+  readonly storage?: StorageMode;
+  /** As the run's `force`. */
+  readonly force?: boolean | readonly string[];
+}
+
+/** What a run would do with one step. */
+export interface PlannedStep {
+  /** The task's name. */
+  readonly task: string;
+  /** The resource kind it runs on, and where. */
+  readonly resource: string;
+  /** The bucket it writes, as `bucket/path`. */
+  readonly target: string;
+  /**
+   * `run` when the step would compute its output, `skip` when it is up to date, `fail` when it
+   * cannot run (its input is missing, or a step upstream of it cannot run).
+   */
+  readonly action: "run" | "skip" | "fail";
+  /** Why: one of the fixed reasons of a step report. */
+  readonly reason: StepReason;
+  /** The estimated cost of computing it, in US dollars (0 when skipped). */
+  readonly usd: number;
+}
+
+/** What a run would do. */
+export interface PlanReport {
+  /** The pipeline's name. */
+  readonly pipeline: string;
+  /** The storage the run would use. */
+  readonly mode: StorageMode;
+  /** One entry per step, upstream first. */
+  readonly steps: readonly PlannedStep[];
+  /** The estimated cost of the steps that would run, in US dollars. */
+  readonly estimatedUsd: number;
+  /** What to know about the prediction (tasks whose fingerprint uses their source text). */
+  readonly notes: readonly string[];
+}
+
 /** Any run options. */
-export type RunOptions = ExecuteOptions | CheckOptions | GenerateOptions | AnalyzeOptions;
+export type RunOptions =
+  | ExecuteOptions
+  | CheckOptions
+  | GenerateOptions
+  | AnalyzeOptions
+  | PlanOptions;
 
 /**
  * Why a step ran, was skipped or failed: one of a closed list (see {@linkcode STEP_REASONS}), or
@@ -234,7 +287,8 @@ export interface Analysis {
 }
 
 /** The result of `run` for given options. */
-export type RunResult<O extends RunOptions> = O extends CheckOptions ? CheckReport
+export type RunResult<O extends RunOptions> = O extends PlanOptions ? PlanReport
+  : O extends CheckOptions ? CheckReport
   : O extends GenerateOptions ? GenerateReport
   : O extends AnalyzeOptions ? Analysis
   : RunReport;

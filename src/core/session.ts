@@ -15,6 +15,13 @@ export interface Written {
   readonly rows: number;
   /** Bytes written. */
   readonly bytes: number;
+  /** `sha256:HEX` of the staged data, when the session hashed it as it staged it. */
+  readonly content?: string;
+  /**
+   * The staged data's stored identity (see {@linkcode RunSession.stored}), when it keeps it as it
+   * is placed (a renamed file keeps its size, time and inode).
+   */
+  readonly identity?: string;
 }
 
 /**
@@ -38,6 +45,14 @@ export interface RunSession {
    * @returns its location.
    */
   uriOf(ref: BucketRef): string;
+  /**
+   * The identity of a bucket's published data, learned without reading it (a file's size,
+   * modification time and inode; an object's ETag), so a change made outside Glacier is noticed.
+   *
+   * @param ref the bucket.
+   * @returns the identity, or `undefined` when the bucket has no data.
+   */
+  stored(ref: BucketRef): Promise<string | undefined>;
   /**
    * A bucket's data as this run sees it: its staged output when this run produced it, else its
    * stored data; validated against the bucket's schema, limited to its columns.

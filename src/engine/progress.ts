@@ -8,8 +8,12 @@ import type { Step } from "../core/lineage.ts";
 
 /** Receives run events. */
 export interface Progress {
-  /** A step started. */
-  started(step: Step, index: number, total: number): void;
+  /** A step started, and why it runs. */
+  started(step: Step, index: number, total: number, reason: string): void;
+  /** A step was skipped, and why. */
+  skipped(step: Step, index: number, total: number, reason: string): void;
+  /** Something the user should know that is not an error. */
+  note(text: string): void;
   /** A step finished. */
   finished(report: StepReport): void;
   /** A step is still running after `seconds`. */
@@ -21,6 +25,8 @@ export interface Progress {
 /** A progress sink that prints nothing. */
 export const silent: Progress = {
   started() {},
+  skipped() {},
+  note() {},
   finished() {},
   waiting() {},
   done() {},
@@ -34,13 +40,24 @@ export const silent: Progress = {
  */
 export function printer(write: (line: string) => void = (l) => console.error(l)): Progress {
   return {
-    started(step, index, total) {
+    started(step, index, total, reason) {
       const from = Object.values(step.sources).map((s) => s.location).join(" + ");
       write(
-        `[${index}/${total}] ${step.task.name} (${step.task.resource.kind}): ${from} -> ${step.target.location}`,
+        `[${index}/${total}] ${step.task.name} (${step.task.resource.kind}): ${from} -> ${step.target.location} (runs: ${reason})`,
       );
     },
+    skipped(step, index, total, reason) {
+      write(`[${index}/${total}] ${step.task.name}: skipped (${reason})`);
+    },
+    note(text) {
+      write(`glacier: note: ${text}`);
+    },
     finished(r) {
+      if (r.status === "skipped") return;
+      if (r.status === "failed") {
+        write(`  failed ${r.task}: ${r.reason}`);
+        return;
+      }
       write(
         `  done ${r.task}: ${formatCount(r.rows)} rows, ${formatBytes(r.bytes)}, ${
           r.seconds.toFixed(2)
@@ -65,20 +82,26 @@ export function printer(write: (line: string) => void = (l) => console.error(l))
 export function summaryTable(report: RunReport): string {
   const rows = report.steps.map((s) => [
     s.task,
-    s.resource,
+    s.status,
+    s.reason.length > 60 ? `${s.reason.slice(0, 57)}...` : s.reason,
     s.target,
     formatCount(s.rows),
     formatBytes(s.bytes),
     `${s.seconds.toFixed(2)} s`,
   ]);
-  const head = ["task", "resource", "target", "rows", "bytes", "time"];
+  const head = ["task", "status", "reason", "target", "rows", "bytes", "time"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>
-    cells.map((c, i) => (i >= 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ");
+    cells.map((c, i) => (i >= 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ")
+      .trimEnd();
+  const count = (status: string) => report.steps.filter((s) => s.status === status).length;
+  const failed = count("failed");
   return [
-    `pipeline '${report.pipeline}' (${report.mode}): ${report.steps.length} steps in ${
+    `pipeline '${report.pipeline}' (${report.mode}) ${report.status} in ${
       report.seconds.toFixed(2)
-    } s`,
+    } s: ${count("ran")} ran, ${count("skipped")} skipped${
+      failed > 0 ? `, ${failed} failed` : ""
+    } (run ${report.runId})`,
     line(head),
     line(widths.map((w) => "-".repeat(w))),
     ...rows.map(line),

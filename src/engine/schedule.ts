@@ -6,19 +6,37 @@
 import type { PipelineGraph } from "../core/graph.ts";
 import type { Step } from "../core/lineage.ts";
 
+/** A step that failed, and why. */
+export interface StepFailure {
+  /** The step. */
+  readonly step: Step;
+  /** What it threw. */
+  readonly error: unknown;
+}
+
+/** How a schedule ended. */
+export interface ScheduleOutcome {
+  /** Steps that threw, in the order they failed. */
+  readonly failures: readonly StepFailure[];
+  /** Steps that never started because a step upstream of them failed. */
+  readonly blocked: readonly Step[];
+}
+
 /**
- * Runs every step once its upstream steps have finished, at most `concurrency` at a time. After
- * the first failure no new step starts; the running ones are awaited, then the failure is thrown.
+ * Runs every step once its upstream steps have finished, at most `concurrency` at a time. A step
+ * that fails blocks every step downstream of it; steps that do not depend on it go on, so one run
+ * shows every failure there is.
  *
  * @param graph the pipeline.
  * @param concurrency how many steps may run at once.
  * @param run what to do for one step.
+ * @returns the failures and the steps they blocked.
  */
 export async function schedule(
   graph: PipelineGraph,
   concurrency: number,
   run: (step: Step) => Promise<void>,
-): Promise<void> {
+): Promise<ScheduleOutcome> {
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
   }
@@ -34,10 +52,20 @@ export async function schedule(
   }
   const pending = [...graph.steps];
   const running = new Set<Promise<void>>();
-  let failure: { error: unknown } | undefined;
+  const failures: StepFailure[] = [];
+  const blocked: Step[] = [];
+  const block = (failed: Step) => {
+    for (let i = pending.length - 1; i >= 0; i--) {
+      if (waitingOn.get(pending[i])!.has(failed)) {
+        const [step] = pending.splice(i, 1);
+        blocked.push(step);
+        block(step);
+      }
+    }
+  };
 
   while (pending.length > 0 || running.size > 0) {
-    while (failure === undefined && running.size < concurrency) {
+    while (running.size < concurrency) {
       const i = pending.findIndex((s) => waitingOn.get(s)!.size === 0);
       if (i < 0) break;
       const [step] = pending.splice(i, 1);
@@ -46,7 +74,8 @@ export async function schedule(
           for (const deps of waitingOn.values()) deps.delete(step);
         },
         (error) => {
-          failure ??= { error };
+          failures.push({ step, error });
+          block(step);
         },
       ).finally(() => running.delete(task));
       running.add(task);
@@ -54,5 +83,6 @@ export async function schedule(
     if (running.size === 0) break;
     await Promise.race(running);
   }
-  if (failure) throw failure.error;
+  const stopped = new Set(blocked);
+  return { failures, blocked: graph.steps.filter((s) => stopped.has(s)) };
 }

@@ -8,6 +8,7 @@ import { CommitError, firstLine, StorageError } from "../core/errors.ts";
 import type { PipelineGraph } from "../core/graph.ts";
 import type { BucketRef } from "../core/lineage.ts";
 import { FileStorage, type FileTransaction } from "./file_storage.ts";
+import { fileIdentity, hashFile } from "./file_identity.ts";
 import { newRunId, type RunSession, type Written } from "../core/session.ts";
 
 /** Stages outputs under each root and commits them through each root's journal. */
@@ -57,6 +58,10 @@ export class FileRunSession implements RunSession {
     return this.#at(ref).storage.pathOf(ref);
   }
 
+  stored(ref: BucketRef): Promise<string | undefined> {
+    return fileIdentity(this.uriOf(ref));
+  }
+
   input(ref: BucketRef, missing: string): Promise<pl.LazyDataFrame> {
     const { storage, txn } = this.#at(ref);
     return storage.scan(ref, txn.readPath(ref), missing);
@@ -68,7 +73,12 @@ export class FileRunSession implements RunSession {
     await storage.sinkTo(ref, plan, staged);
     let written: Written;
     try {
-      written = await storage.describe(ref, staged);
+      const [described, content, identity] = await Promise.all([
+        storage.describe(ref, staged),
+        hashFile(staged),
+        fileIdentity(staged),
+      ]);
+      written = { ...described, content, ...(identity ? { identity } : {}) };
     } catch (error) {
       throw new StorageError(
         `the output staged for bucket '${ref.location}' at ${staged} could not be read back: ${

@@ -260,6 +260,22 @@ export class FileStorage {
     return join(this.root, STATE, RUNS, `${id}.lock`);
   }
 
+  /**
+   * Whether a run is still going: it holds its own lock until it ends, and the kernel drops the
+   * lock when its process dies.
+   *
+   * @param id the run's id.
+   * @returns `true` while the run's process holds its lock.
+   */
+  async isRunLive(id: string): Promise<boolean> {
+    const path = this.#runLockPath(id);
+    if (!(await this.exists(path))) return false;
+    const lock = await FileLock.tryAcquire(path, holderHere("liveness check"));
+    if (!lock) return true;
+    await lock.release(true);
+    return false;
+  }
+
   /** @internal where a run's journal is written. */
   journalPath(id: string): string {
     return join(this.root, STATE, JOURNAL, `${id}.json`);

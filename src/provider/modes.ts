@@ -24,6 +24,8 @@ export const MODES: Modes = Object.freeze(
       (await import("../generate/mod.ts")).generateTerraform(graph, options),
     analyze: async (graph, options) =>
       (await import("../analyze/mod.ts")).analyzePipeline(graph, options),
+    plan: async (graph, options) =>
+      (await import("../analyze/plan_cost.ts")).planWithCost(graph, options),
     io: async (mode) =>
       mode === "local"
         ? (await import("../io/local_io.ts")).localIo

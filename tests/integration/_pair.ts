@@ -1,7 +1,8 @@
 /**
  * The two-output pipeline (`seed -> a -> b`) the commit tests run in processes of their own, so
  * that a crash can be a real SIGKILL: a script with commands (`seed N`, `write-b N`, `run`,
- * `read`, `loop SECONDS`, and locally `hold SECONDS`) for local or cloud storage.
+ * `why` (a run that prints each step's status and reason), `read`, `loop SECONDS`, and locally
+ * `hold SECONDS`) for local or cloud storage.
  *
  * @module
  */
@@ -49,6 +50,9 @@ if (command === "seed") {
     console.log(JSON.stringify({ name: error.name, message: error.message }));
     Deno.exit(3);
   }
+} else if (command === "why") {
+  const report = await pipeline.run({ mode: "${mode}", quiet: true });
+  console.log(JSON.stringify(report.steps.map((s) => s.task + " " + s.status + ": " + s.reason)));
 } else if (command === "read") {
   console.log(JSON.stringify([await one(a), await one(b)]));
 } else if (command === "hold") {

@@ -76,7 +76,7 @@ const KILL_POINTS: readonly [point: string, published: boolean][] = [
   ["local.commit.journal-removed", true],
 ];
 
-Deno.test("a run killed at any point of its commit leaves both buckets old or both new", async (t) => {
+Deno.test("a run killed at any point of its commit leaves both buckets old or both new, and the ledger tells the truth", async (t) => {
   for (const [point, published] of KILL_POINTS) {
     await t.step(`killed at ${point}: ${published ? "rolled forward" : "dropped"}`, async () => {
       const l = await before();
@@ -85,10 +85,41 @@ Deno.test("a run killed at any point of its commit leaves both buckets old or bo
       // The next Glacier use of the root finishes (or drops) the dead run's commit.
       assert.deepEqual(await l.read(), published ? [2, 2] : [1, 1]);
       assert.deepEqual(l.leftovers(), []);
-      assert.equal((await l.exec("run")).stdout, "ok");
+      // What the dead run published is recognized as its version: nothing is recomputed, and
+      // nothing is called changed outside Glacier.
+      assert.deepEqual(
+        JSON.parse((await l.exec("why")).stdout),
+        published
+          ? ["to_a skipped: up to date", "to_b skipped: up to date"]
+          : ["to_a ran: input changed", "to_b ran: input changed"],
+      );
       assert.deepEqual(await l.read(), [2, 2]);
     });
   }
+});
+
+Deno.test("a ledger that cannot record the run fails it before anything is published", async () => {
+  const l = await before();
+  const run = await l.exec("run", "", { GLACIER_FAILPOINT: "ledger.prepare:error" });
+  assert.equal(run.code, 3);
+  assert.match(
+    JSON.parse(run.stdout).message,
+    /computed its outputs but the ledger .*ledger\.sqlite could not record them .*nothing was published/,
+  );
+  assert.deepEqual(await l.read(), [1, 1]);
+  assert.deepEqual(l.leftovers(), []);
+});
+
+Deno.test("a ledger that cannot record a publish that happened leaves the outputs recognized", async () => {
+  const l = await before();
+  const run = await l.exec("run", "", { GLACIER_FAILPOINT: "ledger.publish:error" });
+  assert.equal(run.stdout, "ok", run.stderr);
+  assert.match(run.stderr, /the outputs were published, but the ledger .* could not record that/);
+  assert.deepEqual(await l.read(), [2, 2]);
+  assert.deepEqual(JSON.parse((await l.exec("why")).stdout), [
+    "to_a skipped: up to date",
+    "to_b skipped: up to date",
+  ]);
 });
 
 Deno.test("a bucket that cannot be replaced puts back the ones placed before it, and says so", async () => {

@@ -66,7 +66,7 @@ Deno.test("run() of a bucket without lineage says there is nothing to run", asyn
   );
 });
 
-Deno.test("the scheduler runs independent steps together, never before their inputs, and stops after a failure", async () => {
+Deno.test("the scheduler runs independent steps together, never before their inputs, and after a failure runs only what does not depend on it", async () => {
   const mid = b("s0").transform(copy("s1")).to(b("s1"));
   const a2 = mid.transform(copy("s2")).to(b("s2"));
   const a3 = mid.transform(copy("s3")).to(b("s3"));
@@ -92,14 +92,15 @@ Deno.test("the scheduler runs independent steps together, never before their inp
   assert.ok(at("end s4") < at("start s5") && at("end s3") < at("start s5"));
 
   const started: string[] = [];
-  await assert.rejects(
-    schedule(graph, 1, (step) => {
-      started.push(step.task.name);
-      return step.task.name === "s2" ? Promise.reject(new Error("s2 broke")) : Promise.resolve();
-    }),
-    /s2 broke/,
-  );
-  assert.deepEqual(started, ["s1", "s2"]);
+  const outcome = await schedule(graph, 1, (step) => {
+    started.push(step.task.name);
+    return step.task.name === "s2" ? Promise.reject(new Error("s2 broke")) : Promise.resolve();
+  });
+  assert.deepEqual(started, ["s1", "s2", "s3"]);
+  assert.deepEqual(outcome.failures.map((f) => [f.step.task.name, (f.error as Error).message]), [
+    ["s2", "s2 broke"],
+  ]);
+  assert.deepEqual(outcome.blocked.map((s) => s.task.name), ["s4", "s5"]);
 });
 
 Deno.test("the provider refuses bucket names S3 would refuse and paths that escape the root", () => {
@@ -125,6 +126,6 @@ Deno.test("an unknown run mode is refused, naming the modes there are", async ()
   const pipeline = b("u1").transform(copy("u")).to(b("u2"));
   await assert.rejects(
     pipeline.run({ mode: "nope" } as never),
-    /run mode 'nope' is not known; use one of: local, check, cloud, generate, analyze/,
+    /run mode 'nope' is not known; use one of: local, cloud, plan, check, generate, analyze/,
   );
 });

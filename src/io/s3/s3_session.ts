@@ -10,6 +10,7 @@ import type pl from "../../polars.ts";
 import type { PipelineGraph } from "../../core/graph.ts";
 import type { BucketRef } from "../../core/lineage.ts";
 import { formatOf } from "../file_format.ts";
+import { hashFile } from "../file_identity.ts";
 import { countRows, scanValidated, sinkFile } from "../formats.ts";
 import {
   newRunId,
@@ -98,6 +99,16 @@ export class S3RunSession implements RemoteRunSession {
     return this.#run;
   }
 
+  /** The S3 connection the run uses. */
+  get storage(): S3Storage {
+    return this.#storage;
+  }
+
+  /** The state bucket that holds the run's locks, journal and ledger. */
+  get stateBucket(): string {
+    return this.#state;
+  }
+
   uriOf(ref: BucketRef): string {
     return this.#storage.uriOf(ref);
   }
@@ -126,6 +137,10 @@ export class S3RunSession implements RemoteRunSession {
     return head.size;
   }
 
+  async stored(ref: BucketRef): Promise<string | undefined> {
+    return (await this.#storage.head(ref.bucket, ref.path))?.etag;
+  }
+
   input(ref: BucketRef, missing: string): Promise<pl.LazyDataFrame> {
     const staged = this.#staged.get(ref.location);
     if (staged?.file) return Promise.resolve(scanValidated(ref, staged.file, this.uriOf(ref)));
@@ -149,11 +164,14 @@ export class S3RunSession implements RemoteRunSession {
     await Deno.mkdir(join(file, ".."), { recursive: true });
     await sinkFile(plan, file, formatOf(ref.path), ref.csv);
     const bytes = (await Deno.stat(file)).size;
-    const rows = await countRows(file, formatOf(ref.path), ref.schema, ref.csv);
+    const [rows, content] = await Promise.all([
+      countRows(file, formatOf(ref.path), ref.schema, ref.csv),
+      hashFile(file),
+    ]);
     const staged = this.#storage.stagingKey(this.#run, ref);
     await this.#storage.upload(file, ref.bucket, staged, { location: ref.location });
     this.#staged.set(ref.location, { ref, staged, size: bytes, file });
-    return { rows, bytes };
+    return { rows, bytes, content };
   }
 
   /**

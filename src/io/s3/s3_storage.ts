@@ -277,10 +277,7 @@ export class S3Storage {
       const out = await this.#conn.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
       return { key, size: out.ContentLength ?? 0, etag: out.ETag ?? "" };
     } catch (error) {
-      const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-      if (e.name === "NotFound" || e.name === "NoSuchKey" || e.$metadata?.httpStatusCode === 404) {
-        return undefined;
-      }
+      if (isNotFound(error)) return undefined;
       throw s3Failure(error, this.#context("read", bucket, key));
     }
   }
@@ -561,6 +558,71 @@ export class S3Storage {
   }
 
   /**
+   * A small object's text and ETag (a ledger record, say).
+   *
+   * @param bucket the S3 bucket.
+   * @param key the key.
+   * @returns the text and ETag, or `undefined` when there is no such object.
+   */
+  async getText(bucket: string, key: string): Promise<{ text: string; etag: string } | undefined> {
+    try {
+      const out = await this.#conn.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return { text: await out.Body!.transformToString(), etag: out.ETag ?? "" };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw s3Failure(error, this.#context("read", bucket, key));
+    }
+  }
+
+  /**
+   * Writes a small object only if it is still as the writer last saw it: S3 conditional writes
+   * (`If-Match: ETAG`, or `If-None-Match: *` for one that must not exist yet).
+   *
+   * @param bucket the S3 bucket.
+   * @param key the key.
+   * @param text the body.
+   * @param expected the ETag it must have, or `null` when it must not exist.
+   * @returns the new ETag, or `undefined` when someone else wrote it first.
+   */
+  async putTextIf(
+    bucket: string,
+    key: string,
+    text: string,
+    expected: string | null,
+  ): Promise<string | undefined> {
+    try {
+      const out = await this.#conn.client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: text,
+          ContentType: "application/json",
+          ...(expected === null ? { IfNoneMatch: "*" } : { IfMatch: expected }),
+        }),
+      );
+      return out.ETag ?? "";
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata
+        ?.httpStatusCode;
+      if (status === 412 || status === 409) return undefined;
+      throw s3Failure(error, this.#context("write", bucket, key));
+    }
+  }
+
+  /**
+   * Whether a cloud run is still going: its marker is there and it holds one of its locks.
+   *
+   * @param state the state bucket.
+   * @param run the run's id.
+   * @returns `true` while the run is live.
+   */
+  async isRunLive(state: string, run: string): Promise<boolean> {
+    const found = await this.getText(state, `${RUNS_PREFIX}${run}.json`);
+    if (!found) return false;
+    return await this.#runIsLive(state, JSON.parse(found.text) as RunMarker);
+  }
+
+  /**
    * Writes a run's journal to the state bucket; only once (`If-None-Match: *`).
    *
    * @param state the state bucket.
@@ -814,4 +876,10 @@ export class S3Storage {
   previousKey(run: string, ref: BucketRef): string {
     return `${PREVIOUS_PREFIX}${run}/${ref.path}`;
   }
+}
+
+/** Whether an S3 error says the object (or key) is not there. */
+function isNotFound(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === "NotFound" || e.name === "NoSuchKey" || e.$metadata?.httpStatusCode === 404;
 }
