@@ -9,7 +9,7 @@ import type pl from "../../polars.ts";
 import { UnsupportedError } from "../../core/errors.ts";
 import { dtypeName, sameDtype } from "../../schema/dtypes.ts";
 import { OPAQUE_MARKER, type PlanJson, unsupportedMessage } from "./_capture.ts";
-import type { PlanOracle } from "./_oracle.ts";
+import type { PlanOracle } from "../../core/plan_oracle.ts";
 import {
   family,
   floatLiteral,

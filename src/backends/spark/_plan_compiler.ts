@@ -23,7 +23,7 @@ import {
   type SqlExpr,
   variant,
 } from "./_expr.ts";
-import type { Field, PlanOracle } from "./_oracle.ts";
+import type { Field, PlanOracle } from "../../core/plan_oracle.ts";
 import { ident, sparkType } from "./_types.ts";
 
 /** The prefix of every column and name the compiler adds. */
