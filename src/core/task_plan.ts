@@ -64,6 +64,29 @@ class RefusedOperation extends Error {
 /** A node of polars' serialized plan (its JSON form). */
 export type PlanJson = Record<string, unknown>;
 
+/**
+ * The kind of a plan or expression node and its content: polars writes each node as an object
+ * with one key (`{"Column": "x"}`), or a bare string for a node without content (`"Len"`).
+ *
+ * @param node a node of a captured plan.
+ * @returns its kind (`?` for anything else) and its content.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { variant } from "./task_plan.ts";
+ * assert.deepEqual(variant({ Column: "x" }), ["Column", "x"]);
+ * assert.deepEqual(variant("Len"), ["Len", undefined]);
+ * ```
+ */
+export function variant(node: unknown): [string, unknown] {
+  if (typeof node === "string") return [node, undefined];
+  if (node !== null && typeof node === "object" && !Array.isArray(node)) {
+    const keys = Object.keys(node);
+    if (keys.length === 1) return [keys[0], (node as Record<string, unknown>)[keys[0]]];
+  }
+  return ["?", node];
+}
+
 /** A task's captured plan. */
 export interface CapturedPlan {
   /** The plan, as polars serializes it, with large integers as `bigint`. */
