@@ -141,7 +141,8 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
     }
     switch (command) {
       case "run":
-        await combined(pipelines, module).run({
+        // The run is named after the module when it runs several pipelines: its lineage job.
+        await combined(pipelines, module, moduleName(pipelines, module)).run({
           mode: values.mode as StorageMode,
           quiet: values.quiet,
           ...(wait === undefined ? {} : { wait }),

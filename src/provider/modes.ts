@@ -5,19 +5,48 @@
  *
  * @module
  */
+import type { Backends } from "../core/backend.ts";
+import type { PipelineGraph } from "../core/graph.ts";
 import type { Modes } from "../core/modes.ts";
+import type { RunObserver } from "../core/observer.ts";
+import type { ExecuteOptions, RunReport } from "../core/reports.ts";
 import { renderGraph } from "../visualize/render.ts";
+
+/** The engine's local run, told of the observers that watch it. */
+type LocalRun = (
+  graph: PipelineGraph,
+  options: ExecuteOptions,
+  observers: readonly RunObserver[],
+) => Promise<RunReport>;
+
+/** The engine's cloud run, told of the observers that watch it. */
+type CloudRun = (
+  graph: PipelineGraph,
+  options: ExecuteOptions,
+  backends: Backends,
+  observers: readonly RunObserver[],
+) => Promise<RunReport>;
 
 async function backends() {
   return (await import("../backends/mod.ts")).BACKENDS;
 }
 
+/** Who watches a run: OpenLineage, when its environment variables configure a transport. */
+async function observers(): Promise<readonly RunObserver[]> {
+  return (await import("../lineage/observer.ts")).lineageObservers();
+}
+
 /** Glacier's modes. */
 export const MODES: Modes = Object.freeze(
   {
-    local: async (graph, options) => (await import("../engine/local.ts")).runLocal(graph, options),
-    cloud: async (graph, options) =>
-      (await import("../engine/cloud.ts")).runCloud(graph, options, await backends()),
+    local: async (graph, options) => {
+      const run: LocalRun = (await import("../engine/local.ts")).runLocal;
+      return await run(graph, options, await observers());
+    },
+    cloud: async (graph, options) => {
+      const run: CloudRun = (await import("../engine/cloud.ts")).runCloud;
+      return await run(graph, options, await backends(), await observers());
+    },
     check: async (graph, options) =>
       (await import("../engine/check.ts")).checkGraph(graph, options, await backends()),
     generate: async (graph, options) =>
