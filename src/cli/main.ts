@@ -182,7 +182,8 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
     }
     switch (command) {
       case "run": {
-        const whole = combined(pipelines, module);
+        // The run is named after the module when it runs several pipelines: its lineage job.
+        const whole = combined(pipelines, module, moduleName(pipelines, module));
         const names = new Set(whole.lineage.map((s) => s.task.name));
         const unknownTask = Array.isArray(force) ? force.find((t) => !names.has(t)) : undefined;
         if (unknownTask) {

@@ -6,18 +6,30 @@
  * @module
  */
 import type { Modes } from "../core/modes.ts";
+import type { RunObserver } from "../core/observer.ts";
 import { renderGraph } from "../visualize/render.ts";
 
 async function backends() {
   return (await import("../backends/mod.ts")).BACKENDS;
 }
 
+/** Who watches a run: OpenLineage, when its environment variables configure a transport. */
+async function observers(): Promise<readonly RunObserver[]> {
+  return (await import("../lineage/observer.ts")).lineageObservers();
+}
+
 /** Glacier's modes. */
 export const MODES: Modes = Object.freeze(
   {
-    local: async (graph, options) => (await import("../engine/local.ts")).runLocal(graph, options),
+    local: async (graph, options) =>
+      (await import("../engine/local.ts")).runLocal(graph, options, await observers()),
     cloud: async (graph, options) =>
-      (await import("../engine/cloud.ts")).runCloud(graph, options, await backends()),
+      (await import("../engine/cloud.ts")).runCloud(
+        graph,
+        options,
+        await backends(),
+        await observers(),
+      ),
     check: async (graph, options) =>
       (await import("../engine/check.ts")).checkGraph(graph, options, await backends()),
     generate: async (graph, options) =>

@@ -1,75 +1,14 @@
 /**
- * Capturing a task's polars plan as JSON: the task runs on empty frames of its input schemas,
- * each marked with a column that names its input, and polars serializes the lazy plan.
- *
- * nodejs-polars builds a few string functions (`str.toUpperCase`, `str.toLowerCase`,
- * `str.strip`/`lstrip`/`rstrip`, `str.lengths`) as opaque Rust closures that polars cannot
- * serialize. While the task body runs, those methods of the native expression class are replaced
- * by serializable stand-ins of the same dtype that carry the operation's name (a literal
- * `str.replaceAll` of a marker that never occurs in data), which the compiler reads back. Other
- * opaque methods are replaced by ones that throw, so that the task is refused by name. The task
- * body is synchronous, so no other code observes the replacement.
+ * A spark step's plan, captured in core (`core/task_plan.ts`), with an operation polars cannot
+ * serialize refused in Spark's words.
  *
  * @module
  */
-import pl from "../../polars.ts";
-import { TaskError, UnsupportedError } from "../../core/errors.ts";
+import { UnsupportedError } from "../../core/errors.ts";
 import type { Step } from "../../core/lineage.ts";
-import { callTask } from "../../core/apply_task.ts";
-import type { TaskInputs } from "../../core/task.ts";
-import type { Schema } from "../../schema/schema.ts";
+import { type CapturedPlan, capturePlan } from "../../core/task_plan.ts";
 
-/** The prefix of the column that marks an input frame: `__glacier_input__<input name>`. */
-export const INPUT_MARKER = "__glacier_input__";
-
-/** The prefix of the marker string a stand-in for an opaque string function carries. */
-export const OPAQUE_MARKER = "\u0000glacier:";
-
-/** The opaque string functions the compiler supports, by native method, with their marker. */
-const STAND_INS: Readonly<Record<string, string>> = {
-  strToUppercase: "upper",
-  strToLowercase: "lower",
-  strStrip: "strip",
-  strLstrip: "lstrip",
-  strRstrip: "rstrip",
-  strLengths: "lengths",
-};
-
-/** The other opaque native methods, with the name polars gives the operation. */
-const REFUSED: Readonly<Record<string, string>> = {
-  dtEpochSeconds: "dt.epoch",
-  durationDays: "dt.total_days",
-  durationHours: "dt.total_hours",
-  durationMilliseconds: "dt.total_milliseconds",
-  durationNanoseconds: "dt.total_nanoseconds",
-  durationSeconds: "dt.total_seconds",
-  extendConstant: "extend_constant",
-  reinterpret: "reinterpret",
-  strBase64Decode: "str.decode",
-  strBase64Encode: "str.encode",
-  strHexDecode: "str.decode",
-  strHexEncode: "str.encode",
-  toPhysical: "to_physical",
-  hash: "hash",
-};
-
-/** Thrown by a refused stand-in while the task body runs. */
-class RefusedOperation extends Error {
-  constructor(readonly operation: string) {
-    super(`polars operation '${operation}'`);
-  }
-}
-
-/** A node of polars' serialized plan (its JSON form). */
-export type PlanJson = Record<string, unknown>;
-
-/** A task's captured plan. */
-export interface CapturedPlan {
-  /** The plan, as polars serializes it, with large integers as `bigint`. */
-  readonly plan: PlanJson;
-  /** The schema the plan yields. */
-  readonly schema: pl.Schema;
-}
+export { INPUT_MARKER, OPAQUE_MARKER, type PlanJson } from "../../core/task_plan.ts";
 
 /**
  * The message of an operation Glacier cannot run on Spark.
@@ -85,130 +24,19 @@ export function unsupportedMessage(task: string, operation: string): string {
 }
 
 /**
- * Runs a step's task on empty, marked frames of its declared inputs and serializes the plan.
+ * Captures a spark step's plan.
  *
  * @param step the step.
  * @returns the plan's JSON and its output schema.
- * @throws {UnsupportedError} for an opaque operation.
+ * @throws {UnsupportedError} for an operation polars cannot serialize.
  * @throws {TaskError} when the task throws or returns no lazy frame.
  */
-export function capturePlan(step: Step): CapturedPlan {
-  const task = step.task;
-  const declared: Record<string, Schema> = task.kind === "single"
-    ? { input: task.input }
-    : { ...(task.inputs as TaskInputs) };
-  const frames = Object.fromEntries(
-    Object.entries(declared).map(([name, schema]) => [name, markedFrame(name, schema)]),
-  );
-  let lazy: pl.LazyDataFrame;
-  const restore = standIns();
-  try {
-    lazy = callTask(step, frames, { limitColumns: false });
-  } catch (error) {
-    if (error instanceof TaskError && error.cause instanceof RefusedOperation) {
-      throw new UnsupportedError(unsupportedMessage(task.name, error.cause.operation));
-    }
-    throw error;
-  } finally {
-    restore();
-  }
-  let text: string;
-  try {
-    text = lazy.serialize("json").toString();
-  } catch (error) {
-    throw new UnsupportedError(
-      unsupportedMessage(task.name, "a function polars cannot serialize") +
-        ` (polars: ${firstLine(error)}); build every expression inside the task body`,
-    );
-  }
-  let schema: pl.Schema;
-  try {
-    schema = lazy.clone().limit(0).collectSync().schema;
-  } catch (error) {
-    throw new TaskError(`task '${task.name}' built a plan polars cannot run: ${firstLine(error)}`, {
-      cause: error,
-    });
-  }
-  return { plan: parsePlan(text), schema };
-}
-
-/**
- * Parses polars' plan JSON, keeping integers beyond 2^53 exact as `bigint`.
- *
- * @param text the JSON.
- * @returns the plan.
- */
-export function parsePlan(text: string): PlanJson {
-  return JSON.parse(text, (_key, value, context?: { source?: string }) => {
-    if (
-      typeof value === "number" && !Number.isSafeInteger(value) && context?.source !== undefined &&
-      /^-?\d+$/.test(context.source)
-    ) {
-      return BigInt(context.source);
-    }
-    return value;
-  });
-}
-
-/**
- * Writes a plan back to JSON, `bigint`s as exact integers.
- *
- * @param plan the plan or any part of it.
- * @returns the JSON.
- */
-export function stringifyPlan(plan: unknown): string {
-  return JSON.stringify(
-    plan,
-    (_key, value) =>
-      typeof value === "bigint"
-        ? (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON(value.toString())
-        : value,
-  );
-}
-
-/** An empty lazy frame of a declared input, with its marker column, limited to its columns. */
-function markedFrame(name: string, schema: Schema): pl.LazyDataFrame {
-  const columns = [
-    ...Object.entries(schema).map(([column, dtype]) => pl.lit(null).cast(dtype).alias(column)),
-    pl.lit(null).cast(pl.Bool).alias(INPUT_MARKER + name),
-  ];
-  return pl.DataFrame({ _: [0] }).select(...columns).head(0).lazy().select(
-    ...Object.keys(schema),
-  );
-}
-
-/** Native expression methods, as the replacement needs them. */
-type NativeMethod = (this: unknown, ...args: unknown[]) => unknown;
-
-/** Replaces the opaque native methods; returns the function that restores them. */
-function standIns(): () => void {
-  const proto = Object.getPrototypeOf(
-    (pl.col("x") as unknown as { _expr: object })._expr,
-  ) as Record<string, NativeMethod>;
-  const saved = new Map<string, NativeMethod>();
-  const replaceAll = proto.strReplaceAll;
-  const cast = proto.cast;
-  const nativeLit = (value: string) => (pl.lit(value) as unknown as { _expr: unknown })._expr;
-  for (const [method, marker] of Object.entries(STAND_INS)) {
-    saved.set(method, proto[method]);
-    proto[method] = function (this: unknown) {
-      const stand = replaceAll.call(this, nativeLit(OPAQUE_MARKER + marker), nativeLit(""), true);
-      return marker === "lengths" ? cast.call(stand, pl.UInt32, false) : stand;
-    };
-  }
-  for (const [method, operation] of Object.entries(REFUSED)) {
-    saved.set(method, proto[method]);
-    proto[method] = () => {
-      throw new RefusedOperation(operation);
-    };
-  }
-  return () => {
-    for (const [method, original] of saved) proto[method] = original;
-  };
-}
-
-/** The first line of an error's message. */
-function firstLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.split("\n")[0];
+export function captureSparkPlan(step: Step): CapturedPlan {
+  return capturePlan(step, (operation, detail) =>
+    new UnsupportedError(
+      unsupportedMessage(step.task.name, operation) +
+        (detail === undefined
+          ? ""
+          : ` (polars: ${detail}); build every expression inside the task body`),
+    ));
 }

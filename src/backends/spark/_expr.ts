@@ -9,7 +9,8 @@ import type pl from "../../polars.ts";
 import { UnsupportedError } from "../../core/errors.ts";
 import { dtypeName, sameDtype } from "../../schema/dtypes.ts";
 import { OPAQUE_MARKER, type PlanJson, unsupportedMessage } from "./_capture.ts";
-import type { PlanOracle } from "./_oracle.ts";
+import type { PlanOracle } from "../../core/plan_oracle.ts";
+import { variant } from "../../core/task_plan.ts";
 import {
   family,
   floatLiteral,
@@ -98,16 +99,6 @@ export interface ExprScope {
  */
 export function refuse(scope: { readonly task: string }, operation: string): never {
   throw new UnsupportedError(unsupportedMessage(scope.task, operation));
-}
-
-/** The one key of a JSON object, and its value. */
-export function variant(node: unknown): [string, unknown] {
-  if (typeof node === "string") return [node, undefined];
-  if (node !== null && typeof node === "object" && !Array.isArray(node)) {
-    const keys = Object.keys(node);
-    if (keys.length === 1) return [keys[0], (node as Record<string, unknown>)[keys[0]]];
-  }
-  return ["?", node];
 }
 
 /** `CamelCase` to `snake_case`. */

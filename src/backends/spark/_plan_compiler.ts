@@ -21,9 +21,9 @@ import {
   refuse,
   snake,
   type SqlExpr,
-  variant,
 } from "./_expr.ts";
-import type { Field, PlanOracle } from "./_oracle.ts";
+import type { Field, PlanOracle } from "../../core/plan_oracle.ts";
+import { variant } from "../../core/task_plan.ts";
 import { ident, sparkType } from "./_types.ts";
 
 /** The prefix of every column and name the compiler adds. */

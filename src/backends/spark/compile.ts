@@ -92,8 +92,8 @@ import type { Step } from "../../core/lineage.ts";
 import type { TaskInputs } from "../../core/task.ts";
 import { exactIssues, type Schema } from "../../schema/schema.ts";
 import { dtypeName } from "../../schema/dtypes.ts";
-import { capturePlan } from "./_capture.ts";
-import { PlanOracle } from "./_oracle.ts";
+import { captureSparkPlan } from "./_capture.ts";
+import { PlanOracle } from "../../core/plan_oracle.ts";
 import { PlanCompiler } from "./_plan_compiler.ts";
 import { sparkType, UnsupportedDtype } from "./_types.ts";
 import type { SparkColumn, SparkJob, SparkTable } from "./job.ts";
@@ -194,7 +194,7 @@ const compiled = new WeakMap<Step, CompiledSparkSql>();
 
 function compileOnce(step: Step): CompiledSparkSql {
   const task = step.task;
-  const captured = capturePlan(step);
+  const captured = captureSparkPlan(step);
   const issues = exactIssues(captured.schema, step.target.schema, {
     task: task.name,
     bucket: step.target.location,

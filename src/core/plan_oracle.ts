@@ -1,13 +1,13 @@
 /**
  * Polars as the authority on types: the schema of any part of a captured plan, and the names and
  * dtypes of any expression over it, are read by handing polars a small plan built from the
- * captured JSON and resolving it on empty data. The compiler never re-implements polars' type
+ * captured JSON and resolving it on empty data. Readers of plans never re-implement polars' type
  * rules (supertypes, literal dtypes, output names).
  *
  * @module
  */
-import pl from "../../polars.ts";
-import { type PlanJson, stringifyPlan } from "./_capture.ts";
+import pl from "../polars.ts";
+import { type PlanJson, stringifyPlan } from "./task_plan.ts";
 
 /** A column as polars resolves it: its name and dtype. */
 export type Field = readonly [name: string, dtype: pl.DataType];
