@@ -91,11 +91,13 @@ export type {
   SparkSettings,
 } from "./src/core/resource.ts";
 export type * from "./src/core/reports.ts";
+export { STEP_REASONS } from "./src/core/reports.ts";
 export {
   CommitError,
   GlacierError,
   NoDataError,
   SchemaMismatchError,
+  StaleDeploymentError,
   StorageError,
   TaskError,
   TaskTimeoutError,

@@ -15,7 +15,7 @@
  * @module
  */
 import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { pl } from "../mod.ts";
 import { DATA_DIR, ensureInputs, type Inputs } from "./_data.ts";
@@ -230,6 +230,20 @@ async function render(
     ),
     "",
   ];
+  const against = (name: string, base: string, target: number, what: string) => {
+    if (!results.has(name) || !results.has(base)) return;
+    const ratio = med(name, wall) / med(base, wall);
+    lines.push(
+      `- ${what}: ${name} / ${base} wall ratio of medians ${
+        ratio.toFixed(3)
+      } (target ≤ ${target}: ${ratio <= target ? "met" : "**not met**"}).`,
+    );
+  };
+  against("glacier-rerun", "glacier", 0.03, "A rerun with nothing changed against the full run");
+  for (const name of names.filter((n) => n.startsWith("glacier@"))) {
+    against("glacier", name, 1.02, `The full run against the same run at ${name.slice(8)}`);
+  }
+  if (lines.at(-1) !== "") lines.push("");
   if (results.has("plain")) {
     const verdict = (ratio: number, target: number) =>
       `${ratio.toFixed(3)} ${ratio <= target ? "(met)" : "(**not met**)"}`;
@@ -260,7 +274,7 @@ async function render(
     ...names.map((name) =>
       `- ${name}: ${
         results.get(name)!.map((m) =>
-          `${s2(m.wallSeconds)} / ${s2(m.cpuSeconds)} / ${mib(m.peakRssBytes)} / ${
+          `${m.wallSeconds.toFixed(3)} / ${s2(m.cpuSeconds)} / ${mib(m.peakRssBytes)} / ${
             s2(m.backgroundCpuSeconds)
           }`
         ).join(", ")
@@ -277,12 +291,42 @@ async function render(
 
 /**
  * A variant by name. `duckdb` has a heavy dependency, so it is loaded only by the processes that
- * run or check it.
+ * run or check it. `glacier@REF` is Glacier's local mode as of a git commit (a detached worktree
+ * under `bench/data/baselines/`, made on first use), to compare a change with what came before.
  */
 async function variantOf(name: string): Promise<Variant> {
+  if (name.startsWith("glacier@")) {
+    const dir = await baseline(name.slice("glacier@".length));
+    return (await import(pathToFileURL(join(dir, "bench", "_variants.ts")).href)).glacier;
+  }
   const variant = name === "duckdb" ? (await import("./_duckdb.ts")).duckdb : VARIANTS[name];
   if (variant === undefined) throw new Error(`unknown variant '${name}'`);
   return variant;
+}
+
+/** A detached worktree of the repository at a commit, for `glacier@REF`. */
+async function baseline(ref: string): Promise<string> {
+  const dir = join(DATA_DIR, "baselines", ref.replace(/[^A-Za-z0-9._-]/g, "_"));
+  try {
+    await Deno.stat(join(dir, "mod.ts"));
+    return dir;
+  } catch {
+    // made below
+  }
+  const out = await new Deno.Command("git", {
+    args: ["worktree", "add", "--detach", dir, ref],
+    cwd: BENCH_DIR,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    throw new Error(
+      `cannot check out '${ref}' for variant glacier@${ref}: ${
+        new TextDecoder().decode(out.stderr)
+      }`,
+    );
+  }
+  return dir;
 }
 
 function runDir(variant: string): string {

@@ -50,6 +50,12 @@ export class TaskError extends GlacierError {}
 /** A task ran longer than its timeout; the run failed and published nothing. */
 export class TaskTimeoutError extends TaskError {}
 
+/**
+ * Deployed code built from another version of a task than the module's: a Lambda function or a
+ * Spark artifact that must be redeployed before the run can use it.
+ */
+export class StaleDeploymentError extends GlacierError {}
+
 /** A feature that a mode or target does not support. */
 export class UnsupportedError extends GlacierError {}
 
@@ -109,6 +115,7 @@ const REMOTE_FAMILIES: Readonly<Record<string, new (message: string) => GlacierE
   SchemaMismatchError,
   NoDataError,
   StorageError,
+  StaleDeploymentError,
   UnsupportedError,
   WiringError,
 };

@@ -15,7 +15,7 @@ import {
   LambdaClient,
 } from "../../src/backends/lambda/_sdk.ts";
 import { GetObjectCommand, HeadObjectCommand } from "../../src/io/s3/_sdk.ts";
-import { pl } from "../../mod.ts";
+import { pl, type RunReport } from "../../mod.ts";
 import type { TaskEvent } from "../../src/backends/lambda/protocol.ts";
 import { commandLine, descendants, freePort, isRunning } from "../../src/stack/process.ts";
 import { RIE_BIN } from "../../src/stack/rie.ts";
@@ -123,6 +123,16 @@ async function invoke(
   );
   const ms = performance.now() - started;
   return { out, body: JSON.parse(new TextDecoder().decode(out.Payload)), ms };
+}
+
+/** The stack's S3 server, as the harness's client helpers take it. */
+function s3Server(env: Record<string, string>): S3Server {
+  return {
+    endpoint: env.AWS_ENDPOINT_URL_S3,
+    region: env.AWS_REGION,
+    accessKey: env.AWS_ACCESS_KEY_ID,
+    secretKey: env.AWS_SECRET_ACCESS_KEY,
+  } as S3Server;
 }
 
 async function exists(server: S3Server, key: string): Promise<boolean> {
@@ -430,6 +440,45 @@ Deno.test("stack up --module runs a module's functions behind the router, and st
     );
     assert.match(status.out, new RegExp(`lambda-router\\s+running\\s+pid ${router.pid}`));
 
+    // Cloud mode runs the deployed function while it is built from the module's code, refuses it
+    // once the task is edited, and runs the edited task once the stack is redeployed from it.
+    const runDoubled = async (file: string): Promise<RunReport> => {
+      const { doubled } = await import(`${pathToFileURL(file).href}?v=${crypto.randomUUID()}`);
+      return await withAwsEnv(env, () => doubled.run({ mode: "cloud", quiet: true }));
+    };
+    const first = await runDoubled(module);
+    assert.deepEqual(first.steps.map((s) => s.reason), ["no previous run"]);
+    const edited = join(root, "pipeline", "numbers_edited.ts");
+    await Deno.writeTextFile(
+      edited,
+      (await Deno.readTextFile(module)).replace('pl.col("n").mul(2)', 'pl.col("n").mul(3)'),
+    );
+    await assert.rejects(
+      runDoubled(edited),
+      (e: Error) =>
+        e.name === "StaleDeploymentError" &&
+        /task 'double' \(function 'glacier-double'\): built from another version of the task/
+          .test(e.message) &&
+        /nothing was read or written/.test(e.message) &&
+        /glacier stack up --module MODULE/.test(e.message),
+    );
+    const redeployed = await stackCommand(
+      "up",
+      ...flags,
+      "--lambda-port",
+      String(lambdaPort),
+      "--module",
+      edited,
+    );
+    assert.equal(redeployed.code, 0, redeployed.out);
+    const rerun = await runDoubled(edited);
+    assert.deepEqual(rerun.steps.map((s) => s.reason), ["task code changed"]);
+    assert.deepEqual(await readParquet(s3Server(env), "out/doubled.parquet"), [
+      { n: 1, twice: 3 },
+      { n: 2, twice: 6 },
+      { n: 3, twice: 9 },
+    ]);
+    services = JSON.parse(await Deno.readTextFile(join(stateDir, "stack", "state.json"))).services;
     const down = await stackCommand("down", ...flags);
     assert.equal(down.code, 0, down.out);
     for (const pid of [...services.map((s) => s.pid), ...runtimes]) {

@@ -11,6 +11,7 @@
 import {
   type GlacierError,
   remoteErrorFamily,
+  StaleDeploymentError,
   StorageError,
   TaskError,
   UnsupportedError,
@@ -28,7 +29,8 @@ import {
   type Written,
 } from "../../core/session.ts";
 import { InvokeCommand, LambdaClient } from "./_sdk.ts";
-import type { TaskEvent, TaskFailure, TaskResult } from "./protocol.ts";
+import type { ProbeEvent, ProbeResult, TaskEvent, TaskFailure, TaskResult } from "./protocol.ts";
+import { codeFingerprint } from "../../engine/fingerprint.ts";
 import { env } from "../../core/env.ts";
 
 /** How many times a throttled invocation is tried, and the first backoff. */
@@ -78,6 +80,7 @@ export async function runOnLambda(
       Object.entries(step.sources).map(([input, ref]) => [input, session.locate(ref)]),
     ),
     output: session.stagingFor(step.target),
+    fingerprint: codeFingerprint(step).value,
   };
   const { client, endpoint } = lambdaConnection(step.target.settings.region);
   const payload = new TextEncoder().encode(JSON.stringify(event));
@@ -200,6 +203,7 @@ const EXPANSION: Readonly<Record<string, number>> = {
  * @throws {UnsupportedError} naming the task, the sizes and what to do.
  */
 export async function preflightLambda(graph: PipelineGraph): Promise<void> {
+  await checkDeployedCode(graph);
   const produced = new Set(graph.steps.map((s) => s.target.location));
   const { S3Storage } = await import("../../io/s3/s3_storage.ts");
   for (const step of graph.steps) {
@@ -224,6 +228,81 @@ export async function preflightLambda(graph: PipelineGraph): Promise<void> {
       );
     }
   }
+}
+
+/**
+ * Refuses, before the run, serverless steps whose Lambda function was built from another version
+ * of their task: each function is asked which tasks it was built from (a probe event, answered
+ * without running anything) and its code fingerprints are compared with the module's.
+ *
+ * @param graph the pipeline about to run.
+ * @throws {StaleDeploymentError} naming each task, its function and how to redeploy.
+ */
+export async function checkDeployedCode(graph: PipelineGraph): Promise<void> {
+  const steps = graph.steps.filter((s) => s.task.resource.kind === "serverless");
+  const stale: string[] = [];
+  const answers = new Map<string, Promise<Readonly<Record<string, string>> | string>>();
+  for (const step of steps) {
+    const name = lambdaFunctionName(step.task);
+    let answer = answers.get(name);
+    if (!answer) answers.set(name, answer = probe(name, step));
+    const found = await answer;
+    const wanted = codeFingerprint(step).value;
+    if (typeof found === "string") {
+      stale.push(`task '${step.task.name}' (function '${name}'): ${found}`);
+    } else if (found[step.task.name] === undefined) {
+      stale.push(
+        `task '${step.task.name}' (function '${name}'): the function was built from a module ` +
+          "without this task",
+      );
+    } else if (found[step.task.name] !== wanted) {
+      stale.push(
+        `task '${step.task.name}' (function '${name}'): built from another version of the task ` +
+          `(code fingerprint ${found[step.task.name].slice(0, 12)}, the module's ${
+            wanted.slice(0, 12)
+          })`,
+      );
+    }
+  }
+  if (stale.length > 0) {
+    throw new StaleDeploymentError(
+      `deployed code does not match the pipeline module, so nothing was read or written: ${
+        stale.join("; ")
+      }. Redeploy: on the local stack, glacier stack up --module MODULE; on AWS, glacier MODULE ` +
+        "generate, then terraform apply",
+    );
+  }
+}
+
+/** Asks a function for its tasks' fingerprints; a string says why it could not answer. */
+async function probe(
+  name: string,
+  step: Step,
+): Promise<Readonly<Record<string, string>> | string> {
+  const { client, endpoint } = lambdaConnection(step.target.settings.region);
+  const event: ProbeEvent = { glacier: 1, probe: true };
+  let answer: { FunctionError?: string; Payload?: Uint8Array };
+  try {
+    answer = await client.send(
+      new InvokeCommand({
+        FunctionName: name,
+        Payload: new TextEncoder().encode(JSON.stringify(event)),
+      }),
+    );
+  } catch (error) {
+    throw invokeFailure(error, { task: step.task.name, name, endpoint, attempts: 1 });
+  } finally {
+    client.destroy();
+  }
+  const text = new TextDecoder().decode(answer.Payload ?? new Uint8Array());
+  try {
+    const result = JSON.parse(text) as Partial<ProbeResult>;
+    if (!answer.FunctionError && result.fingerprints) return result.fingerprints;
+  } catch {
+    // told below
+  }
+  return `the function does not say which code it was built from (it was built by an older ` +
+    `Glacier, or is not a Glacier function): ${text.slice(0, 160)}`;
 }
 
 /** Cloud mode's executor for serverless tasks. */

@@ -25,6 +25,25 @@ export interface TaskEvent {
   readonly inputs: Readonly<Record<string, ObjectLocation>>;
   /** Where to write the output (the run's staging key for the target bucket). */
   readonly output: ObjectLocation;
+  /**
+   * The task's code fingerprint in the module the run uses: a function built from another version
+   * of the task refuses the event before it reads anything.
+   */
+  readonly fingerprint?: string;
+}
+
+/** Asks a function which tasks it was built from, without running any. */
+export interface ProbeEvent {
+  /** The protocol version. */
+  readonly glacier: 1;
+  /** Always `true`. */
+  readonly probe: true;
+}
+
+/** What a function answers a probe: the code fingerprint of each task it can run. */
+export interface ProbeResult {
+  /** Code fingerprints, by task name. */
+  readonly fingerprints: Readonly<Record<string, string>>;
 }
 
 /** What a successful invocation returns. */

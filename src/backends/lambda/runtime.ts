@@ -8,14 +8,21 @@
  */
 import { join } from "node:path";
 import { discoverPipelines } from "../../core/discover.ts";
-import { firstLine, GlacierError, StorageError, WiringError } from "../../core/errors.ts";
+import {
+  firstLine,
+  GlacierError,
+  StaleDeploymentError,
+  StorageError,
+  WiringError,
+} from "../../core/errors.ts";
+import { codeFingerprint } from "../../engine/fingerprint.ts";
 import type { Step } from "../../core/lineage.ts";
 import { formatOf } from "../../io/file_format.ts";
 import { applyTask } from "../../core/apply_task.ts";
 import { countRows, scanValidated, sinkFile } from "../../io/formats.ts";
 import { S3Storage } from "../../io/s3/s3_storage.ts";
 import { locateParseError } from "../../io/text_input.ts";
-import type { TaskEvent, TaskFailure, TaskResult } from "./protocol.ts";
+import type { ProbeEvent, ProbeResult, TaskEvent, TaskFailure, TaskResult } from "./protocol.ts";
 
 /**
  * The steps of every pipeline a module exports, by task name.
@@ -51,6 +58,14 @@ export async function runTaskEvent(
         [...steps.keys()].join(", ")
       }. ` +
         "Rebuild and redeploy the function from the current pipeline module",
+    );
+  }
+  const mine = codeFingerprint(step).value;
+  if (event.fingerprint !== undefined && event.fingerprint !== mine) {
+    throw new StaleDeploymentError(
+      `this function was built from another version of task '${event.task}' (code fingerprint ` +
+        `${mine.slice(0, 12)}, the run's ${event.fingerprint.slice(0, 12)}); nothing was read ` +
+        "or written. Redeploy it from the current pipeline module",
     );
   }
   const storage = new S3Storage(step.target.settings.region);
@@ -91,6 +106,20 @@ export async function runTaskEvent(
 }
 
 /**
+ * Answers a probe: the code fingerprint of every task this function can run.
+ *
+ * @param steps the module's steps, by task name.
+ * @returns the fingerprints.
+ */
+export function probeAnswer(steps: Map<string, Step>): ProbeResult {
+  return {
+    fingerprints: Object.fromEntries(
+      [...steps].map(([task, step]) => [task, codeFingerprint(step).value]),
+    ),
+  };
+}
+
+/**
  * An error as the runtime API reports it.
  *
  * @param error anything thrown.
@@ -128,7 +157,8 @@ export async function serveLambda(module: string, api: string): Promise<void> {
     let body: string;
     let outcome: "response" | "error";
     try {
-      const result = await runTaskEvent(steps, (await next.json()) as TaskEvent);
+      const event = (await next.json()) as TaskEvent | ProbeEvent;
+      const result = "probe" in event ? probeAnswer(steps) : await runTaskEvent(steps, event);
       body = JSON.stringify(result);
       outcome = "response";
     } catch (error) {
