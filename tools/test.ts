@@ -31,6 +31,7 @@ const STACK_TESTS = [
   "tests/integration/lambda_run_test.ts",
   "tests/integration/lambda_stack_test.ts",
   "tests/integration/s3_commit_test.ts",
+  "tests/integration/s3_ledger_test.ts",
   "tests/integration/s3_server_test.ts",
   "tests/integration/s3_storage_test.ts",
   "tests/integration/spark_run_test.ts",

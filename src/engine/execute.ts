@@ -154,7 +154,6 @@ export async function executeGraph(
     const stepStarted = performance.now();
     const startedAtText = new Date().toISOString();
     const code = codeFingerprint(step);
-    if (code.note) progress.note(code.note);
     const inputs: Record<string, string> = {};
     for (const [name, ref] of Object.entries(step.sources)) {
       inputs[name] = (await inputKey(ref)) ?? "missing";
@@ -344,9 +343,7 @@ export async function executeGraph(
     try {
       await ledger.fail(report);
     } catch (cause) {
-      progress.note(
-        `the ledger ${ledger.where} could not record the failed run: ${firstLine(cause)}`,
-      );
+      warn(`the ledger ${ledger.where} could not record the failed run: ${firstLine(cause)}`);
     }
     progress.done(report);
     await observers.runFinished(observed, report);

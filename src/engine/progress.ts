@@ -12,8 +12,6 @@ export interface Progress {
   started(step: Step, index: number, total: number, reason: string): void;
   /** A step was skipped, and why. */
   skipped(step: Step, index: number, total: number, reason: string): void;
-  /** Something the user should know that is not an error. */
-  note(text: string): void;
   /** A step finished. */
   finished(report: StepReport): void;
   /** A step is still running after `seconds`. */
@@ -26,7 +24,6 @@ export interface Progress {
 export const silent: Progress = {
   started() {},
   skipped() {},
-  note() {},
   finished() {},
   waiting() {},
   done() {},
@@ -48,9 +45,6 @@ export function printer(write: (line: string) => void = (l) => console.error(l))
     },
     skipped(step, index, total, reason) {
       write(`[${index}/${total}] ${step.task.name}: skipped (${reason})`);
-    },
-    note(text) {
-      write(`glacier: note: ${text}`);
     },
     finished(r) {
       if (r.status === "skipped") return;

@@ -241,13 +241,19 @@ export async function preflightLambda(graph: PipelineGraph): Promise<void> {
 export async function checkDeployedCode(graph: PipelineGraph): Promise<void> {
   const steps = graph.steps.filter((s) => s.task.resource.kind === "serverless");
   const stale: string[] = [];
-  const answers = new Map<string, Promise<Readonly<Record<string, string>> | string>>();
+  const answers = new Map<
+    string,
+    Promise<Readonly<Record<string, string>> | string | undefined>
+  >();
   for (const step of steps) {
     const name = lambdaFunctionName(step.task);
     let answer = answers.get(name);
     if (!answer) answers.set(name, answer = probe(name, step));
     const found = await answer;
     const wanted = codeFingerprint(step).value;
+    // A probe that timed out (a cold start slower than the function's timeout) proves nothing
+    // either way; the task event carries the fingerprint, and the function checks it then.
+    if (found === undefined) continue;
     if (typeof found === "string") {
       stale.push(`task '${step.task.name}' (function '${name}'): ${found}`);
     } else if (found[step.task.name] === undefined) {
@@ -274,11 +280,14 @@ export async function checkDeployedCode(graph: PipelineGraph): Promise<void> {
   }
 }
 
-/** Asks a function for its tasks' fingerprints; a string says why it could not answer. */
+/**
+ * Asks a function for its tasks' fingerprints; a string says why it could not answer, `undefined`
+ * that it ran out of time.
+ */
 async function probe(
   name: string,
   step: Step,
-): Promise<Readonly<Record<string, string>> | string> {
+): Promise<Readonly<Record<string, string>> | string | undefined> {
   const { client, endpoint } = lambdaConnection(step.target.settings.region);
   const event: ProbeEvent = { glacier: 1, probe: true };
   let answer: { FunctionError?: string; Payload?: Uint8Array };
@@ -296,8 +305,9 @@ async function probe(
   }
   const text = new TextDecoder().decode(answer.Payload ?? new Uint8Array());
   try {
-    const result = JSON.parse(text) as Partial<ProbeResult>;
+    const result = JSON.parse(text) as Partial<ProbeResult> & Partial<TaskFailure>;
     if (!answer.FunctionError && result.fingerprints) return result.fingerprints;
+    if (result.errorType === "Sandbox.Timedout") return undefined;
   } catch {
     // told below
   }
