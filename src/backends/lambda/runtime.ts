@@ -140,12 +140,8 @@ export function failureOf(error: unknown): TaskFailure {
 export async function serveLambda(module: string, api: string): Promise<void> {
   const base = `http://${api}/2018-06-01/runtime`;
   let steps: Map<string, Step>;
-  let probed: ProbeResult;
   try {
     steps = await stepsOf(module);
-    // At init, outside any invocation's timeout: probes then answer at once, and each task
-    // event's check finds its fingerprint computed.
-    probed = probeAnswer(steps);
   } catch (error) {
     const failure = failureOf(error);
     await fetch(`${base}/init/error`, {
@@ -162,7 +158,7 @@ export async function serveLambda(module: string, api: string): Promise<void> {
     let outcome: "response" | "error";
     try {
       const event = (await next.json()) as TaskEvent | ProbeEvent;
-      const result = "probe" in event ? probed : await runTaskEvent(steps, event);
+      const result = "probe" in event ? probeAnswer(steps) : await runTaskEvent(steps, event);
       body = JSON.stringify(result);
       outcome = "response";
     } catch (error) {
