@@ -27,7 +27,7 @@ import {
   UnsupportedError,
 } from "../../mod.ts";
 import { s3Client, type S3Server, withS3Server } from "./_s3_server.ts";
-import { testSparkVenv, withSparkCluster } from "./_spark_cluster.ts";
+import { sharedSparkConnect, testSparkVenv, withSparkCluster } from "./_spark_cluster.ts";
 import { withLambdaStack } from "./_lambda_stack.ts";
 import { submitSparkJob } from "../../src/backends/spark/_submit.ts";
 import type { SparkJob } from "../../src/backends/spark/job.ts";
@@ -45,6 +45,7 @@ const repo = new URL("../..", import.meta.url).pathname;
 
 /** No Spark configuration leaks in from the shell that runs the tests. */
 const NO_SPARK = {
+  SPARK_REMOTE: undefined,
   SPARK_MASTER: undefined,
   GLACIER_EMR_APPLICATION_ID: undefined,
   AWS_ENDPOINT_URL_EMR_SERVERLESS: undefined,
@@ -239,6 +240,20 @@ Deno.test("spark tasks in cloud mode on local[2] (SparkConfig master) give local
         server,
         new SparkConfig({ executors: 1, executorMemory: "1g", master: "local[2]" }),
         /failed on Spark master local\[2\]/,
+      );
+    });
+  });
+});
+
+Deno.test("spark tasks in cloud mode through Spark Connect (SPARK_REMOTE), one session per run, give local mode's rows", async (test) => {
+  const connect = await sharedSparkConnect();
+  await withS3Server(async (server) => {
+    await withEnv({ ...server.env(), ...NO_SPARK, ...connect.env() }, async () => {
+      await sparkParity(
+        test,
+        server,
+        new SparkConfig({ executors: 2, executorMemory: "1g" }),
+        new RegExp(`failed on Spark Connect ${connect.remote.replaceAll(".", "\\.")}`),
       );
     });
   });

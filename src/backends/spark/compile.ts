@@ -95,7 +95,7 @@ import { dtypeName } from "../../schema/dtypes.ts";
 import { capturePlan } from "./_capture.ts";
 import { PlanOracle } from "./_oracle.ts";
 import { PlanCompiler } from "./_plan_compiler.ts";
-import { sparkType, UnsupportedDtype } from "./_types.ts";
+import { arrowType, sparkType, UnsupportedDtype } from "./_types.ts";
 import type { SparkColumn, SparkJob, SparkTable } from "./job.ts";
 
 /** A task compiled to Spark SQL, before it is bound to storage. */
@@ -265,6 +265,13 @@ export function sparkJob(step: Step, bindings: SparkBindings): SparkJob {
       ...bindings.output,
       columns: compiled.columns,
       ...(step.target.csv ? { csv: sparkCsvOptions(step.task.name, step.target) } : {}),
+      ...(bindings.output.format === "parquet" || bindings.output.format === "ipc"
+        ? {
+          arrow: Object.entries(step.target.schema).map(([name, dtype]) =>
+            [name, arrowType(dtype)] as const
+          ),
+        }
+        : {}),
     },
   };
 }
