@@ -259,6 +259,143 @@ Deno.test("spark tasks in cloud mode through Spark Connect (SPARK_REMOTE), one s
   });
 });
 
+// ---------------------------------------------------------------------------------------------
+// Every dtype of `t` through a spark task and on into a local one: Spark has no unsigned integers
+// and keeps microseconds, so the runner writes each column as its bucket stores it.
+
+const at = [
+  new Date(Date.UTC(2024, 1, 29, 12, 30, 15, 123)),
+  null,
+  new Date(Date.UTC(1969, 11, 31, 23, 59, 59, 999)),
+];
+
+/** Each dtype of `t` with three values: extremes and a null. */
+const DTYPES: readonly [string, pl.Series][] = [
+  ["int8", pl.Series("v", [-128, null, 127], t.int8)],
+  ["int16", pl.Series("v", [-32768, null, 32767], t.int16)],
+  ["int32", pl.Series("v", [-2147483648, null, 2147483647], t.int32)],
+  ["int64", pl.Series("v", [-9007199254740991, null, 9007199254740991], t.int64)],
+  ["uint8", pl.Series("v", [0, null, 255], t.uint8)],
+  ["uint16", pl.Series("v", [0, null, 65535], t.uint16)],
+  ["uint32", pl.Series("v", [0, null, 4294967295], t.uint32)],
+  ["uint64", pl.Series("v", [0n, null, 18446744073709551615n], t.uint64)],
+  ["float32", pl.Series("v", [-1.5, null, 3.25], t.float32)],
+  ["float64", pl.Series("v", [-1e300, null, 0.1], t.float64)],
+  ["bool", pl.Series("v", [true, null, false], t.bool)],
+  ["string", pl.Series("v", ["", null, "Ostküste 東京"], t.string)],
+  ["date", pl.Series("v", at, pl.Datetime("ms")).cast(t.date)],
+  ["datetime", pl.Series("v", at, t.datetime)],
+  ['datetimeOf("us")', pl.Series("v", at, pl.Datetime("ms")).cast(t.datetimeOf("us"))],
+  [
+    'datetimeOf("us", "UTC")',
+    pl.Series("v", at, pl.Datetime("ms")).cast(t.datetimeOf("us", "UTC")),
+  ],
+  [
+    'datetimeOf("ms", "Europe/Paris")',
+    pl.Series("v", at, t.datetime).dt.replaceTimeZone("Europe/Paris"),
+  ],
+  ["list(uint8)", pl.Series("v", [[1, 255], null, []], t.list(t.uint8))],
+  ["list(string)", pl.Series("v", [["a", "b"], null, []], t.list(t.string))],
+  [
+    "struct({ a: int64, b: string })",
+    pl.DataFrame({ a: pl.Series("a", [1, null, 3], t.int64), b: ["x", null, "ü"] }).toStruct("v"),
+  ],
+];
+
+Deno.test("every dtype of t round-trips through a spark task (Spark Connect) and is read by the next task", async (test) => {
+  const connect = await sharedSparkConnect();
+  await withS3Server(async (server) => {
+    await withEnv({ ...server.env(), ...NO_SPARK, ...connect.env() }, async () => {
+      const provider = new Provider({ localRoot: await Deno.makeTempDir() });
+      const spark = provider.spark({ config: new SparkConfig({ executors: 1 }) });
+      // One column per dtype, one run: a dtype that does not round-trip fails it naming its column.
+      const columns = DTYPES.map(([name, values], i) => [`c${i}`, name, values] as const);
+      const frame = pl.DataFrame([
+        pl.Series("id", [1, 2, 3], t.int64),
+        ...columns.map(([column, , values]) => values.alias(column)),
+      ]);
+      const Row = schema(Object.fromEntries(frame.getColumns().map((c) => [c.name, c.dtype])));
+      const bucket = (path: string) => provider.bucket({ bucket: "dtypes", path, schema: Row });
+      const [source, viaSpark, viaIpc, out] = [
+        bucket("in.parquet"),
+        bucket("spark.parquet"),
+        bucket("spark.arrow"),
+        bucket("local.parquet"),
+      ];
+      await source.write(frame, { mode: "cloud" });
+      const copy = (name: string) =>
+        spark.task({ name, input: Row, output: Row }, (df) => df.sort("id"));
+      const next = provider.local().task(
+        { name: "local_copy", input: Row, output: Row },
+        (df) => df.sort("id"),
+      );
+      await source.transform(copy("spark_copy")).to(viaSpark).transform(next).to(out).run({
+        mode: "cloud",
+        quiet: true,
+      });
+      await source.transform(copy("spark_copy_ipc")).to(viaIpc).run({ mode: "cloud", quiet: true });
+      const [read, ipc] = [await out.read({ mode: "cloud" }), await viaIpc.read({ mode: "cloud" })];
+      for (const [column, name, values] of columns) {
+        await test.step(name, () => {
+          for (const written of [read, ipc]) {
+            assert.equal(written.getColumn(column).dtype.toString(), values.dtype.toString());
+            assert.deepEqual(written.getColumn(column).toArray(), values.toArray());
+          }
+        });
+      }
+    });
+  });
+});
+
+Deno.test("a spark task counting rows (UInt32, as pl.len() gives) feeds a local task", async () => {
+  const connect = await sharedSparkConnect();
+  await withS3Server(async (server) => {
+    await withEnv({ ...server.env(), ...NO_SPARK, ...connect.env() }, async () => {
+      const provider = new Provider({ localRoot: await Deno.makeTempDir() });
+      const spark = provider.spark({ config: new SparkConfig({ executors: 1 }) });
+      const Sales = schema({ region: t.string, amount: t.float64 });
+      const Counts = schema({ region: t.string, orders: t.uint32, customers: t.uint32 });
+      const Share = schema({ region: t.string, orders: t.uint32, share: t.float64 });
+      const sales = provider.bucket({ bucket: "count", path: "sales.parquet", schema: Sales });
+      const counts = provider.bucket({ bucket: "count", path: "counts.arrow", schema: Counts });
+      const share = provider.bucket({ bucket: "count", path: "share.parquet", schema: Share });
+      const count = spark.task(
+        { name: "count_orders", input: Sales, output: Counts },
+        (df) =>
+          df.groupBy("region").agg(
+            pl.len().alias("orders"),
+            pl.col("amount").nUnique().alias("customers"),
+          ),
+      );
+      const shares = provider.local().task(
+        { name: "order_share", input: Counts, output: Share },
+        (df) =>
+          df.select(
+            "region",
+            "orders",
+            pl.col("orders").cast(pl.Float64).div(pl.col("orders").sum()).alias("share"),
+          ).sort("region"),
+      );
+      await sales.write(
+        pl.DataFrame({ region: ["eu", "us", "eu", "eu"], amount: [1, 2, 1, 3] }),
+        { mode: "cloud" },
+      );
+      const report = await sales.transform(count).to(counts).transform(shares).to(share).run({
+        mode: "cloud",
+        quiet: true,
+      });
+      assert.deepEqual(report.steps.map((s) => [s.task, s.rows]), [
+        ["count_orders", 2],
+        ["order_share", 2],
+      ]);
+      assert.deepEqual((await share.read({ mode: "cloud" })).toRecords(), [
+        { region: "eu", orders: 3, share: 0.75 },
+        { region: "us", orders: 1, share: 0.25 },
+      ]);
+    });
+  });
+});
+
 Deno.test("spark tasks in cloud mode on a standalone master and worker (SPARK_MASTER) give local mode's rows", async (test) => {
   await withS3Server(async (server) => {
     await withSparkCluster(async (cluster) => {
