@@ -410,6 +410,13 @@ async function runSelfManaged(
       executorMemory: settings.executorMemory,
       spark,
       signal,
+      onQueued: () =>
+        announce(
+          job.task,
+          `queued: Spark master ${master} has granted no executor yet (it asks for ` +
+            `${settings.executors} of ${settings.executorMemory}; see its workers' free cores ` +
+            "and memory)",
+        ),
     });
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
