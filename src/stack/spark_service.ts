@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { answersHttp, type ServiceDefinition, type StackOptions } from "./service.ts";
 import {
   answersTcp,
+  type SparkDaemon,
   sparkEnv,
   startSparkConnectServer,
   startSparkMaster,
@@ -29,6 +30,24 @@ export const DEFAULT_SPARK_PORT = 7077;
 
 /** The Spark Connect server's port when `--spark-connect-port` is not given (Spark's own). */
 export const DEFAULT_SPARK_CONNECT_PORT = 15002;
+
+/** The record of a JVM the stack started, with the variables that point clients at it. */
+function record(
+  name: string,
+  daemon: SparkDaemon,
+  log: string,
+  env: Record<string, string>,
+): Service {
+  return {
+    name,
+    pid: daemon.pid,
+    program: daemon.program,
+    port: daemon.port,
+    startedAt: new Date().toISOString(),
+    log,
+    env,
+  };
+}
 
 /** The master's web UI port: the port after the master's. */
 function masterWebUi(options: StackOptions): number {
@@ -49,15 +68,7 @@ export const sparkMasterService: ServiceDefinition = {
       logFile: log,
       detached: true,
     });
-    return {
-      name: "spark-master",
-      pid: daemon.pid,
-      program: daemon.program,
-      port: daemon.port,
-      startedAt: new Date().toISOString(),
-      log,
-      env: sparkEnv(`spark://127.0.0.1:${daemon.port}`, venv),
-    };
+    return record("spark-master", daemon, log, sparkEnv(`spark://127.0.0.1:${daemon.port}`, venv));
   },
   healthy(service: Service): Promise<boolean> {
     return answersTcp(service.port);
@@ -81,15 +92,7 @@ export const sparkWorkerService: ServiceDefinition = {
       logFile: log,
       detached: true,
     });
-    return {
-      name: "spark-worker",
-      pid: daemon.pid,
-      program: daemon.program,
-      port: daemon.port,
-      startedAt: new Date().toISOString(),
-      log,
-      env: {},
-    };
+    return record("spark-worker", daemon, log, {});
   },
   healthy(service: Service): Promise<boolean> {
     return answersHttp(service.port);
@@ -114,15 +117,7 @@ export const sparkConnectService: ServiceDefinition = {
       logFile: log,
       detached: true,
     });
-    return {
-      name: "spark-connect",
-      pid: server.pid,
-      program: server.program,
-      port: server.port,
-      startedAt: new Date().toISOString(),
-      log,
-      env: server.env(),
-    };
+    return record("spark-connect", server, log, server.env());
   },
   healthy(service: Service): Promise<boolean> {
     return answersTcp(service.port);

@@ -29,6 +29,7 @@ import {
 import { s3Client, type S3Server, withS3Server } from "./_s3_server.ts";
 import { sharedSparkConnect, testSparkVenv } from "./_spark_cluster.ts";
 import { freePort } from "../../src/stack/process.ts";
+import { sourced } from "./_stack_env.ts";
 import { withLambdaStack } from "./_lambda_stack.ts";
 import { submitSparkJob } from "../../src/backends/spark/_submit.ts";
 import type { SparkJob } from "../../src/backends/spark/job.ts";
@@ -412,19 +413,6 @@ async function stack(...args: string[]): Promise<{ code: number; out: string }> 
   }).output();
   const decode = (b: Uint8Array) => new TextDecoder().decode(b);
   return { code: output.code, out: decode(output.stdout) + decode(output.stderr) };
-}
-
-/** The variables a shell gets from `source stack.env`. */
-async function sourced(envFile: string, names: readonly string[]): Promise<Record<string, string>> {
-  const script = `set -eu; source "$1"; ${names.map((n) => `printf '%s\\n' "$${n}"`).join("; ")}`;
-  const output = await new Deno.Command("bash", {
-    args: ["-c", script, "bash", envFile],
-    clearEnv: true,
-    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
-  }).output();
-  assert.ok(output.success, new TextDecoder().decode(output.stderr));
-  const values = new TextDecoder().decode(output.stdout).trimEnd().split("\n");
-  return Object.fromEntries(names.map((name, i) => [name, values[i]]));
 }
 
 const STACK_ENV = [
