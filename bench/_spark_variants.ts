@@ -77,14 +77,17 @@ const OUTPUT_KEYS = {
 };
 
 /**
- * The pipeline with its three tasks on `provider.spark(...)` at `local[2]`, the same task bodies
- * as the local benchmark's.
+ * The pipeline with its three tasks on `provider.spark(...)` at `local[2]` (or on a Spark Connect
+ * server), the same task bodies as the local benchmark's.
  *
+ * @param remote a Spark Connect server to run on instead of `spark-submit` at `local[2]`.
  * @returns the bucket at the end of the pipeline, carrying its lineage.
  */
-export function sparkPipeline(): Bucket {
+export function sparkPipeline(remote?: string): Bucket {
   const provider = new Provider();
-  const spark = provider.spark({ config: new SparkConfig({ master: MASTER }) });
+  const spark = provider.spark({
+    config: new SparkConfig(remote ? { remote } : { master: MASTER }),
+  });
   const bucket = <S extends Schema>(path: string, of: S) =>
     provider.bucket({ bucket: SHOP, path, schema: of });
   const clean = spark.task(
@@ -229,6 +232,25 @@ const glacierSpark: SparkBenchVariant = {
   },
 };
 
+/**
+ * Glacier through Spark Connect: the same spark tasks, all three in one Spark Connect session on
+ * a `local[2]` server the benchmark started before the runs (`BENCH_SPARK_REMOTE`).
+ */
+const glacierConnect: SparkBenchVariant = {
+  spark: false,
+  description: 'the pipeline through Glacier\'s API, `run({ mode: "cloud" })` with ' +
+    "`SparkConfig({ remote })`: three spark tasks in one Spark Connect session on a local[2] " +
+    "Spark Connect server that runs across runs (started once, before them), inputs and " +
+    "outputs staged through the S3 server with boto3, outputs committed together",
+  outputs: glacierSpark.outputs,
+  prepare: glacierSpark.prepare,
+  async run() {
+    const remote = Deno.env.get("BENCH_SPARK_REMOTE");
+    if (!remote) throw new Error("glacier-connect needs BENCH_SPARK_REMOTE (the parent sets it)");
+    return { report: await sparkPipeline(remote).run({ mode: "cloud", quiet: true }) };
+  },
+};
+
 /** By hand, the way a Spark user writes it: one spark-submit, local files, part files. */
 const pyspark: SparkBenchVariant = {
   spark: true,
@@ -358,6 +380,7 @@ const polars: SparkBenchVariant = {
 /** Every variant, by the name `--variant` takes. */
 export const SPARK_VARIANTS: Readonly<Record<string, SparkBenchVariant>> = {
   "glacier-spark": glacierSpark,
+  "glacier-connect": glacierConnect,
   "pyspark": pyspark,
   "pyspark-3-submits": pysparkThreeSubmits,
   "pyspark-s3": pysparkS3,

@@ -23,7 +23,8 @@ import { parseArgs } from "node:util";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "../src/io/s3/_sdk.ts";
 import { pl, type StepReport } from "../mod.ts";
 import { sparkJob } from "../src/backends/spark/compile.ts";
-import { PYSPARK_VERSION } from "../src/stack/spark_venv.ts";
+import { ensureSparkVenv, PYSPARK_VERSION } from "../src/stack/spark_venv.ts";
+import { type SparkConnectServer, startSparkConnectServer } from "../src/stack/spark_cluster.ts";
 import { VERSITYGW_VERSION } from "../src/stack/versitygw.ts";
 import { type S3Server, withS3Server } from "../tests/integration/_s3_server.ts";
 import { DATA_DIR, ensureInputs, type Inputs } from "./_data.ts";
@@ -61,6 +62,8 @@ const BENCH_DIR = dirname(SCRIPT);
 const TARGET_WALL = 1.10;
 const TICKS_PER_SECOND = 100;
 const GLACIER = "glacier-spark";
+/** The variants that run through Glacier, each compared with every other variant. */
+const GLACIER_VARIANTS: readonly string[] = [GLACIER, "glacier-connect"];
 /** The variant the issue's target compares Glacier with. */
 const BASELINE = "pyspark";
 
@@ -170,86 +173,127 @@ async function parent(): Promise<void> {
   const inputs = await ensureInputs(rows, customers);
   const warmupInputs = warmup > 0 ? await ensureInputs(warmupRows, customers) : inputs;
   const started = performance.now();
-  await withS3Server(async (server) => {
-    const env = { ...server.env(), BENCH_S3_DATA_DIR: server.dataDir };
-    for (const [key, value] of Object.entries(env)) Deno.env.set(key, value);
-    for (const name of ["SPARK_MASTER", "GLACIER_EMR_APPLICATION_ID", "GLACIER_SPARK_IO"]) {
-      Deno.env.delete(name);
-    }
-    await createBuckets(server);
-    const results = new Map<string, SparkMeasurement[]>(names.map((n) => [n, []]));
-    const discarded: string[] = [];
-    let reference: Checked | undefined;
-    let uploaded: Inputs | undefined;
-    for (let round = -warmup; round < runs; round += 1) {
-      const size = round < 0 ? warmupInputs : inputs;
-      if (uploaded !== size) {
-        await uploadInputs(server, size);
-        uploaded = size;
+  const connect = names.includes("glacier-connect") ? await startConnect() : undefined;
+  try {
+    await withS3Server(async (server) => {
+      const env = {
+        ...server.env(),
+        BENCH_S3_DATA_DIR: server.dataDir,
+        ...(connect
+          ? { BENCH_SPARK_REMOTE: connect.remote, PYSPARK_PYTHON: connect.venv.python }
+          : {}),
+      };
+      for (const [key, value] of Object.entries(env)) Deno.env.set(key, value);
+      for (
+        const name of [
+          "SPARK_REMOTE",
+          "SPARK_MASTER",
+          "GLACIER_EMR_APPLICATION_ID",
+          "GLACIER_SPARK_IO",
+        ]
+      ) {
+        Deno.env.delete(name);
       }
-      const order = (round & 1) === 0 ? names : [...names].reverse();
-      for (const name of order) {
-        for (let attempt = 1;; attempt += 1) {
-          const busy = await waitForIdle(Number(flags.idle), Number(flags["idle-wait"]));
-          const s3Before = pidCpuSeconds(server.pid);
-          const result = await runChild(SCRIPT, [
-            "--variant",
-            name,
-            "--rows",
-            String(size.rows),
-            "--customers",
-            String(customers),
-          ]) as Measurement & SparkChildResult;
-          const s3CpuSeconds = pidCpuSeconds(server.pid) - s3Before;
-          const measured: SparkMeasurement = {
-            ...result,
-            s3CpuSeconds,
-            othersCpuSeconds: Math.max(0, result.backgroundCpuSeconds - s3CpuSeconds),
-          };
-          const checked = await check(SPARK_VARIANTS[name].outputs({
-            dir: join(DATA_DIR, "runs", `spark-${size.rows}x${customers}`, name),
-            inputs: size,
-            s3DataDir: server.dataDir,
-          }));
-          if (round >= 0) {
-            reference ??= checked;
-            if (checked.key !== reference.key) {
-              throw new Error(
-                `variant '${name}' produced different output:\n${checked.key}\nexpected:\n${reference.key}`,
-              );
+      await createBuckets(server);
+      const results = new Map<string, SparkMeasurement[]>(names.map((n) => [n, []]));
+      const discarded: string[] = [];
+      let reference: Checked | undefined;
+      let uploaded: Inputs | undefined;
+      for (let round = -warmup; round < runs; round += 1) {
+        const size = round < 0 ? warmupInputs : inputs;
+        if (uploaded !== size) {
+          await uploadInputs(server, size);
+          uploaded = size;
+        }
+        const order = (round & 1) === 0 ? names : [...names].reverse();
+        for (const name of order) {
+          for (let attempt = 1;; attempt += 1) {
+            const busy = await waitForIdle(Number(flags.idle), Number(flags["idle-wait"]));
+            const s3Before = pidCpuSeconds(server.pid);
+            const result = await runChild(SCRIPT, [
+              "--variant",
+              name,
+              "--rows",
+              String(size.rows),
+              "--customers",
+              String(customers),
+            ]) as Measurement & SparkChildResult;
+            const s3CpuSeconds = pidCpuSeconds(server.pid) - s3Before;
+            const measured: SparkMeasurement = {
+              ...result,
+              s3CpuSeconds,
+              othersCpuSeconds: Math.max(0, result.backgroundCpuSeconds - s3CpuSeconds),
+            };
+            const checked = await check(SPARK_VARIANTS[name].outputs({
+              dir: join(DATA_DIR, "runs", `spark-${size.rows}x${customers}`, name),
+              inputs: size,
+              s3DataDir: server.dataDir,
+            }));
+            if (round >= 0) {
+              reference ??= checked;
+              if (checked.key !== reference.key) {
+                throw new Error(
+                  `variant '${name}' produced different output:\n${checked.key}\nexpected:\n${reference.key}`,
+                );
+              }
             }
+            const othersCpus = measured.othersCpuSeconds / measured.processSeconds;
+            const disturbed = round >= 0 && othersCpus > maxOthers && attempt < attempts;
+            const label = round < 0 ? `warm-up (${size.rows} rows)` : `run ${round + 1}/${runs}`;
+            console.error(
+              `${label} ${name}: ${
+                measured.wallSeconds.toFixed(2)
+              } s, ${measured.submits.length} ` +
+                `submits, cpu ${measured.cpuSeconds.toFixed(1)} s, S3 server ` +
+                `${s3CpuSeconds.toFixed(1)} CPU s, others ${othersCpus.toFixed(2)} CPUs ` +
+                `(busy before: ${busy.toFixed(2)} CPUs)${disturbed ? ": discarded, again" : ""}`,
+            );
+            if (disturbed) {
+              discarded.push(`${name} ${measured.wallSeconds.toFixed(1)} s`);
+              continue;
+            }
+            if (round >= 0) results.get(name)!.push(measured);
+            break;
           }
-          const othersCpus = measured.othersCpuSeconds / measured.processSeconds;
-          const disturbed = round >= 0 && othersCpus > maxOthers && attempt < attempts;
-          const label = round < 0 ? `warm-up (${size.rows} rows)` : `run ${round + 1}/${runs}`;
-          console.error(
-            `${label} ${name}: ${measured.wallSeconds.toFixed(2)} s, ${measured.submits.length} ` +
-              `submits, cpu ${measured.cpuSeconds.toFixed(1)} s, S3 server ` +
-              `${s3CpuSeconds.toFixed(1)} CPU s, others ${othersCpus.toFixed(2)} CPUs ` +
-              `(busy before: ${busy.toFixed(2)} CPUs)${disturbed ? ": discarded, again" : ""}`,
-          );
-          if (disturbed) {
-            discarded.push(`${name} ${measured.wallSeconds.toFixed(1)} s`);
-            continue;
-          }
-          if (round >= 0) results.get(name)!.push(measured);
-          break;
         }
       }
-    }
-    const plans = flags["skip-explain"] ? undefined : await explainJoin(server, inputs);
-    const minutes = (performance.now() - started) / 60000;
-    const report = await render(names, results, inputs, reference!, plans, {
-      runs,
-      warmup,
-      warmupRows,
-      discarded,
-      minutes,
+      const plans = flags["skip-explain"] ? undefined : await explainJoin(server, inputs);
+      const minutes = (performance.now() - started) / 60000;
+      const report = await render(names, results, inputs, reference!, plans, {
+        runs,
+        warmup,
+        warmupRows,
+        discarded,
+        minutes,
+      });
+      console.log(report);
+      await Deno.writeTextFile(flags.out, report);
+      console.error(`wrote ${relative(Deno.cwd(), flags.out)} after ${minutes.toFixed(1)} min`);
     });
-    console.log(report);
-    await Deno.writeTextFile(flags.out, report);
-    console.error(`wrote ${relative(Deno.cwd(), flags.out)} after ${minutes.toFixed(1)} min`);
+  } finally {
+    await connect?.stop();
+  }
+}
+
+/**
+ * The `glacier-connect` variant's Spark Connect server: `local[2]` like the spark-submit variants,
+ * its driver with the memory of two of their executors; started once, before the runs, and not
+ * timed (its start is reported).
+ */
+async function startConnect(): Promise<SparkConnectServer> {
+  const started = performance.now();
+  const dir = await Deno.makeTempDir({ prefix: "bench-spark-connect-" });
+  const server = await startSparkConnectServer({
+    venv: await ensureSparkVenv(),
+    cores: 2,
+    memory: "8g",
+    logFile: join(dir, "spark-connect.log"),
   });
+  console.error(
+    `Spark Connect server ${server.remote} started in ` +
+      `${((performance.now() - started) / 1000).toFixed(1)} s (not timed; log ${server.logFile})`,
+  );
+  return server;
 }
 
 function client(server: S3Server): S3Client {
@@ -475,9 +519,9 @@ async function render(
     ),
     "",
   ];
-  if (results.has(GLACIER)) {
+  for (const glacier of GLACIER_VARIANTS.filter((g) => results.has(g))) {
     lines.push(
-      `| ${GLACIER} / variant | wall ratio of medians | median of per-round ratios | what the ratio measures |`,
+      `| ${glacier} / variant | wall ratio of medians | median of per-round ratios | what the ratio measures |`,
       "| --- | ---: | ---: | --- |",
     );
     const meaning: Record<string, string> = {
@@ -491,10 +535,10 @@ async function render(
         "running a chain of spark tasks in one spark-submit would save",
       "polars-local": "Spark against Glacier's local mode on polars",
     };
-    for (const name of names.filter((n) => n !== GLACIER)) {
+    for (const name of names.filter((n) => !GLACIER_VARIANTS.includes(n))) {
       const base = of(name).map(wall);
-      const paired = median(of(GLACIER).map((m, i) => m.wallSeconds / base[i]));
-      const ratio = med(GLACIER, wall) / med(name, wall);
+      const paired = median(of(glacier).map((m, i) => m.wallSeconds / base[i]));
+      const ratio = med(glacier, wall) / med(name, wall);
       const verdict = name === BASELINE
         ? ` ${ratio <= TARGET_WALL ? "(met)" : "(**not met**)"}`
         : "";

@@ -30,6 +30,8 @@ export interface SparkSettings {
   readonly executorMemory: string;
   /** The master URL of a self-managed Spark, when one is configured. */
   readonly master?: string;
+  /** The URL of a Spark Connect server (`sc://host:15002`), when one is configured. */
+  readonly remote?: string;
 }
 
 /** What every execution resource has, whatever its kind. */

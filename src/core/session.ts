@@ -159,4 +159,9 @@ export interface RemoteExecutor {
    * @param graph the pipeline about to run.
    */
   preflight?(graph: PipelineGraph): Promise<void>;
+  /**
+   * Releases what the executor held for the run (a Spark Connect session); called once when the
+   * run ends, however it ends.
+   */
+  close?(): Promise<void>;
 }

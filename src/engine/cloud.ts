@@ -39,16 +39,20 @@ export async function runCloud(
     executors.set(kind, executor?.run ?? runInProcess);
     if (executor) remote.push(executor);
   }
-  for (const executor of remote) await executor.preflight?.(graph);
-  const { S3RunSession } = await import("../io/s3/s3_session.ts");
-  const { S3Ledger } = await import("./ledger/s3_ledger.ts");
-  const session = await S3RunSession.begin(graph, { wait: options.wait });
-  return await executeGraph(graph, options, {
-    session,
-    ledger: new S3Ledger(session.storage, session.stateBucket),
-    observers,
-    executorFor: (step) => executors.get(step.task.resource.kind)!,
-  });
+  try {
+    for (const executor of remote) await executor.preflight?.(graph);
+    const { S3RunSession } = await import("../io/s3/s3_session.ts");
+    const { S3Ledger } = await import("./ledger/s3_ledger.ts");
+    const session = await S3RunSession.begin(graph, { wait: options.wait });
+    return await executeGraph(graph, options, {
+      session,
+      ledger: new S3Ledger(session.storage, session.stateBucket),
+      observers,
+      executorFor: (step) => executors.get(step.task.resource.kind)!,
+    });
+  } finally {
+    for (const executor of remote) await executor.close?.();
+  }
 }
 
 /**

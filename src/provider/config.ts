@@ -75,6 +75,11 @@ export class SparkConfig {
   /** Spark master URL for self-managed Spark (`local[2]`, `spark://host:7077`); else `SPARK_MASTER`. */
   readonly master?: string;
   /**
+   * Spark Connect server of a self-managed Spark (`sc://host:15002`), which every spark step of
+   * a run reaches through one session; it comes before `master`. Else `SPARK_REMOTE`.
+   */
+  readonly remote?: string;
+  /**
    * The longest a task on this resource may run, in seconds, before the run fails and its job is
    * stopped; a task's own `timeoutSeconds` may lower it. Default: no limit.
    */
@@ -83,8 +88,8 @@ export class SparkConfig {
   /**
    * Spark settings.
    *
-   * @param options executors (default 2), memory per executor (default `4g`), the master and a
-   * timeout per task in seconds (default none).
+   * @param options executors (default 2), memory per executor (default `4g`), the Spark Connect
+   * server or the master, and a timeout per task in seconds (default none).
    * @throws {RangeError} when `executors` is not a positive integer or `timeoutSeconds` not a
    * positive number.
    */
@@ -93,12 +98,19 @@ export class SparkConfig {
       executors?: number;
       executorMemory?: string;
       master?: string;
+      remote?: string;
       timeoutSeconds?: number;
     } = {},
   ) {
     this.executors = options.executors ?? 2;
     this.executorMemory = options.executorMemory ?? "4g";
     this.master = options.master;
+    this.remote = options.remote;
+    if (this.remote !== undefined && !/^sc:\/\/[^/]+/.test(this.remote)) {
+      throw new RangeError(
+        `SparkConfig remote must be a Spark Connect URL such as sc://127.0.0.1:15002, got '${this.remote}'`,
+      );
+    }
     this.timeoutSeconds = options.timeoutSeconds;
     if (
       this.timeoutSeconds !== undefined &&

@@ -183,6 +183,7 @@ export class Provider {
         executors: config.executors,
         executorMemory: config.executorMemory,
         ...(config.master ? { master: config.master } : {}),
+        ...(config.remote ? { remote: config.remote } : {}),
       },
       ...(config.timeoutSeconds === undefined ? {} : { timeoutSeconds: config.timeoutSeconds }),
     });

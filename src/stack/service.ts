@@ -20,20 +20,27 @@ export interface StackOptions {
   readonly lambdaPort: number;
   /** The pipeline modules whose serverless tasks run as Lambda functions (`--module`). */
   readonly modules: readonly string[];
-  /** Whether to start the Spark master and worker (`--no-spark` turns it off). */
+  /** Whether to start the Spark services (`--no-spark` turns it off). */
   readonly spark: boolean;
-  /** The Spark master's port (`--spark-port`, 7077 by default); its web UIs take the next two. */
+  /**
+   * The Spark master's port (`--spark-port`, 7077 by default); the master's, the worker's and
+   * the Spark Connect server's web UIs take the next three.
+   */
   readonly sparkPort: number;
   /** Cores the Spark worker offers (`--spark-worker-cores`, 2 by default). */
   readonly sparkWorkerCores: number;
   /** Memory the Spark worker offers (`--spark-worker-memory`, `8g` by default). */
   readonly sparkWorkerMemory: string;
+  /** The Spark Connect server's port (`--spark-connect-port`, 15002 by default). */
+  readonly sparkConnectPort: number;
 }
 
 /** How the stack starts one service and tells whether a recorded one still answers. */
 export interface ServiceDefinition {
   /** The name recorded in `state.json`, e.g. `s3`. */
   readonly name: string;
+  /** The scheme of its address, for messages: `spark`, `sc`; `http` when omitted. */
+  readonly scheme?: string;
   /**
    * Installs what is missing, starts the service so that it outlives this process, and waits
    * until it answers.

@@ -263,6 +263,113 @@ export function sparkEnv(master: string, venv: SparkVenv): Record<string, string
   return { SPARK_MASTER: master, SPARK_HOME: venv.sparkHome, PYSPARK_PYTHON: venv.python };
 }
 
+/** How to start a Spark Connect server; see {@linkcode startSparkConnectServer}. */
+export interface SparkConnectOptions {
+  /** The PySpark to run; {@linkcode ensureSparkVenv} by default. */
+  readonly venv?: SparkVenv;
+  /** The gRPC port clients connect to; a free one when omitted. */
+  readonly port?: number;
+  /** The Spark UI's port; a free one when omitted. */
+  readonly webUiPort?: number;
+  /** Cores it computes with (`local[N]`); {@linkcode DEFAULT_WORKER_CORES} by default. */
+  readonly cores?: number;
+  /** The driver's memory, such as `2g`; {@linkcode DEFAULT_CONNECT_MEMORY} by default. */
+  readonly memory?: string;
+  /** The log file. */
+  readonly logFile: string;
+  /** Whether it outlives this process (the local stack). */
+  readonly detached?: boolean;
+  /**
+   * Whether this process may end while it runs (a server that the tests of one file share, and
+   * that an `unload` listener stops); it still gets SIGKILL when this process dies.
+   */
+  readonly background?: boolean;
+}
+
+/** A running Spark Connect server. */
+export interface SparkConnectServer extends SparkDaemon {
+  /** `sc://127.0.0.1:PORT`: what `SPARK_REMOTE` is set to. */
+  readonly remote: string;
+  /** Its Spark UI, `http://127.0.0.1:PORT`. */
+  readonly ui: string;
+  /** The PySpark it runs, whose Python is its clients'. */
+  readonly venv: SparkVenv;
+  /** The variables that point Glacier at it: `SPARK_REMOTE`, `SPARK_HOME`, `PYSPARK_PYTHON`. */
+  env(): Record<string, string>;
+  /** Stops it by pid. */
+  stop(): Promise<void>;
+}
+
+/** The Spark Connect server's driver memory when not told otherwise. */
+export const DEFAULT_CONNECT_MEMORY = "2g";
+
+/**
+ * Starts a Spark Connect server on 127.0.0.1, computing in its own JVM (`local[N]`), and waits
+ * until it takes connections (about 6 s). The server ships with PySpark 4
+ * (`jars/spark-connect_*.jar`); it runs as `spark-submit` of `SparkConnectServer` would.
+ *
+ * @param options the PySpark, ports, cores, memory, log file and lifetime
+ * @returns the running server
+ * @throws {Error} when a port is taken or the server does not come up, with the end of its log
+ */
+export async function startSparkConnectServer(
+  options: SparkConnectOptions,
+): Promise<SparkConnectServer> {
+  const venv = options.venv ?? await ensureSparkVenv();
+  const port = options.port ?? freePort();
+  const webUiPort = options.webUiPort ?? freePort();
+  const conf = (key: string, value: string | number) => ["--conf", `${key}=${value}`];
+  const daemon = await startDaemon({
+    venv,
+    name: "Connect server",
+    args: [
+      "org.apache.spark.deploy.SparkSubmit",
+      "--class",
+      "org.apache.spark.sql.connect.service.SparkConnectServer",
+      "--name",
+      "Glacier Spark Connect",
+      "--master",
+      `local[${options.cores ?? DEFAULT_WORKER_CORES}]`,
+      "--driver-memory",
+      options.memory ?? DEFAULT_CONNECT_MEMORY,
+      ...conf("spark.connect.grpc.binding.address", "127.0.0.1"),
+      ...conf("spark.connect.grpc.binding.port", port),
+      ...conf("spark.ui.port", webUiPort),
+      ...conf("spark.driver.host", "127.0.0.1"),
+      ...conf("spark.driver.bindAddress", "127.0.0.1"),
+      ...conf("spark.sql.session.timeZone", "UTC"),
+      "spark-internal",
+    ],
+    port,
+    webUiPort,
+    logFile: options.logFile,
+    detached: options.detached ?? false,
+    background: options.background ?? false,
+  });
+  await readyOrStopped(daemon, () => answersTcp(port), "the Spark Connect server");
+  const remote = `sc://127.0.0.1:${port}`;
+  return {
+    ...daemon,
+    remote,
+    ui: `http://127.0.0.1:${webUiPort}`,
+    venv,
+    env: () => sparkConnectEnv(remote, venv),
+    stop: () => stopDaemon(daemon),
+  };
+}
+
+/**
+ * The variables that point Glacier's Spark executor at a Spark Connect server and the PySpark
+ * whose Python is its client.
+ *
+ * @param remote the server's URL
+ * @param venv the PySpark environment
+ * @returns `SPARK_REMOTE`, `SPARK_HOME`, `PYSPARK_PYTHON`
+ */
+export function sparkConnectEnv(remote: string, venv: SparkVenv): Record<string, string> {
+  return { SPARK_REMOTE: remote, SPARK_HOME: venv.sparkHome, PYSPARK_PYTHON: venv.python };
+}
+
 /**
  * What the master's web UI says of its workers, or `undefined` when it does not answer.
  *
@@ -310,6 +417,7 @@ interface DaemonSpec {
   readonly webUiPort: number;
   readonly logFile: string;
   readonly detached: boolean;
+  readonly background?: boolean;
 }
 
 /** Starts one JVM through `spark-class`; its pid becomes the JVM's once `spark-class` execs. */
@@ -332,6 +440,7 @@ async function startDaemon(spec: DaemonSpec): Promise<SparkDaemon> {
     logFile: spec.logFile,
     detached: spec.detached,
   });
+  if (spec.background) child.unref();
   // `spark-class` execs the JVM: wait until the pid runs java, then record that program.
   const deadline = Date.now() + 30_000;
   let program: string | undefined;

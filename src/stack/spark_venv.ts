@@ -2,8 +2,9 @@
  * A private Python environment with a pinned PySpark, `<repo>/.glacier/venv-spark`, for the tests
  * and the local stack that run Spark SQL (`spark.sql` in a local session, or `spark-submit`).
  * Beside PySpark it holds what Glacier's Spark runner (`src/backends/spark/runner.py`) imports: boto3, to
- * stage data through S3-compatible servers that Spark itself cannot read, and pyarrow, to convert
- * Arrow IPC files, which Spark has no reader or writer for.
+ * stage data through S3-compatible servers that Spark itself cannot read, pyarrow, to convert
+ * Arrow IPC files, which Spark has no reader or writer for, and the Spark Connect client's own
+ * dependencies (grpcio, grpcio-status, googleapis-common-protos, pandas, zstandard).
  *
  * @module
  */
@@ -20,12 +21,30 @@ export const BOTO3_VERSION = "1.40.76";
 /** The pyarrow version the venv holds, for the runner's Arrow IPC conversion. */
 export const PYARROW_VERSION = "21.0.0";
 
+/**
+ * What PySpark's Spark Connect client needs beyond pyarrow, pinned: Glacier's runner is a Spark
+ * Connect client when the Spark it reaches offers Connect (`SPARK_REMOTE`).
+ */
+export const CONNECT_CLIENT: Readonly<Record<string, string>> = {
+  "grpcio": "1.76.0",
+  "grpcio-status": "1.76.0",
+  "googleapis-common-protos": "1.72.0",
+  "pandas": "2.3.3",
+  "zstandard": "0.25.0",
+};
+
+/** Every pinned package the venv holds, by distribution name. */
+const PINNED: Readonly<Record<string, string>> = {
+  "pyspark": PYSPARK_VERSION,
+  "boto3": BOTO3_VERSION,
+  "pyarrow": PYARROW_VERSION,
+  ...CONNECT_CLIENT,
+};
+
 /** Every pinned package the venv holds, as pip requirements. */
-const REQUIREMENTS: readonly string[] = [
-  `pyspark==${PYSPARK_VERSION}`,
-  `boto3==${BOTO3_VERSION}`,
-  `pyarrow==${PYARROW_VERSION}`,
-];
+const REQUIREMENTS: readonly string[] = Object.entries(PINNED).map(([name, version]) =>
+  `${name}==${version}`
+);
 
 /** Where {@linkcode ensureSparkVenv} builds the environment: `<repo>/.glacier/venv-spark`. */
 export const SPARK_VENV: string = join(GLACIER_DIR, "venv-spark");
@@ -42,8 +61,8 @@ export interface SparkVenv {
 
 /**
  * Returns the venv's Python, Spark home and `spark-submit`, creating the venv with
- * `python3 -m venv` when it has no working Python, and installing `pyspark==4.0.1`, `boto3` and
- * `pyarrow` (pinned) with pip when one is missing or holds another version (a minute or two on a
+ * `python3 -m venv` when it has no working Python, and installing `pyspark==4.0.1`, `boto3`,
+ * `pyarrow` and the Spark Connect client's dependencies (pinned) with pip when one is missing or holds another version (a minute or two on a
  * cold pip cache: the pyspark sdist is about 400 MB; seconds when only boto3 or pyarrow is
  * missing). Concurrent callers (parallel test files) wait for one another through a lock file
  * beside the venv. Java must be on PATH or in `JAVA_HOME`, since Spark runs on the JVM; it is
@@ -93,8 +112,9 @@ export async function ensureSparkVenv(venv: string = SPARK_VENV): Promise<SparkV
 
 /** The probe's Python: the pinned versions it finds, then the Spark home. */
 const PROBE = [
-  "import boto3, pyarrow, pyspark",
-  "print(pyspark.__version__, boto3.__version__, pyarrow.__version__)",
+  "import boto3, pyarrow, pyspark, pyspark.sql.connect.session",
+  "from importlib.metadata import version",
+  `print(' '.join(version(p) for p in ${JSON.stringify(Object.keys(PINNED))}))`,
   "print(pyspark.__path__[0])",
 ].join("; ");
 
@@ -112,7 +132,7 @@ async function probe(venv: string): Promise<SparkVenv | undefined> {
     }).output();
     if (!output.success) return undefined;
     const [versions, sparkHome] = new TextDecoder().decode(output.stdout).trim().split("\n");
-    const pinned = `${PYSPARK_VERSION} ${BOTO3_VERSION} ${PYARROW_VERSION}`;
+    const pinned = Object.values(PINNED).join(" ");
     if (versions !== pinned || !sparkHome) return undefined;
     return { python, sparkHome, sparkSubmit: join(sparkHome, "bin", "spark-submit") };
   } catch (error) {

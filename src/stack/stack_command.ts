@@ -1,7 +1,7 @@
 /**
  * The local stack: the real software that cloud mode talks to, on loopback. It is the S3 server
- * (versitygw) and a standalone Apache Spark master and worker (the pinned PySpark in
- * `.glacier/venv-spark`), {@linkcode ServiceDefinition}s in the list below, and with `--module`
+ * (versitygw), a Spark Connect server and a standalone Apache Spark master and worker (the pinned
+ * PySpark in `.glacier/venv-spark`), {@linkcode ServiceDefinition}s in the list below, and with `--module`
  * the pipeline modules' serverless tasks as Lambda functions: each under its own AWS Lambda
  * Runtime Interface Emulator, behind a router that serves the Lambda API
  * (`stack/lambda_service.ts`).
@@ -10,10 +10,10 @@
  * glacier stack up                    # install what is missing, start, write .glacier/stack.env
  * glacier stack up --buckets shop     # ... and create buckets
  * glacier stack up --module examples/complete.ts   # ... and its serverless tasks on Lambda
- * glacier stack up --no-spark         # ... without the Spark master and worker
+ * glacier stack up --no-spark         # ... without Spark
  * source .glacier/stack.env           # AWS_ENDPOINT_URL_S3, keys, region, path style,
- *                                     # AWS_ENDPOINT_URL_LAMBDA, SPARK_MASTER, SPARK_HOME,
- *                                     # PYSPARK_PYTHON
+ *                                     # AWS_ENDPOINT_URL_LAMBDA, SPARK_REMOTE, SPARK_MASTER,
+ *                                     # SPARK_HOME, PYSPARK_PYTHON
  * glacier stack status                # what runs
  * glacier stack down                  # stop exactly what `up` started, by pid
  * ```
@@ -33,7 +33,13 @@ import { isRunning, stopPid, stopTree } from "./process.ts";
 import { createBuckets, DEFAULT_S3_PORT, s3Service } from "./s3_service.ts";
 import { STATE_BUCKET } from "./versitygw.ts";
 import { DEFAULT_WORKER_CORES, DEFAULT_WORKER_MEMORY } from "./spark_cluster.ts";
-import { DEFAULT_SPARK_PORT, sparkMasterService, sparkWorkerService } from "./spark_service.ts";
+import {
+  DEFAULT_SPARK_CONNECT_PORT,
+  DEFAULT_SPARK_PORT,
+  sparkConnectService,
+  sparkMasterService,
+  sparkWorkerService,
+} from "./spark_service.ts";
 import {
   answersHttp,
   displayPath as show,
@@ -52,10 +58,19 @@ import {
 import { GLACIER_DIR } from "./versitygw.ts";
 
 /** The services `up` starts, in order; `down` stops them in reverse. */
-const SERVICES: readonly ServiceDefinition[] = [s3Service, sparkMasterService, sparkWorkerService];
+const SERVICES: readonly ServiceDefinition[] = [
+  s3Service,
+  sparkMasterService,
+  sparkWorkerService,
+  sparkConnectService,
+];
 
 /** The services `--no-spark` leaves out. */
-const SPARK_SERVICES = new Set([sparkMasterService.name, sparkWorkerService.name]);
+const SPARK_SERVICES = new Set([
+  sparkMasterService.name,
+  sparkWorkerService.name,
+  sparkConnectService.name,
+]);
 
 const HELP =
   `Usage: glacier stack <command> [options]   (in this repository also deno task stack:up)
@@ -75,9 +90,12 @@ Options:
                        router at AWS_ENDPOINT_URL_LAMBDA; repeat for more modules. The functions
                        are then exactly these modules'; without --module, recorded ones are kept
   --lambda-port PORT   the Lambda router's port (default ${DEFAULT_LAMBDA_PORT})
-  --no-spark           with up: start no Spark master and worker (running ones are kept)
+  --no-spark           with up: start no Spark (running Spark services are kept)
   --spark-port PORT    the Spark master's port (default ${DEFAULT_SPARK_PORT}); its web UI listens on
-                       the next port, the worker's web UI on the one after
+                       the next port, the worker's web UI on the one after, the Spark Connect
+                       server's Spark UI on the one after that
+  --spark-connect-port PORT  the Spark Connect server's port (default ${DEFAULT_SPARK_CONNECT_PORT}),
+                       written to stack.env as SPARK_REMOTE; it computes with the worker's cores
   --spark-worker-cores N     cores the Spark worker offers (default ${DEFAULT_WORKER_CORES})
   --spark-worker-memory MEM  memory the Spark worker offers (default ${DEFAULT_WORKER_MEMORY}: two
                        executors of SparkConfig's default 4g)
@@ -104,6 +122,7 @@ export async function stackMain(args: readonly string[]): Promise<number> {
       "lambda-port": { type: "string" },
       "no-spark": { type: "boolean" },
       "spark-port": { type: "string" },
+      "spark-connect-port": { type: "string" },
       "spark-worker-cores": { type: "string" },
       "spark-worker-memory": { type: "string" },
       module: { type: "string", multiple: true },
@@ -121,10 +140,12 @@ export async function stackMain(args: readonly string[]): Promise<number> {
   const s3Port = Number(values["s3-port"] ?? DEFAULT_S3_PORT);
   const lambdaPort = Number(values["lambda-port"] ?? DEFAULT_LAMBDA_PORT);
   const sparkPort = Number(values["spark-port"] ?? DEFAULT_SPARK_PORT);
+  const sparkConnectPort = Number(values["spark-connect-port"] ?? DEFAULT_SPARK_CONNECT_PORT);
   const ports = [
     ["--s3-port", values["s3-port"], s3Port],
     ["--lambda-port", values["lambda-port"], lambdaPort],
     ["--spark-port", values["spark-port"], sparkPort],
+    ["--spark-connect-port", values["spark-connect-port"], sparkConnectPort],
   ] as const;
   for (const [flag, given, port] of ports) {
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
@@ -132,9 +153,9 @@ export async function stackMain(args: readonly string[]): Promise<number> {
       return 2;
     }
   }
-  if (sparkPort > 65533) {
+  if (sparkPort > 65532) {
     console.error(
-      `--spark-port leaves no room for the web UIs on the next two ports: ${sparkPort}`,
+      `--spark-port leaves no room for the web UIs on the next three ports: ${sparkPort}`,
     );
     return 2;
   }
@@ -165,6 +186,7 @@ export async function stackMain(args: readonly string[]): Promise<number> {
         sparkPort,
         sparkWorkerCores,
         sparkWorkerMemory,
+        sparkConnectPort,
       }, buckets);
     case "down":
       return await down(paths);
@@ -206,6 +228,8 @@ async function up(options: StackOptions, buckets: readonly string[]): Promise<nu
           ? options.s3Port
           : definition.name === "spark-master"
           ? options.sparkPort
+          : definition.name === "spark-connect"
+          ? options.sparkConnectPort
           : previous.port;
         if (previous.port !== wanted) {
           console.log(
@@ -220,9 +244,7 @@ async function up(options: StackOptions, buckets: readonly string[]): Promise<nu
     }
     const started = performance.now();
     const service = await definition.start(options);
-    const address = definition.name === "spark-master"
-      ? `spark://127.0.0.1:${service.port}`
-      : `http://127.0.0.1:${service.port}`;
+    const address = `${definition.scheme ?? "http"}://127.0.0.1:${service.port}`;
     console.log(
       `${service.name}: started pid ${service.pid} on ${address} in ` +
         `${((performance.now() - started) / 1000).toFixed(1)} s (log ${show(service.log)})`,
@@ -283,7 +305,7 @@ async function status(paths: StackPaths): Promise<number> {
     console.log(
       `${service.name.padEnd(width)} ${state.padEnd(13)} pid ${service.pid}  ` +
         `${
-          service.name === "spark-master" ? "spark" : "http"
+          definition?.scheme ?? "http"
         }://127.0.0.1:${service.port}  since ${service.startedAt}  log ${show(service.log)}` +
         (isLambdaFunction(service) ? `  (${describeFunction(service.lambda!)})` : ""),
     );

@@ -10,6 +10,10 @@
  * interrupted run leaves no Spark behind. There is no skipping: when Java or PySpark cannot be
  * had, the test that asked for a cluster fails with the reason.
  *
+ * `sharedSparkConnect()` starts a Spark Connect server (`local[2]`, about 6 s) on first use and
+ * gives the same one to every later test of the file; the process's `unload` stops it by pid, and
+ * the kernel kills it if the process dies first.
+ *
  * ```ts ignore
  * Deno.test("a job on the cluster", () =>
  *   withSparkCluster(async (cluster) => {
@@ -19,10 +23,15 @@
  *
  * @module
  */
-import { type SparkCluster, startSparkCluster } from "../../src/stack/spark_cluster.ts";
+import {
+  type SparkCluster,
+  type SparkConnectServer,
+  startSparkCluster,
+  startSparkConnectServer,
+} from "../../src/stack/spark_cluster.ts";
 import { ensureSparkVenv, type SparkVenv } from "../../src/stack/spark_venv.ts";
 
-export type { SparkCluster } from "../../src/stack/spark_cluster.ts";
+export type { SparkCluster, SparkConnectServer } from "../../src/stack/spark_cluster.ts";
 
 let venv: Promise<SparkVenv> | undefined;
 
@@ -88,4 +97,47 @@ export async function withSparkCluster<T>(
     if (running.size === 0) globalThis.removeEventListener("unload", killOnUnload);
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
+}
+
+let connect: Promise<SparkConnectServer> | undefined;
+
+/**
+ * The Spark Connect server that the tests of this process share, started on first use and
+ * stopped by pid when the process ends.
+ *
+ * @returns the server: its `remote`, its Spark UI, and `env()` with `SPARK_REMOTE`
+ * @throws {Error} when Java or PySpark cannot be had, or the server does not start, with the reason
+ * @example
+ * ```ts ignore
+ * const server = await sharedSparkConnect();
+ * Deno.env.set("SPARK_REMOTE", server.remote);
+ * ```
+ */
+export function sharedSparkConnect(): Promise<SparkConnectServer> {
+  connect ??= (async () => {
+    const dir = await Deno.makeTempDir({ prefix: "glacier-spark-connect-" });
+    let server: SparkConnectServer;
+    try {
+      server = await startSparkConnectServer({
+        venv: await testSparkVenv(),
+        logFile: `${dir}/spark-connect.log`,
+        memory: "1g",
+        background: true,
+      });
+    } catch (error) {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      throw new Error(`the Spark Connect test server did not start: ${(error as Error).message}`);
+    }
+    globalThis.addEventListener("unload", () => {
+      try {
+        Deno.kill(server.pid, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+      Deno.removeSync(dir, { recursive: true });
+    });
+    return server;
+  })();
+  connect.catch(() => (connect = undefined));
+  return connect;
 }

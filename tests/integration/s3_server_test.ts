@@ -9,6 +9,7 @@ import {
 } from "../../src/io/s3/_sdk.ts";
 import { isRunning } from "../../src/stack/process.ts";
 import { freePort, startS3Server, VERSITYGW_BIN } from "../../src/stack/versitygw.ts";
+import { sourced } from "./_stack_env.ts";
 import {
   s3Client,
   type S3Server,
@@ -194,25 +195,14 @@ async function stack(...args: string[]): Promise<{ code: number; out: string }> 
   };
 }
 
-/** Bash sources `envFile` and prints the variables it set. */
-async function sourced(envFile: string): Promise<Record<string, string>> {
-  const names = [
-    "AWS_ENDPOINT_URL_S3",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_REGION",
-    "AWS_S3_FORCE_PATH_STYLE",
-  ];
-  const script = `set -eu; source "$1"; ${names.map((n) => `printf '%s\\n' "$${n}"`).join("; ")}`;
-  const output = await new Deno.Command("bash", {
-    args: ["-c", script, "bash", envFile],
-    clearEnv: true,
-    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
-  }).output();
-  assert.ok(output.success, new TextDecoder().decode(output.stderr));
-  const values = new TextDecoder().decode(output.stdout).trimEnd().split("\n");
-  return Object.fromEntries(names.map((name, i) => [name, values[i]]));
-}
+/** The variables `stack up --no-spark` writes. */
+const S3_ENV = [
+  "AWS_ENDPOINT_URL_S3",
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_REGION",
+  "AWS_S3_FORCE_PATH_STYLE",
+];
 
 Deno.test("stack up starts a server that outlives the command, and stack down stops it", async () => {
   const stateDir = await Deno.makeTempDir({ prefix: "glacier-stack-" });
@@ -239,7 +229,7 @@ Deno.test("stack up starts a server that outlives the command, and stack down st
     assert.ok(isRunning(pid), `pid ${pid} did not survive 'stack up'`);
     assert.ok(await answers(`http://127.0.0.1:${port}`));
 
-    const env = await sourced(join(stateDir, "stack.env"));
+    const env = await sourced(join(stateDir, "stack.env"), S3_ENV);
     assert.deepEqual(env, {
       AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${port}`,
       AWS_ACCESS_KEY_ID: "glacier",

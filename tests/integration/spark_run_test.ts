@@ -27,7 +27,9 @@ import {
   UnsupportedError,
 } from "../../mod.ts";
 import { s3Client, type S3Server, withS3Server } from "./_s3_server.ts";
-import { testSparkVenv, withSparkCluster } from "./_spark_cluster.ts";
+import { sharedSparkConnect, testSparkVenv } from "./_spark_cluster.ts";
+import { freePort } from "../../src/stack/process.ts";
+import { sourced } from "./_stack_env.ts";
 import { withLambdaStack } from "./_lambda_stack.ts";
 import { submitSparkJob } from "../../src/backends/spark/_submit.ts";
 import type { SparkJob } from "../../src/backends/spark/job.ts";
@@ -45,6 +47,7 @@ const repo = new URL("../..", import.meta.url).pathname;
 
 /** No Spark configuration leaks in from the shell that runs the tests. */
 const NO_SPARK = {
+  SPARK_REMOTE: undefined,
   SPARK_MASTER: undefined,
   GLACIER_EMR_APPLICATION_ID: undefined,
   AWS_ENDPOINT_URL_EMR_SERVERLESS: undefined,
@@ -244,19 +247,273 @@ Deno.test("spark tasks in cloud mode on local[2] (SparkConfig master) give local
   });
 });
 
-Deno.test("spark tasks in cloud mode on a standalone master and worker (SPARK_MASTER) give local mode's rows", async (test) => {
+Deno.test("spark tasks in cloud mode through Spark Connect (SPARK_REMOTE), one session per run, give local mode's rows", async (test) => {
+  const connect = await sharedSparkConnect();
   await withS3Server(async (server) => {
-    await withSparkCluster(async (cluster) => {
-      await withEnv({ ...server.env(), ...NO_SPARK, ...cluster.env() }, async () => {
-        await sparkParity(
-          test,
-          server,
-          new SparkConfig({ executors: 2, executorMemory: "1g" }),
-          new RegExp(`failed on Spark master ${cluster.master.replaceAll(".", "\\.")}`),
-        );
-      });
+    await withEnv({ ...server.env(), ...NO_SPARK, ...connect.env() }, async () => {
+      await sparkParity(
+        test,
+        server,
+        new SparkConfig({ executors: 2, executorMemory: "1g" }),
+        new RegExp(`failed on Spark Connect ${connect.remote.replaceAll(".", "\\.")}`),
+      );
     });
   });
+});
+
+/** Runs `fn` against a fresh S3 server and the file's Spark Connect server, with a fresh provider. */
+async function withSparkConnect(
+  fn: (server: S3Server, provider: Provider) => Promise<void>,
+): Promise<void> {
+  const connect = await sharedSparkConnect();
+  await withS3Server(async (server) => {
+    await withEnv(
+      { ...server.env(), ...NO_SPARK, ...connect.env() },
+      async () => fn(server, new Provider({ localRoot: await Deno.makeTempDir() })),
+    );
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every dtype of `t` through a spark task and on into a local one: Spark has no unsigned integers
+// and keeps microseconds, so the runner writes each column as its bucket stores it.
+
+const at = [
+  new Date(Date.UTC(2024, 1, 29, 12, 30, 15, 123)),
+  null,
+  new Date(Date.UTC(1969, 11, 31, 23, 59, 59, 999)),
+];
+
+/** Each dtype of `t` with three values: extremes and a null. */
+const DTYPES: readonly [string, pl.Series][] = [
+  ["int8", pl.Series("v", [-128, null, 127], t.int8)],
+  ["int16", pl.Series("v", [-32768, null, 32767], t.int16)],
+  ["int32", pl.Series("v", [-2147483648, null, 2147483647], t.int32)],
+  ["int64", pl.Series("v", [-9007199254740991, null, 9007199254740991], t.int64)],
+  ["uint8", pl.Series("v", [0, null, 255], t.uint8)],
+  ["uint16", pl.Series("v", [0, null, 65535], t.uint16)],
+  ["uint32", pl.Series("v", [0, null, 4294967295], t.uint32)],
+  ["uint64", pl.Series("v", [0n, null, 18446744073709551615n], t.uint64)],
+  ["float32", pl.Series("v", [-1.5, null, 3.25], t.float32)],
+  ["float64", pl.Series("v", [-1e300, null, 0.1], t.float64)],
+  ["bool", pl.Series("v", [true, null, false], t.bool)],
+  ["string", pl.Series("v", ["", null, "Ostküste 東京"], t.string)],
+  ["date", pl.Series("v", at, pl.Datetime("ms")).cast(t.date)],
+  ["datetime", pl.Series("v", at, t.datetime)],
+  ['datetimeOf("us")', pl.Series("v", at, pl.Datetime("ms")).cast(t.datetimeOf("us"))],
+  [
+    'datetimeOf("us", "UTC")',
+    pl.Series("v", at, pl.Datetime("ms")).cast(t.datetimeOf("us", "UTC")),
+  ],
+  [
+    'datetimeOf("ms", "Europe/Paris")',
+    pl.Series("v", at, t.datetime).dt.replaceTimeZone("Europe/Paris"),
+  ],
+  ["list(uint8)", pl.Series("v", [[1, 255], null, []], t.list(t.uint8))],
+  ["list(string)", pl.Series("v", [["a", "b"], null, []], t.list(t.string))],
+  [
+    "struct({ a: int64, b: string })",
+    pl.DataFrame({ a: pl.Series("a", [1, null, 3], t.int64), b: ["x", null, "ü"] }).toStruct("v"),
+  ],
+];
+
+Deno.test("every dtype of t round-trips through a spark task (Spark Connect) and is read by the next task", async (test) => {
+  await withSparkConnect(async (_server, provider) => {
+    const spark = provider.spark({ config: new SparkConfig({ executors: 1 }) });
+    // One column per dtype, one run: a dtype that does not round-trip fails it naming its column.
+    const columns = DTYPES.map(([name, values], i) => [`c${i}`, name, values] as const);
+    const frame = pl.DataFrame([
+      pl.Series("id", [1, 2, 3], t.int64),
+      ...columns.map(([column, , values]) => values.alias(column)),
+    ]);
+    const Row = schema(Object.fromEntries(frame.getColumns().map((c) => [c.name, c.dtype])));
+    const bucket = (path: string) => provider.bucket({ bucket: "dtypes", path, schema: Row });
+    const [source, viaSpark, viaIpc, out] = [
+      bucket("in.parquet"),
+      bucket("spark.parquet"),
+      bucket("spark.arrow"),
+      bucket("local.parquet"),
+    ];
+    await source.write(frame, { mode: "cloud" });
+    const copy = (name: string) =>
+      spark.task({ name, input: Row, output: Row }, (df) => df.sort("id"));
+    const next = provider.local().task(
+      { name: "local_copy", input: Row, output: Row },
+      (df) => df.sort("id"),
+    );
+    await source.transform(copy("spark_copy")).to(viaSpark).transform(next).to(out).run({
+      mode: "cloud",
+      quiet: true,
+    });
+    await source.transform(copy("spark_copy_ipc")).to(viaIpc).run({ mode: "cloud", quiet: true });
+    const [read, ipc] = [await out.read({ mode: "cloud" }), await viaIpc.read({ mode: "cloud" })];
+    for (const [column, name, values] of columns) {
+      await test.step(name, () => {
+        for (const written of [read, ipc]) {
+          assert.equal(written.getColumn(column).dtype.toString(), values.dtype.toString());
+          assert.deepEqual(written.getColumn(column).toArray(), values.toArray());
+        }
+      });
+    }
+  });
+});
+
+Deno.test("a spark task counting rows (UInt32, as pl.len() gives) feeds a local task", async () => {
+  await withSparkConnect(async (_server, provider) => {
+    const spark = provider.spark({ config: new SparkConfig({ executors: 1 }) });
+    const Sales = schema({ region: t.string, amount: t.float64 });
+    const Counts = schema({ region: t.string, orders: t.uint32, customers: t.uint32 });
+    const Share = schema({ region: t.string, orders: t.uint32, share: t.float64 });
+    const sales = provider.bucket({ bucket: "count", path: "sales.parquet", schema: Sales });
+    const counts = provider.bucket({ bucket: "count", path: "counts.arrow", schema: Counts });
+    const share = provider.bucket({ bucket: "count", path: "share.parquet", schema: Share });
+    const count = spark.task(
+      { name: "count_orders", input: Sales, output: Counts },
+      (df) =>
+        df.groupBy("region").agg(
+          pl.len().alias("orders"),
+          pl.col("amount").nUnique().alias("customers"),
+        ),
+    );
+    const shares = provider.local().task(
+      { name: "order_share", input: Counts, output: Share },
+      (df) =>
+        df.select(
+          "region",
+          "orders",
+          pl.col("orders").cast(pl.Float64).div(pl.col("orders").sum()).alias("share"),
+        ).sort("region"),
+    );
+    await sales.write(
+      pl.DataFrame({ region: ["eu", "us", "eu", "eu"], amount: [1, 2, 1, 3] }),
+      { mode: "cloud" },
+    );
+    const report = await sales.transform(count).to(counts).transform(shares).to(share).run({
+      mode: "cloud",
+      quiet: true,
+    });
+    assert.deepEqual(report.steps.map((s) => [s.task, s.rows]), [
+      ["count_orders", 2],
+      ["order_share", 2],
+    ]);
+    assert.deepEqual((await share.read({ mode: "cloud" })).toRecords(), [
+      { region: "eu", orders: 3, share: 0.75 },
+      { region: "us", orders: 1, share: 0.25 },
+    ]);
+  });
+});
+
+/** Runs `glacier stack` with `args`; returns its exit status and output. */
+async function stack(...args: string[]): Promise<{ code: number; out: string }> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(repo, "tools", "stack.ts"), ...args],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: output.code, out: decode(output.stdout) + decode(output.stderr) };
+}
+
+const STACK_ENV = [
+  "AWS_ENDPOINT_URL_S3",
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_REGION",
+  "AWS_S3_FORCE_PATH_STYLE",
+  "GLACIER_STATE_BUCKET",
+  "SPARK_REMOTE",
+  "SPARK_MASTER",
+  "SPARK_HOME",
+  "PYSPARK_PYTHON",
+] as const;
+
+Deno.test("stack up starts a Spark Connect server and writes SPARK_REMOTE: spark tasks run through it, and through SPARK_MASTER without it", async (test) => {
+  const stateDir = await Deno.makeTempDir({ prefix: "glacier-spark-stack-" });
+  const [s3Port, lambdaPort, connectPort] = [freePort(), freePort(), freePort()];
+  const sparkPort = freePort();
+  const flags = [
+    "--state-dir",
+    stateDir,
+    "--s3-port",
+    String(s3Port),
+    "--lambda-port",
+    String(lambdaPort),
+    "--spark-port",
+    String(sparkPort),
+    "--spark-connect-port",
+    String(connectPort),
+  ];
+  await testSparkVenv();
+  try {
+    const up = await stack("up", ...flags);
+    assert.equal(up.code, 0, up.out);
+    assert.match(
+      up.out,
+      new RegExp(`spark-connect: started pid \\d+ on sc://127\\.0\\.0\\.1:${connectPort}`),
+    );
+    const env = await sourced(join(stateDir, "stack.env"), STACK_ENV);
+    assert.equal(env.SPARK_REMOTE, `sc://127.0.0.1:${connectPort}`);
+    assert.equal(env.SPARK_MASTER, `spark://127.0.0.1:${sparkPort}`);
+    const status = await stack("status", ...flags);
+    assert.match(
+      status.out,
+      new RegExp(`spark-connect\\s+running\\s+pid \\d+\\s+sc://127\\.0\\.0\\.1:${connectPort}`),
+    );
+
+    const provider = new Provider({ localRoot: await Deno.makeTempDir() });
+    const Events = schema({ user: t.int64, amount: t.float64 });
+    const Totals = schema({ user: t.int64, events: t.uint32, amount: t.float64 });
+    const events = provider.bucket({ bucket: "stack", path: "events.parquet", schema: Events });
+    const totals = provider.bucket({ bucket: "stack", path: "totals.parquet", schema: Totals });
+    const total = provider.spark({ config: new SparkConfig({ timeoutSeconds: 180 }) }).task(
+      { name: "total_by_user", input: Events, output: Totals },
+      (df) =>
+        df.groupBy("user").agg(pl.len().alias("events"), pl.col("amount").sum().alias("amount"))
+          .sort("user"),
+    );
+    const pipeline = events.transform(total).to(totals);
+    const rows = 10_000;
+    const expected = Array.from({ length: 100 }, (_, user) => ({
+      user,
+      events: 100,
+      amount: 100 * user + 4950,
+    }));
+    await withEnv({ ...NO_SPARK, ...env }, async () => {
+      await events.write(
+        pl.DataFrame({
+          user: pl.Series("user", Array.from({ length: rows }, (_, i) => i % 100), pl.Int64),
+          amount: Array.from({ length: rows }, (_, i) => (i % 100) + Math.floor(i / 100)),
+        }),
+        { mode: "cloud" },
+      );
+      await test.step("through SPARK_REMOTE, the stack's Spark Connect server", async () => {
+        for (let run = 0; run < 2; run++) {
+          const report = await pipeline.run({ mode: "cloud", quiet: true });
+          assert.equal(report.steps[0].rows, 100);
+          console.log(`  10,000-row spark task, run ${run + 1}: ${report.seconds.toFixed(2)} s`);
+        }
+        assert.deepEqual((await totals.read({ mode: "cloud" })).toRecords(), expected);
+      });
+      await test.step("through SPARK_MASTER (spark-submit to the standalone master) when SPARK_REMOTE is unset", async () => {
+        await withEnv({ SPARK_REMOTE: undefined }, async () => {
+          const stale = pl.DataFrame([
+            pl.Series("user", [-1], t.int64),
+            pl.Series("events", [0], t.uint32),
+            pl.Series("amount", [0], t.float64),
+          ]);
+          await totals.write(stale, { mode: "cloud" });
+          await pipeline.run({ mode: "cloud", quiet: true });
+          assert.deepEqual((await totals.read({ mode: "cloud" })).toRecords(), expected);
+        });
+      });
+    });
+  } finally {
+    const down = await stack("down", ...flags);
+    assert.equal(down.code, 0, down.out);
+    assert.match(down.out, /spark-connect: pid \d+ \(port \d+\) stopped/);
+    await Deno.remove(stateDir, { recursive: true });
+  }
 });
 
 Deno.test("a hand-written job: the runner reads and writes CSV as Glacier does, to exactly the output key", async () => {
@@ -323,7 +580,7 @@ async function withLocalSpark(
 }
 
 Deno.test("a spark task reads and writes CSV with its buckets' options: separator, quote, nulls, US dates", async () => {
-  await withLocalSpark(async (server, provider) => {
+  await withSparkConnect(async (server, provider) => {
     const Sales = schema({
       day: t.date,
       at: t.datetimeOf("us"),
@@ -339,9 +596,7 @@ Deno.test("a spark task reads and writes CSV with its buckets' options: separato
     } as const;
     const sales = provider.bucket({ bucket: "opts", path: "in/sales.csv", schema: Sales, csv });
     const out = provider.bucket({ bucket: "opts", path: "out/sales.csv", schema: Sales, csv });
-    const spark = provider.spark({
-      config: new SparkConfig({ executors: 1, executorMemory: "1g", master: "local[2]" }),
-    });
+    const spark = provider.spark({ config: new SparkConfig({ executors: 1 }) });
     const copy = spark.task(
       { name: "copy_sales", input: Sales, output: Sales },
       (df) => df.sort("day"),
@@ -753,7 +1008,7 @@ async function complete(
 }
 
 /** Emptied in the child, so that the shell's Spark or EMR settings cannot leak into it. */
-const NO_SPARK_ENV = { SPARK_MASTER: "", GLACIER_EMR_APPLICATION_ID: "" };
+const NO_SPARK_ENV = { SPARK_REMOTE: "", SPARK_MASTER: "", GLACIER_EMR_APPLICATION_ID: "" };
 
 /** The example's outputs, by key: whether their task sorts (ordered rows) or not (a multiset). */
 const COMPLETE_OUTPUTS: ReadonlyArray<readonly [string, "ordered" | "multiset"]> = [
@@ -771,36 +1026,35 @@ function readBytes(key: string, bytes: Uint8Array): pl.DataFrame {
     : pl.readParquet(Buffer.from(bytes));
 }
 
-Deno.test("examples/complete.ts in cloud mode on S3, Lambda and Spark gives the rows local mode gives", async () => {
+Deno.test("examples/complete.ts in cloud mode on S3, Lambda and Spark Connect gives the rows local mode gives", async () => {
   const localCwd = await Deno.makeTempDir({ prefix: "glacier-complete-local-" });
   const local = await complete(["run"], localCwd);
   assert.equal(local.code, 0, local.err);
   const module = join(repo, "examples", "complete.ts");
+  const connect = await sharedSparkConnect();
   await withS3Server(async (s3) => {
-    await withSparkCluster(async (cluster) => {
-      await withLambdaStack({ module, s3 }, async (lambda) => {
-        const cloudCwd = await Deno.makeTempDir({ prefix: "glacier-complete-cloud-" });
-        const cloud = await complete(["run", "--mode", "cloud"], cloudCwd, {
-          ...s3.env(),
-          ...lambda.env(),
-          ...cluster.env(),
-        });
-        assert.equal(cloud.code, 0, `${cloud.out}\n${cloud.err}`);
-        assert.match(cloud.err, /enrich_orders .*spark/);
-        for (const [key, kind] of COMPLETE_OUTPUTS) {
-          const expected = readBytes(
-            key,
-            await Deno.readFile(join(localCwd, ".glacier", "data", "glacier-demo", key)),
-          );
-          const actual = readBytes(key, await objectBytes(s3, "glacier-demo", key));
-          assert.deepEqual(actual.schema, expected.schema, `${key}: schema`);
-          if (kind === "ordered") {
-            assert.deepEqual(actual.toRecords(), expected.toRecords(), `${key}: rows in order`);
-          } else {
-            assert.deepEqual(multiset(actual), multiset(expected), `${key}: rows`);
-          }
-        }
+    await withLambdaStack({ module, s3 }, async (lambda) => {
+      const cloudCwd = await Deno.makeTempDir({ prefix: "glacier-complete-cloud-" });
+      const cloud = await complete(["run", "--mode", "cloud"], cloudCwd, {
+        ...s3.env(),
+        ...lambda.env(),
+        ...connect.env(),
       });
+      assert.equal(cloud.code, 0, `${cloud.out}\n${cloud.err}`);
+      assert.match(cloud.err, /enrich_orders .*spark/);
+      for (const [key, kind] of COMPLETE_OUTPUTS) {
+        const expected = readBytes(
+          key,
+          await Deno.readFile(join(localCwd, ".glacier", "data", "glacier-demo", key)),
+        );
+        const actual = readBytes(key, await objectBytes(s3, "glacier-demo", key));
+        assert.deepEqual(actual.schema, expected.schema, `${key}: schema`);
+        if (kind === "ordered") {
+          assert.deepEqual(actual.toRecords(), expected.toRecords(), `${key}: rows in order`);
+        } else {
+          assert.deepEqual(multiset(actual), multiset(expected), `${key}: rows`);
+        }
+      }
     });
   });
 });

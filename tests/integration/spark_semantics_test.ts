@@ -748,6 +748,78 @@ const shapes: Shape[] = [
       input.groupBy("region").agg(col("amount").sum().alias("total")).sort("total", true, true)
         .head(3),
   },
+  {
+    name: "over_aggregates_by_group",
+    inputs: O,
+    body: ({ input }) =>
+      input.select(
+        col("id"),
+        col("amount").sum().over("region").alias("region_amount"),
+        col("qty").max().over("customer").alias("customer_max_qty"),
+        col("amount").mean().over("region", "flag").alias("mean_by_two"),
+        pl.len().over("customer").alias("rows_of_customer"),
+      ),
+  },
+  {
+    name: "cumulative_along_rows",
+    inputs: O,
+    body: ({ input }) =>
+      input.select(
+        col("id"),
+        col("qty").cumSum().alias("cum_sum"),
+        col("amount").cumSum().alias("cum_sum_float"),
+        col("qty").cumCount().alias("cum_count"),
+        col("qty").cumMax().alias("cum_max"),
+        col("qty").cumMin().alias("cum_min"),
+      ),
+  },
+  {
+    name: "cumulative_over_group_after_sort",
+    inputs: O,
+    ordered: true,
+    body: ({ input }) =>
+      input.sort("id").select(
+        col("id"),
+        col("amount").cumSum().over("customer").alias("running_amount"),
+        col("qty").cumCount().over("region").alias("running_count"),
+      ),
+  },
+  {
+    name: "shift_lag_and_lead",
+    inputs: O,
+    body: ({ input }) =>
+      input.select(
+        col("id"),
+        col("qty").shift(1).alias("previous"),
+        col("qty").shift(-2).alias("after_next"),
+        col("region").shift(1).over("flag").alias("previous_region_of_flag"),
+      ),
+  },
+  {
+    name: "rank_methods_ties_and_nulls",
+    inputs: O,
+    body: ({ input }) =>
+      input.select(
+        col("id"),
+        col("qty").rank("min").alias("min"),
+        col("qty").rank("max").alias("max"),
+        col("qty").rank("dense").alias("dense"),
+        col("qty").rank("ordinal").alias("ordinal"),
+        col("qty").rank("average").alias("average"),
+        col("amount").rank("dense", true).alias("dense_desc"),
+        col("qty").rank("min").over("region").alias("min_in_region"),
+      ),
+  },
+  {
+    name: "strftime",
+    inputs: O,
+    body: ({ input }) =>
+      input.select(
+        col("id"),
+        col("day").dt.strftime("%Y/%m/%d").alias("slashed"),
+        col("day").dt.strftime("%d.%m.%y").alias("short"),
+      ),
+  },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -939,10 +1011,13 @@ Deno.test({
 
 const refused: { operation: string; body: (df: pl.LazyDataFrame) => pl.LazyDataFrame }[] = [
   { operation: "rolling_mean", body: (df) => df.select(col("amount").rollingMean(2)) },
-  { operation: "over", body: (df) => df.select(col("amount").sum().over("region")) },
+  { operation: "quantile", body: (df) => df.select(col("amount").quantile(0.5)) },
+  {
+    operation: "dt.truncate",
+    body: (df) => df.select(col("id").cast(pl.Date).dt.truncate("1mo")),
+  },
   { operation: "explode", body: (df) => df.select(col("region").str.split(",")).explode("region") },
-  { operation: "cum_sum", body: (df) => df.select(col("qty").cumSum()) },
-  { operation: "shift", body: (df) => df.select(col("qty").shift(1)) },
+  { operation: "cum_sum(reverse=True)", body: (df) => df.select(col("qty").cumSum(true)) },
   { operation: "str.extract", body: (df) => df.select(col("region").str.extract("(o)", 1)) },
   {
     operation: "fill_null(strategy=forward)",
@@ -954,7 +1029,7 @@ const refused: { operation: string; body: (df: pl.LazyDataFrame) => pl.LazyDataF
     operation: "cast from Float64 to String",
     body: (df) => df.select(col("amount").cast(pl.String)),
   },
-  { operation: "rank", body: (df) => df.select(col("amount").rank()) },
+  { operation: "rank(method='random')", body: (df) => df.select(col("amount").rank("random")) },
   { operation: "diff", body: (df) => df.select(col("amount").diff(1, "ignore")) },
 ];
 

@@ -11,6 +11,7 @@ import { dtypeName, sameDtype } from "../../schema/dtypes.ts";
 import { OPAQUE_MARKER, type PlanJson, unsupportedMessage } from "./_capture.ts";
 import type { PlanOracle } from "../../core/plan_oracle.ts";
 import { variant } from "../../core/task_plan.ts";
+import { sparkPattern } from "./_csv.ts";
 import {
   family,
   floatLiteral,
@@ -287,6 +288,10 @@ export class ExprCompiler {
       case "Len":
         return this.#aggregate(expr, "COUNT(1)", { row: "COUNT(1) OVER ()" });
       case "Over":
+        return this.#over(
+          expr,
+          value as { function: unknown; partition_by: unknown[]; order_by: unknown },
+        );
       case "Window":
         return refuse(this.scope, "over");
       case "Explode":
@@ -707,9 +712,119 @@ export class ExprCompiler {
           : `${part === "OrdinalDay" ? "dayofyear" : part.toLowerCase()}(${x.sql})`;
         return make(`CAST(${sql} AS ${typeOf(this.scope, dtype())})`, [x]);
       }
+      case "TemporalExpr.ToString": {
+        const [x] = args();
+        const zoned = x.dtype.variant === "Datetime" &&
+          (x.dtype as unknown as { inner: unknown[] }).inner[1];
+        if (zoned || !["date", "datetime"].includes(family(x.dtype))) {
+          refuse(this.scope, `dt.strftime on ${dtypeName(x.dtype)}`);
+        }
+        const format = (options as Record<string, string>).ToString;
+        const mapped = sparkPattern(format);
+        if ("unsupported" in mapped) {
+          refuse(this.scope, `dt.strftime('${format}') (directive '${mapped.unsupported}')`);
+        }
+        return make(`date_format(${x.sql}, ${stringLiteral(mapped.pattern)})`, [x]);
+      }
+      case "CumSum":
+      case "CumCount":
+      case "CumMin":
+      case "CumMax": {
+        const [x] = args();
+        if ((options as { reverse?: boolean }).reverse) {
+          refuse(this.scope, `${functionName(node.function)}(reverse=True)`);
+        }
+        const running = `${this.#rowOrder()} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW`;
+        const type = typeOf(this.scope, dtype());
+        const sql = {
+          CumSum:
+            `CASE WHEN ${x.sql} IS NULL THEN NULL ELSE CAST(coalesce(SUM(${x.sql}) OVER (${running}), 0) AS ${type}) END`,
+          // polars counts the non-null values so far, null rows included in the output.
+          CumCount: `CAST(COUNT(${x.sql}) OVER (${running}) AS ${type})`,
+          CumMin:
+            `CASE WHEN ${x.sql} IS NULL THEN NULL ELSE CAST(MIN(${x.sql}) OVER (${running}) AS ${type}) END`,
+          CumMax:
+            `CASE WHEN ${x.sql} IS NULL THEN NULL ELSE CAST(MAX(${x.sql}) OVER (${running}) AS ${type}) END`,
+        }[key]!;
+        if (["CumMin", "CumMax"].includes(key) && family(x.dtype) === "float") {
+          refuse(this.scope, `${functionName(node.function)} on ${dtypeName(x.dtype)}`);
+        }
+        return { ...make(sql, [x]), window: true };
+      }
+      case "Shift": {
+        const x = this.compile(node.input[0]);
+        const n = literalNumber(node.input[1]);
+        if (n === undefined || !Number.isInteger(n)) {
+          refuse(this.scope, "shift (by an expression)");
+        }
+        const sql = n === 0
+          ? x.sql
+          : `${n > 0 ? "lag" : "lead"}(${x.sql}, ${Math.abs(n)}) OVER (${this.#rowOrder()})`;
+        return { ...make(sql, [x]), window: n !== 0 };
+      }
+      case "Rank": {
+        const [x] = args();
+        const { method, descending } = (options as {
+          options: { method: string; descending: boolean };
+        }).options;
+        const key = `${x.sql} ${descending ? "DESC" : "ASC"} NULLS LAST`;
+        const counted = `COUNT(${x.sql}) OVER (ORDER BY ${key} ` +
+          "RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)";
+        const ranks: Record<string, string> = {
+          Min: `rank() OVER (ORDER BY ${key})`,
+          Max: counted,
+          Dense: `dense_rank() OVER (ORDER BY ${key})`,
+          Ordinal: `row_number() OVER (ORDER BY ${key}, ${orderList(this.#requireOrder())})`,
+          Average: `(rank() OVER (ORDER BY ${key}) + ${counted}) / 2.0D`,
+        };
+        const rank = ranks[method];
+        if (rank === undefined) refuse(this.scope, `rank(method='${snake(method)}')`);
+        const type = typeOf(this.scope, dtype());
+        return {
+          ...make(`CASE WHEN ${x.sql} IS NULL THEN NULL ELSE CAST(${rank} AS ${type}) END`, [x]),
+          window: true,
+        };
+      }
       default:
         return refuse(this.scope, functionName(node.function));
     }
+  }
+
+  /** `ORDER BY` the input's row order, for windows that run along the rows. */
+  #rowOrder(): string {
+    return `ORDER BY ${orderList(this.#requireOrder())}`;
+  }
+
+  #requireOrder(): readonly OrderItem[] {
+    if (this.scope.order.length === 0) {
+      refuse(this.scope, "a window along rows without a row order");
+    }
+    return this.scope.order;
+  }
+
+  /**
+   * `expr.over(keys)`: every window of the expression is computed per group of the keys (nulls
+   * form one group, as in polars), and an aggregate gives each row its group's value.
+   */
+  #over(
+    expr: unknown,
+    node: { function: unknown; partition_by: unknown[]; order_by: unknown },
+  ): SqlExpr {
+    if (node.order_by !== null && node.order_by !== undefined) {
+      refuse(this.scope, "over(order_by=...)");
+    }
+    const [mapping] = variant((node as { mapping?: unknown }).mapping ?? "GroupsToRows");
+    if (mapping !== "GroupsToRows") {
+      refuse(this.scope, `over(mapping_strategy='${snake(mapping)}')`);
+    }
+    const keys = node.partition_by.map((key) => this.compile(key));
+    if (keys.some((k) => k.window || k.kind !== "row")) {
+      refuse(this.scope, "over (by a window or an aggregate)");
+    }
+    const inner = this.compile(node.function);
+    if (!inner.window) return { ...inner, dtype: this.#dtype(expr) };
+    const partition = `OVER (PARTITION BY ${keys.map((k) => k.sql).join(", ")} `;
+    return { ...inner, sql: inner.sql.replaceAll("OVER (", partition), dtype: this.#dtype(expr) };
   }
 
   #opaque(expr: unknown, marker: { name: string; input: unknown }): SqlExpr {

@@ -54,7 +54,15 @@ export interface SubmitOptions {
   readonly spark: SparkInstallation;
   /** Stops `spark-submit` (and with it the driver and its job) when aborted: a task's timeout. */
   readonly signal?: AbortSignal;
+  /**
+   * Told, once, when Spark says the job waits for resources: no executor has been granted (a
+   * standalone master whose workers lack the cores or memory asked for).
+   */
+  readonly onQueued?: () => void;
 }
+
+/** What Spark's driver logs while no executor has been granted to the application. */
+const WAITING_FOR_RESOURCES = "Initial job has not accepted any resources";
 
 /** What `spark-submit` did, when the runner answered. */
 export type SubmitOutcome =
@@ -239,7 +247,7 @@ export async function submitSparkJob(
     options.signal?.addEventListener("abort", stop, { once: true });
     const [stdout, stderr, status] = await Promise.all([
       new Response(child.stdout).text(),
-      keepTail(child.stderr),
+      keepTail(child.stderr, options.onQueued),
       child.status,
     ]);
     options.signal?.removeEventListener("abort", stop);
@@ -269,10 +277,22 @@ export async function submitSparkJob(
   }
 }
 
-/** Reads a stream to its end, keeping only its last {@linkcode STDERR_KEEP} bytes as text. */
-async function keepTail(stream: ReadableStream<Uint8Array>): Promise<string> {
+/**
+ * Reads a stream to its end, keeping only its last {@linkcode STDERR_KEEP} bytes as text, and
+ * calls `onQueued` the first time Spark says the job waits for resources.
+ */
+async function keepTail(
+  stream: ReadableStream<Uint8Array>,
+  onQueued?: () => void,
+): Promise<string> {
   let kept = new Uint8Array(0);
+  let queued = false;
+  const decoder = new TextDecoder();
   for await (const chunk of stream) {
+    if (!queued && decoder.decode(chunk).includes(WAITING_FOR_RESOURCES)) {
+      queued = true;
+      onQueued?.();
+    }
     const joined = new Uint8Array(kept.length + chunk.length);
     joined.set(kept);
     joined.set(chunk, kept.length);

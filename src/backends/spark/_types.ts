@@ -74,6 +74,57 @@ export function sparkType(dtype: pl.DataType): string {
   }
 }
 
+/**
+ * How a job names an Arrow type for the runner: an alias pyarrow knows (`uint32`, `string`), or a
+ * list, struct, timestamp or decimal made of them.
+ */
+export type ArrowSpec =
+  | string
+  | { readonly list: ArrowSpec }
+  | { readonly struct: readonly (readonly [string, ArrowSpec])[] }
+  | { readonly timestamp: string; readonly tz?: string }
+  | { readonly decimal: readonly [number, number] };
+
+/**
+ * The Arrow type a bucket's file holds for a polars dtype: what the runner casts Spark's output
+ * to, since Spark writes unsigned integers as wider signed ones and datetimes in microseconds.
+ *
+ * @param dtype the polars dtype, one that {@linkcode sparkType} maps.
+ * @returns its Arrow type, as the runner reads it.
+ */
+export function arrowType(dtype: pl.DataType): ArrowSpec {
+  const inner = (dtype as unknown as { inner: unknown[] | null }).inner;
+  switch (dtype.variant) {
+    case "Float32":
+      return "float";
+    case "Float64":
+      return "double";
+    case "Utf8":
+    case "String":
+    case "Categorical":
+      return "string";
+    case "Date":
+      return "date32";
+    case "Datetime": {
+      const [unit, tz] = (inner ?? []) as (string | null)[];
+      return { timestamp: unit ?? "us", ...(tz ? { tz } : {}) };
+    }
+    case "Decimal": {
+      const [precision, scale] = (inner ?? []) as (number | null)[];
+      return { decimal: [precision ?? 38, scale ?? 0] };
+    }
+    case "List":
+    case "FixedSizeList":
+      return { list: arrowType(inner![0] as pl.DataType) };
+    case "Struct": {
+      const fields = inner as { name: string; dtype: pl.DataType }[];
+      return { struct: fields.map((f) => [f.name, arrowType(f.dtype)] as const) };
+    }
+    default:
+      return dtype.variant.toLowerCase();
+  }
+}
+
 /** The kinds of dtype the compiler treats alike. */
 export type DtypeFamily =
   | "int"

@@ -13,7 +13,7 @@ export const sparkBackend: Backend & { readonly kind: "spark" } = {
   kind: "spark",
   title: "Apache Spark",
   check: async (step) => (await import("./check.ts")).sparkCheck(step),
-  executor: async () => (await import("./executor.ts")).sparkExecutor,
+  executor: async () => (await import("./executor.ts")).sparkExecutor(),
   cost: sparkCost,
   terraform: sparkTerraform,
   artifactBuilder: async () => (await import("./artifact_builder.ts")).sparkArtifactBuilder,

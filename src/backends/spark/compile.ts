@@ -77,6 +77,17 @@
  * - **Overflow**: polars wraps integer overflow; Spark in ANSI mode fails the job (never a wrong
  *   answer; with ANSI off Spark wraps too).
  * - **`std`/`var`** of one value: null in both (`stddev_samp`).
+ * - **Windows**: `expr.over(keys)` partitions every window of `expr` by the keys (null keys form
+ *   one group in both); an aggregate gives each row its group's value. `cum_sum`, `cum_min`,
+ *   `cum_max` run along the row order and keep null where the input is null (Spark's running
+ *   `SUM` would carry the last value); `cum_count` counts the non-null values so far; `shift` is
+ *   `lag`/`lead` along the row order. `rank` leaves nulls null and ranks the rest (Spark would
+ *   rank nulls too): `min` is `rank()`, `dense` `dense_rank()`, `max` the count of values up to
+ *   the row's, `average` their mean, `ordinal` breaks ties by row order. `over(order_by=...)`,
+ *   `rank(method='random')`, reverse cumulative functions, `rolling_*`, `quantile` and
+ *   `dt.truncate` are refused by name.
+ * - **`dt.strftime`** is `date_format` with the format translated to a Spark pattern; a
+ *   directive Spark cannot express is refused, naming it.
  * - **Types**: `UInt8`→`SMALLINT`, `UInt16`→`INT`, `UInt32`→`BIGINT` and `UInt64`→
  *   `DECIMAL(20,0)` widen, since Spark has no unsigned types; a naive `Datetime` is
  *   `TIMESTAMP_NTZ` (a wall-clock time, as polars means it; parquet written by polars reads as
@@ -95,7 +106,7 @@ import { dtypeName } from "../../schema/dtypes.ts";
 import { captureSparkPlan } from "./_capture.ts";
 import { PlanOracle } from "../../core/plan_oracle.ts";
 import { PlanCompiler } from "./_plan_compiler.ts";
-import { sparkType, UnsupportedDtype } from "./_types.ts";
+import { arrowType, sparkType, UnsupportedDtype } from "./_types.ts";
 import type { SparkColumn, SparkJob, SparkTable } from "./job.ts";
 
 /** A task compiled to Spark SQL, before it is bound to storage. */
@@ -265,6 +276,13 @@ export function sparkJob(step: Step, bindings: SparkBindings): SparkJob {
       ...bindings.output,
       columns: compiled.columns,
       ...(step.target.csv ? { csv: sparkCsvOptions(step.task.name, step.target) } : {}),
+      ...(bindings.output.format === "parquet" || bindings.output.format === "ipc"
+        ? {
+          arrow: Object.entries(step.target.schema).map(([name, dtype]) =>
+            [name, arrowType(dtype)] as const
+          ),
+        }
+        : {}),
     },
   };
 }

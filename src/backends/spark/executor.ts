@@ -6,14 +6,20 @@
  *
  * Which Spark, in this order:
  *
- * 1. `SparkConfig({ master })`: a self-managed Spark at that master (`local[2]`,
+ * 1. `SparkConfig({ remote })`: a Spark Connect server (`sc://host:15002`); every spark step of a
+ *    run goes through one session on it (`_connect.ts`);
+ * 2. `SparkConfig({ master })`: a self-managed Spark at that master (`local[2]`,
  *    `spark://host:7077`), through `spark-submit`;
- * 2. else `SPARK_MASTER`: the same, at that master (`glacier stack up` writes the stack's
- *    standalone master there, in `.glacier/stack.env`);
- * 3. else EMR Serverless, when `GLACIER_EMR_APPLICATION_ID` or `AWS_ENDPOINT_URL_EMR_SERVERLESS`
+ * 3. else `SPARK_REMOTE` (PySpark's own variable): a Spark Connect server, as 1 (`glacier stack
+ *    up` starts one and writes it to `.glacier/stack.env`);
+ * 4. else `SPARK_MASTER`: as 2, at that master;
+ * 5. else EMR Serverless, when `GLACIER_EMR_APPLICATION_ID` or `AWS_ENDPOINT_URL_EMR_SERVERLESS`
  *    is set (see `emr_serverless.ts` for the variables it needs);
- * 4. else the run is refused before it reads or writes anything: no Spark is configured. Glacier
+ * 6. else the run is refused before it reads or writes anything: no Spark is configured. Glacier
  *    never falls back to a Spark on the machine that runs the pipeline on its own accord.
+ *
+ * Without an S3 connector in the Spark (pip's pyspark has none), data moves through files on the
+ * host that Spark and the runner share, as `runner.py` describes; with one, Spark reads S3.
  *
  * @module
  */
@@ -55,10 +61,19 @@ import {
   runJobOnEmrServerless,
 } from "./emr_serverless.ts";
 import type { SparkJob } from "./job.ts";
+import { connectPython, ConnectSessionError, SparkConnectSession } from "./_connect.ts";
 import { env } from "../../core/env.ts";
 
 /** The Spark a task runs on, by the selection rule of this module. */
 export type SparkTarget =
+  | {
+    /** A Spark Connect server. */
+    readonly kind: "connect";
+    /** Its URL, `sc://host:port`. */
+    readonly remote: string;
+    /** Where the URL came from. */
+    readonly from: "SparkConfig" | "SPARK_REMOTE";
+  }
   | {
     /** A Spark that `spark-submit` reaches. */
     readonly kind: "self-managed";
@@ -81,23 +96,29 @@ function sparkSettings(step: Step): SparkSettings {
 }
 
 /**
- * The Spark a step runs on: `SparkConfig({ master })`, else `SPARK_MASTER`, else EMR Serverless
- * when its variables are set, else none.
+ * The Spark a step runs on: `SparkConfig({ remote })`, `SparkConfig({ master })`, else
+ * `SPARK_REMOTE`, else `SPARK_MASTER`, else EMR Serverless when its variables are set, else none.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { sparkTarget } from "./executor.ts";
  * assert.deepEqual(sparkTarget({ master: "local[2]" }), { kind: "self-managed", master: "local[2]", from: "SparkConfig" });
+ * assert.deepEqual(sparkTarget({ remote: "sc://127.0.0.1:15002" }), { kind: "connect", remote: "sc://127.0.0.1:15002", from: "SparkConfig" });
  * ```
  *
  * @param settings the task's Spark settings (its `SparkConfig` as plain data).
  * @returns the target.
  */
-export function sparkTarget(settings: { readonly master?: string }): SparkTarget {
+export function sparkTarget(
+  settings: { readonly master?: string; readonly remote?: string },
+): SparkTarget {
+  if (settings.remote) return { kind: "connect", remote: settings.remote, from: "SparkConfig" };
   if (settings.master) {
     return { kind: "self-managed", master: settings.master, from: "SparkConfig" };
   }
+  const remote = env("SPARK_REMOTE");
+  if (remote) return { kind: "connect", remote, from: "SPARK_REMOTE" };
   const master = env("SPARK_MASTER");
   if (master) return { kind: "self-managed", master, from: "SPARK_MASTER" };
   if (emrServerlessRequested()) return { kind: "emr-serverless" };
@@ -105,23 +126,111 @@ export function sparkTarget(settings: { readonly master?: string }): SparkTarget
 }
 
 /** What to do when no Spark is configured, for messages. */
-const CONFIGURE_SPARK = "Set SparkConfig({ master }) or SPARK_MASTER for a self-managed Spark " +
-  "(local[2] runs one in-process; glacier stack up starts a standalone master and writes " +
-  `SPARK_MASTER to .glacier/stack.env), or ${EMR_VARIABLES.join(", ")} for EMR Serverless`;
+const CONFIGURE_SPARK = "Set SparkConfig({ remote }) or SPARK_REMOTE for a Spark Connect " +
+  "server (glacier stack up starts one and writes SPARK_REMOTE to .glacier/stack.env), " +
+  "SparkConfig({ master }) or SPARK_MASTER for spark-submit (local[2] runs one in-process), " +
+  `or ${EMR_VARIABLES.join(", ")} for EMR Serverless`;
 
 /** What to do when `spark-submit` is missing, for messages. */
 const INSTALL_SPARK = "run glacier stack up, which installs Spark into .glacier/venv-spark, " +
   "or set SPARK_HOME to a Spark 4.0 installation";
 
+/** What to do when the Spark Connect client cannot start, for messages. */
+const INSTALL_CONNECT = "run glacier stack up, which installs PySpark with its Spark Connect " +
+  "client into .glacier/venv-spark, or set PYSPARK_PYTHON to a Python that imports " +
+  "pyspark 4.0 with grpcio, grpcio-status, googleapis-common-protos, pandas, pyarrow and boto3";
+
+/**
+ * Cloud mode's executor for Spark tasks, one per run: it holds one Spark Connect session per
+ * server for the whole run, opened by the preflight, closed when the run ends.
+ *
+ * @returns a fresh executor.
+ */
+export function sparkExecutor(): RemoteExecutor {
+  const sessions = new SessionPool();
+  return {
+    run: (step, session, context) => runOnSpark(step, session, context, sessions),
+    preflight: (graph) => preflightSpark(graph, sessions),
+    close: () => sessions.close(),
+  };
+}
+
+/** The run's Spark Connect sessions, one per server, opened on first use. */
+class SessionPool {
+  readonly #sessions = new Map<string, Promise<SparkConnectSession>>();
+
+  /** The session on `remote`, opened now if the run has none there yet. */
+  open(remote: string, task: string, from: string): Promise<SparkConnectSession> {
+    let session = this.#sessions.get(remote);
+    if (session === undefined) {
+      session = openSession(remote, task, from);
+      this.#sessions.set(remote, session);
+      session.catch(() => this.#sessions.delete(remote));
+    }
+    return session;
+  }
+
+  /** Closes every session. */
+  async close(): Promise<void> {
+    const opened = [...this.#sessions.values()];
+    this.#sessions.clear();
+    for (const session of opened) await session.then((s) => s.close(), () => {});
+  }
+}
+
+async function openSession(
+  remote: string,
+  task: string,
+  from: string,
+): Promise<SparkConnectSession> {
+  const python = connectPython();
+  try {
+    const session = await SparkConnectSession.open(remote, python);
+    if (session.ui) announce(task, `Spark Connect at ${remote}, Spark UI ${session.ui}`);
+    return session;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new UnsupportedError(
+        `task '${task}' runs on Spark Connect at ${remote} (${from}), but its client's Python ` +
+          `'${python}' was not found. Nothing was read or written: ${INSTALL_CONNECT}`,
+      );
+    }
+    if (error instanceof ConnectSessionError) {
+      const missing = /No module named|ModuleNotFoundError|requires? .*(grpc|pandas)/i.test(
+        `${error.message}\n${error.stderrTail}`,
+      );
+      throw new UnsupportedError(
+        `task '${task}' runs on Spark Connect at ${remote} (${from}), which could not be ` +
+          `reached: ${error.message.split("\n")[0]}. Nothing was read or written. ${
+            missing
+              ? INSTALL_CONNECT
+              : "Start it (glacier stack up, then source .glacier/stack.env) or name a server that runs"
+          }`,
+      );
+    }
+    throw error;
+  }
+}
+
+/**
+ * Says what a Spark step is doing (queued, running, where its Spark UI is) on a terminal; the
+ * engine's own lines say when it started and ended.
+ */
+function announce(task: string, text: string): void {
+  if (Deno.stderr.isTerminal()) console.error(`  spark: task '${task}': ${text}`);
+}
+
 /**
  * Refuses, before the run reads or writes anything, Spark steps that cannot run: no Spark
- * configured, no `spark-submit`, a standalone master that does not answer, EMR Serverless
- * without its variables, or a task the compiler cannot translate.
+ * configured, a Spark Connect server that cannot be reached (its session is opened here, for the
+ * run), no `spark-submit`, a standalone master that does not answer, EMR Serverless without its
+ * variables, or a task the compiler cannot translate.
  *
  * @param graph the pipeline about to run.
+ * @param sessions the run's Spark Connect sessions.
  * @throws {UnsupportedError} naming the task and what to do.
  */
-export async function preflightSpark(graph: PipelineGraph): Promise<void> {
+async function preflightSpark(graph: PipelineGraph, sessions: SessionPool): Promise<void> {
   const steps = graph.steps.filter((s) => s.task.resource.kind === "spark");
   const none = steps.filter((s) => sparkTarget(sparkSettings(s)).kind === "none");
   if (none.length > 0) {
@@ -134,7 +243,12 @@ export async function preflightSpark(graph: PipelineGraph): Promise<void> {
   }
   const checked = new Set<string>();
   for (const step of steps) {
+    await checkSparkStep(step);
     const target = sparkTarget(sparkSettings(step));
+    if (target.kind === "connect") {
+      await checkAddress(step, target.remote, /^sc:\/\/\[?([^\]/;]+?)\]?:(\d+)/, target.from);
+      await sessions.open(target.remote, step.task.name, target.from);
+    }
     if (target.kind === "self-managed" && !checked.has(target.master)) {
       checked.add(target.master);
       if (findSparkInstallation() === undefined) {
@@ -144,27 +258,27 @@ export async function preflightSpark(graph: PipelineGraph): Promise<void> {
             INSTALL_SPARK,
         );
       }
-      await checkMaster(step, target.master, target.from);
+      await checkAddress(step, target.master, /^spark:\/\/([^:/,]+):(\d+)$/, target.from);
     }
     if (target.kind === "emr-serverless") {
       emrServerlessConfig(step.target.settings.region, step.task.name);
     }
-    await checkSparkStep(step);
   }
 }
 
-/** Fails when a standalone master's port takes no connection. */
-async function checkMaster(step: Step, master: string, from: string): Promise<void> {
-  const match = master.match(/^spark:\/\/([^:/,]+):(\d+)$/);
+/** Fails when a Spark master's or Connect server's port takes no connection. */
+async function checkAddress(step: Step, url: string, pattern: RegExp, from: string): Promise<void> {
+  const match = url.match(pattern);
   if (!match) return;
+  const what = url.startsWith("sc:") ? "Spark Connect server" : "Spark master";
   try {
     const connection = await Deno.connect({ hostname: match[1], port: Number(match[2]) });
     connection.close();
   } catch (error) {
     throw new UnsupportedError(
-      `task '${step.task.name}' runs on the Spark master ${master} (${from}), which takes no ` +
+      `task '${step.task.name}' runs on the ${what} ${url} (${from}), which takes no ` +
         `connection (${(error as Error).message}). Nothing was read or written. Start it ` +
-        "(glacier stack up, then source .glacier/stack.env) or name a master that runs",
+        "(glacier stack up, then source .glacier/stack.env) or name one that runs",
     );
   }
 }
@@ -179,10 +293,11 @@ async function checkMaster(step: Step, master: string, from: string): Promise<vo
  * @returns rows and bytes the job wrote.
  * @throws {GlacierError} naming the task and the Spark, with Spark's own error, when it fails.
  */
-export async function runOnSpark(
+async function runOnSpark(
   step: Step,
   session: RunSession,
   context: StepContext,
+  sessions: SessionPool,
 ): Promise<Written> {
   const task = step.task.name;
   if (!isRemoteSession(session)) {
@@ -199,7 +314,15 @@ export async function runOnSpark(
   const target = sparkTarget(settings);
   let outcome: SubmitOutcome;
   let where: string;
-  if (target.kind === "self-managed") {
+  if (target.kind === "connect") {
+    where = `Spark Connect ${target.remote}`;
+    outcome = await runOnConnect(
+      job,
+      await sessions.open(target.remote, task, target.from),
+      where,
+      context.signal,
+    );
+  } else if (target.kind === "self-managed") {
     where = `Spark master ${target.master}`;
     outcome = await runSelfManaged(job, target.master, settings, context.signal);
   } else if (target.kind === "emr-serverless") {
@@ -241,6 +364,32 @@ async function checkInputs(
   }
 }
 
+/** Runs a job in the run's Spark Connect session; maps a client that ended to a clear error. */
+async function runOnConnect(
+  job: SparkJob,
+  session: SparkConnectSession,
+  where: string,
+  signal: AbortSignal | undefined,
+): Promise<SubmitOutcome> {
+  try {
+    return await session.run(job, {
+      signal,
+      onState: (state) =>
+        announce(
+          job.task,
+          state === "queued" ? "queued: waiting for the same task's job before it" : "running",
+        ),
+    });
+  } catch (error) {
+    if (!(error instanceof ConnectSessionError)) throw error;
+    throw new TaskError(
+      `task '${job.task}' failed on ${where}: ${error.message}:\n${
+        sparkErrorLines(error.stderrTail)
+      }`,
+    );
+  }
+}
+
 /** Runs a job with `spark-submit`; maps a Spark that did not start to a clear error. */
 async function runSelfManaged(
   job: SparkJob,
@@ -261,6 +410,13 @@ async function runSelfManaged(
       executorMemory: settings.executorMemory,
       spark,
       signal,
+      onQueued: () =>
+        announce(
+          job.task,
+          `queued: Spark master ${master} has granted no executor yet (it asks for ` +
+            `${settings.executors} of ${settings.executorMemory}; see its workers' free cores ` +
+            "and memory)",
+        ),
     });
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
@@ -323,6 +479,3 @@ async function runOnEmr(
     where: `EMR Serverless application ${config.applicationId} (job run ${outcome.jobRunId})`,
   };
 }
-
-/** Cloud mode's executor for Spark tasks. */
-export const sparkExecutor: RemoteExecutor = { run: runOnSpark, preflight: preflightSpark };

@@ -5,6 +5,9 @@
  *
  * @module
  */
+import type { ArrowSpec } from "./_types.ts";
+
+export type { ArrowSpec } from "./_types.ts";
 
 /** A column: its name and its Spark SQL type (`BIGINT`, `STRING`, `ARRAY<STRING>`, ...). */
 export type SparkColumn = readonly [name: string, type: string];
@@ -19,6 +22,12 @@ export interface SparkTable {
   readonly columns: readonly SparkColumn[];
   /** A CSV table's layout, when its bucket declares one. */
   readonly csv?: SparkCsv;
+  /**
+   * For a Parquet or Arrow IPC output: the Arrow type of each column as its bucket stores it,
+   * which the runner casts Spark's result to (Spark has no unsigned integers and writes
+   * microseconds).
+   */
+  readonly arrow?: readonly (readonly [name: string, type: ArrowSpec])[];
 }
 
 /** A CSV bucket's options in Spark's terms: datetime formats are Spark patterns. */

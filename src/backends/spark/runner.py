@@ -4,6 +4,10 @@ Usage (through spark-submit, or as an EMR Serverless entry point):
 
     runner.py JOB [--result URI]
 
+or, as a Spark Connect client that runs every job of one pipeline run in one session:
+
+    runner.py --serve sc://HOST:PORT
+
 JOB is a job file's path, an ``s3://`` URI of one, or the job's JSON itself. The runner registers
 each input as the temporary view the job names, with the declared column types, runs the job's
 one SQL query, checks the result's columns and types against the declared output, and writes the
@@ -12,6 +16,14 @@ one JSON object: ``{"rows", "bytes", "seconds"}`` on success, ``{"error", "type"
 (with Spark's own message, a few lines, not a JVM trace), and it then exits with status 1. With
 ``--result URI`` the same object is also written to that URI (EMR Serverless keeps no stdout that
 a caller can read back).
+
+With ``--serve``, the runner opens one Spark Connect session and reads requests from stdin, one JSON
+object a line: ``{"id", "job"}`` runs a job (several may run at once, each on its own thread; jobs
+of the same task wait for one another, since they name the same views), ``{"interrupt": id}``
+stops one. It answers on stdout, one JSON object a line: first ``{"ready": true, "ui", "version"}``
+(or ``{"ready": false, "error"}``), then per job ``{"id", "event": "queued" | "running"}`` and its
+outcome, ``{"id", "rows", "bytes", "seconds"}`` or ``{"id", "error", "type"}``. When stdin ends it
+releases the session and exits.
 
 How data reaches Spark, chosen once per job:
 
@@ -74,15 +86,18 @@ def main(argv):
     args = list(argv)
     while args:
         arg = args.pop(0)
-        if arg in ("--result", "--pipeline", "--task"):
+        if arg in ("--result", "--pipeline", "--task", "--serve"):
             if not args:
                 print(f"runner.py: {arg} needs a value", file=sys.stderr)
                 return 2
             options[arg[2:]] = args.pop(0)
         else:
             positional.append(arg)
+    if "serve" in options:
+        return serve(options["serve"])
     if len(positional) > 1 or (not positional and EMBEDDED_JOB is None):
         print("usage: runner.py JOB [--result URI]  (JOB: a file, an s3:// URI, or JSON)\n"
+              "       runner.py --serve sc://HOST:PORT  (jobs on stdin, one Spark Connect session)\n"
               "       an entry point with an embedded job: [--pipeline P] [--task T] "
               "[--result URI]", file=sys.stderr)
         return 2
@@ -128,6 +143,100 @@ def main(argv):
         print(f"glacier: task '{task}' failed on Spark: {outcome['error']}", file=sys.stderr)
     print(json.dumps(outcome), flush=True)
     return EXIT_FAILED if "error" in outcome else 0
+
+
+def serve(remote):
+    """Runs the jobs read from stdin in one Spark Connect session; returns the exit status."""
+    import threading
+
+    lock = threading.Lock()
+
+    def say(answer):
+        with lock:
+            print(json.dumps(answer), flush=True)
+
+    try:
+        from pyspark.sql import SparkSession
+
+        spark = SparkSession.builder.remote(remote).getOrCreate()
+        spark.conf.set("spark.sql.session.timeZone", "UTC")
+        spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+        say({"ready": True, "ui": spark_ui(spark, remote), "version": spark.version})
+    except Exception as error:  # noqa: BLE001 - the caller says what to do
+        say({"ready": False, "error": spark_message(error)})
+        return EXIT_FAILED
+    tasks = {}
+    threads = []
+
+    def work(request):
+        ident = request["id"]
+        job = request["job"]
+        task = job.get("task", "?")
+        started = time.time()
+        io = Storage(spark, classic=False)
+        with task_lock(tasks, lock, task):
+            say({"id": ident, "event": "running"})
+            spark.addTag(job_tag(ident))
+            try:
+                outcome = run_job(spark, io, job)
+                outcome["seconds"] = round(time.time() - started, 3)
+            except JobError as error:
+                outcome = {"error": io.explain(str(error)), "type": error.kind}
+            except Exception as error:  # noqa: BLE001 - every failure becomes one answer
+                outcome = {"error": io.explain(spark_message(error)), "type": "TaskError"}
+            finally:
+                spark.removeTag(job_tag(ident))
+                io.cleanup()
+                for table in job.get("inputs", {}).values():
+                    try:
+                        spark.catalog.dropTempView(table["view"])
+                    except Exception:  # noqa: BLE001 - the session ends with the run anyway
+                        pass
+        say({"id": ident, **outcome})
+
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        if "interrupt" in request:
+            try:
+                spark.interruptTag(job_tag(request["interrupt"]))
+            except Exception:  # noqa: BLE001 - the job may have ended meanwhile
+                pass
+            continue
+        if task_lock(tasks, lock, request["job"].get("task", "?")).locked():
+            say({"id": request["id"], "event": "queued"})
+        thread = threading.Thread(target=work, args=(request,), daemon=True)
+        thread.start()
+        threads.append(thread)
+    for thread in threads:
+        thread.join()
+    spark.stop()
+    return 0
+
+
+def task_lock(tasks, lock, task):
+    """The lock of one task's jobs: they register the same view names."""
+    import threading
+
+    with lock:
+        return tasks.setdefault(task, threading.Lock())
+
+
+def job_tag(ident):
+    """The Spark Connect tag of a served job, to interrupt it."""
+    return f"glacier-job-{ident}"
+
+
+def spark_ui(spark, remote):
+    """The Spark UI of a Connect server, `http://host:port`, or None when it has none."""
+    if str(spark.conf.get("spark.ui.enabled", "true")).lower() == "false":
+        return None
+    port = spark.conf.get("spark.ui.port", None)
+    if not port:
+        return None
+    host = remote.split("://", 1)[-1].split("/", 1)[0].split(";", 1)[0].rsplit(":", 1)[0]
+    return f"http://{host}:{port}"
 
 
 def load_job(source, io):
@@ -392,36 +501,90 @@ def write_output(spark, io, task, result, output):
         raise JobError(f"the output of task '{task}' has format '{fmt}', which the Spark runner "
                        "cannot write", "UnsupportedError")
     part = io.single_part(parts, task)
+    stored = stored_schema(output)
     if part is None:
-        part = empty_output(spark, io, result.schema, fmt, output.get("csv") or {})
+        part = empty_output(spark, io, result.schema, fmt, output.get("csv") or {}, stored)
     elif fmt == "ipc":
         local = io.local_copy(part)
         target = os.path.join(io.local_scratch(), "output.arrow")
-        parquet_to_ipc(local, target)
+        parquet_to_ipc(local, target, stored)
+        return target
+    elif fmt == "parquet" and stored is not None and needs_cast(io, part, stored):
+        target = os.path.join(io.local_scratch(), "output.parquet")
+        cast_parquet(io.local_copy(part), target, stored)
         return target
     return part
 
 
-def parquet_to_ipc(source, target):
-    """Converts a Parquet file to an Arrow IPC file, row group by row group."""
+def stored_schema(output):
+    """The Arrow schema the output's file must have (its bucket's polars dtypes), or None."""
+    import pyarrow as pa
+
+    if "arrow" not in output:
+        return None
+    return pa.schema([pa.field(name, arrow_type(spec)) for name, spec in output["arrow"]])
+
+
+def arrow_type(spec):
+    """An Arrow type from the job's description of it: an alias (`uint32`), or
+    `{"list": T}`, `{"struct": [[name, T], ...]}`, `{"timestamp": unit, "tz": zone}`,
+    `{"decimal": [precision, scale]}`."""
+    import pyarrow as pa
+
+    if isinstance(spec, str):
+        return pa.type_for_alias(spec)
+    if "list" in spec:
+        return pa.list_(arrow_type(spec["list"]))
+    if "struct" in spec:
+        return pa.struct([pa.field(name, arrow_type(t)) for name, t in spec["struct"]])
+    if "timestamp" in spec:
+        return pa.timestamp(spec["timestamp"], tz=spec.get("tz"))
+    return pa.decimal128(*spec["decimal"])
+
+
+def needs_cast(io, part, stored):
+    """Whether Spark wrote a type other than the stored one (Spark has no unsigned integers and
+    writes microseconds): strings and lists of either offset width count as equal."""
+    import pyarrow.parquet as pq
+
+    written = plain_schema(pq.read_schema(io.local_copy(part)))
+    return [f.type for f in written] != [f.type for f in plain_schema(stored)]
+
+
+def cast_parquet(source, target, stored):
+    """Rewrites a Parquet file with the stored types, row group by row group; a value that does
+    not fit fails the job."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    parquet = pq.ParquetFile(source)
+    with pq.ParquetWriter(target, stored, compression="zstd") as writer:
+        for batch in parquet.iter_batches():
+            writer.write_table(pa.Table.from_batches([batch]).cast(stored))
+
+
+def parquet_to_ipc(source, target, stored=None):
+    """Converts a Parquet file to an Arrow IPC file, row group by row group, with the stored
+    types when given."""
+    import pyarrow as pa
     import pyarrow.ipc as ipc
     import pyarrow.parquet as pq
 
     parquet = pq.ParquetFile(source)
-    with ipc.new_file(target, parquet.schema_arrow) as writer:
+    schema = stored if stored is not None else parquet.schema_arrow
+    with ipc.new_file(target, schema) as writer:
         for batch in parquet.iter_batches():
-            writer.write_batch(batch)
+            writer.write_table(pa.Table.from_batches([batch]).cast(schema))
 
 
-def empty_output(spark, io, schema, fmt, csv_layout):
+def empty_output(spark, io, schema, fmt, csv_layout, stored=None):
     """A file with no rows and the result's columns, for a result Spark wrote no part of."""
-    import pyarrow as pa
     import pyarrow.ipc as ipc
     import pyarrow.parquet as pq
     from pyspark.sql.pandas.types import to_arrow_schema
 
     target = os.path.join(io.local_scratch(), f"empty.{fmt}")
-    arrow = to_arrow_schema(schema)
+    arrow = stored if stored is not None else to_arrow_schema(schema)
     if fmt == "parquet":
         pq.write_table(arrow.empty_table(), target)
     elif fmt == "ipc":
@@ -460,9 +623,11 @@ def split_s3(uri):
 class Storage:
     """Moves data between where the job says it is and where Spark can read and write it."""
 
-    def __init__(self, spark):
+    def __init__(self, spark, classic=True):
         self.spark = spark
-        self.direct = hadoop_reads_s3(spark)
+        # A Spark Connect session has no JVM on this side: files move with boto3 instead.
+        self.classic = classic
+        self.direct = hadoop_reads_s3(spark, classic)
         self.mode = "direct" if self.direct else "staged"
         self._local = None
         self._remote = []
@@ -579,8 +744,12 @@ class Storage:
     def cleanup(self):
         for uri in self._remote:
             try:
-                path = self._path(uri)
-                path.getFileSystem(self._conf()).delete(path, True)
+                if self.classic:
+                    path = self._path(uri)
+                    path.getFileSystem(self._conf()).delete(path, True)
+                else:
+                    for key in self._s3_keys(uri):
+                        self.s3().delete_object(Bucket=split_s3(uri)[0], Key=key)
             except Exception:  # noqa: BLE001 - scratch is best effort
                 pass
         if self._local is not None:
@@ -607,23 +776,47 @@ class Storage:
     def _path(self, uri):
         return self.spark._jvm.org.apache.hadoop.fs.Path(uri)
 
+    def _s3_keys(self, uri):
+        bucket, prefix = split_s3(uri)
+        pages = self.s3().get_paginator("list_objects_v2").paginate(Bucket=bucket,
+                                                                    Prefix=prefix.rstrip("/") + "/")
+        return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
+
     def hadoop_get(self, uri, target):
+        if not self.classic:
+            bucket, key = split_s3(uri)
+            self.s3().download_file(bucket, key, target)
+            return
         path = self._path(uri)
         path.getFileSystem(self._conf()).copyToLocalFile(False, path, self._path(
             "file://" + target), True)
 
     def hadoop_put(self, source, uri):
+        if not self.classic:
+            bucket, key = split_s3(uri)
+            self.s3().upload_file(source, bucket, key)
+            return
         path = self._path(uri)
         path.getFileSystem(self._conf()).copyFromLocalFile(False, True, self._path(
             "file://" + source), path)
 
     def hadoop_list(self, uri):
+        if not self.classic:
+            scheme = uri.split("://", 1)[0]
+            bucket = split_s3(uri)[0]
+            return [f"{scheme}://{bucket}/{key}" for key in self._s3_keys(uri)
+                    if key.rsplit("/", 1)[-1].startswith("part-")]
         path = self._path(uri)
         fs = path.getFileSystem(self._conf())
         return sorted(s.getPath().toString() for s in fs.listStatus(path)
                       if s.getPath().getName().startswith("part-"))
 
     def hadoop_move(self, source, uri):
+        if not self.classic:
+            (from_bucket, from_key), (bucket, key) = split_s3(source), split_s3(uri)
+            self.s3().copy({"Bucket": from_bucket, "Key": from_key}, bucket, key)
+            self.s3().delete_object(Bucket=from_bucket, Key=from_key)
+            return int(self.s3().head_object(Bucket=bucket, Key=key)["ContentLength"])
         src = self._path(source)
         dst = self._path(uri)
         fs = dst.getFileSystem(self._conf())
@@ -634,10 +827,13 @@ class Storage:
         return int(fs.getFileStatus(dst).getLen())
 
 
-def hadoop_reads_s3(spark):
-    """Whether Spark's Hadoop has a FileSystem for `s3://` (EMRFS, or a configured s3a)."""
+def hadoop_reads_s3(spark, classic=True):
+    """Whether Spark's Hadoop has a FileSystem for `s3://` (EMRFS, or a configured s3a). Through
+    Spark Connect, whether the server's configuration names one."""
     if os.environ.get("GLACIER_SPARK_IO") in ("direct", "staged"):
         return os.environ["GLACIER_SPARK_IO"] == "direct"
+    if not classic:
+        return bool(spark.conf.get("spark.hadoop.fs.s3.impl", None))
     jvm = spark._jvm
     try:
         jvm.org.apache.hadoop.fs.FileSystem.getFileSystemClass(
