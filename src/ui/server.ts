@@ -204,8 +204,7 @@ function text(status: number, body: string): Response {
 }
 
 function hostOf(request: Request): string {
-  const host = request.headers.get("host");
-  if (host === null) return "";
+  const host = request.headers.get("host") ?? new URL(request.url).host;
   try {
     return new URL(`http://${host}`).hostname;
   } catch {
