@@ -477,8 +477,9 @@
       const partitions = node.partitions
         ? ` · ${node.partitions.upToDate}/${node.partitions.total} partitions up to date`
         : "";
-      const shown = node.state === "up to date" ? "up to date" : `${node.state}: ${node.reason}`;
-      found.reason.textContent = clip(shown + partitions, 44);
+      const plain = node.state === "up to date" || node.state === "running";
+      const shown = plain ? node.state : `${node.state}: ${node.reason}`;
+      found.reason.textContent = clip(shown + partitions, Math.floor(found.box.width / 6));
       found.title.textContent =
         `${node.kind} ${node.label} (${node.detail})\n${node.state}: ${node.reason}` +
         partitions + (node.description ? `\n${node.description}` : "");
