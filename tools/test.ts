@@ -6,7 +6,9 @@
  * - `types`: the compile-time wiring checks (`tests/types/`: fixtures, message texts, type cost);
  * - `local`: integration tests on the local filesystem and local tools (no server);
  * - `stack`: integration tests against real servers the harness starts (S3, the Lambda runtime
- *   emulator, Spark).
+ *   emulator, Spark);
+ * - `browser`: the run UI in headless Chromium (Debian's `chromium`, installed first when it is
+ *   missing and this runs as root; the stage fails saying so when it cannot be installed).
  *
  * Each stage runs even when an earlier one failed; the time of each is printed, and the exit
  * status is non-zero when any failed.
@@ -22,6 +24,40 @@
 interface Stage {
   readonly name: string;
   readonly commands: readonly (readonly string[])[];
+  /** What the stage needs on the machine, set up first; throws saying what is missing. */
+  readonly prepare?: () => Promise<void>;
+}
+
+const CHROMIUM = "/usr/bin/chromium";
+
+/** Debian's Chromium for the browser tests: installed with apt-get when it is missing. */
+async function installChromium(): Promise<void> {
+  try {
+    await Deno.stat(CHROMIUM);
+    return;
+  } catch {
+    console.log(`\n=== browser: ${CHROMIUM} is missing, installing Debian's chromium`);
+  }
+  for (const args of [["update"], ["install", "-y", "--no-install-recommends", "chromium"]]) {
+    let ok = false;
+    try {
+      const child = new Deno.Command("apt-get", {
+        args,
+        env: { DEBIAN_FRONTEND: "noninteractive" },
+        stdin: "null",
+      }).spawn();
+      ok = (await child.status).success;
+    } catch (error) {
+      console.error(`apt-get cannot be started: ${error}`);
+    }
+    if (!ok) {
+      throw new Error(
+        `the browser tests need Debian's chromium at ${CHROMIUM}, and 'apt-get ${
+          args.join(" ")
+        }' failed: install it as root ('apt-get install -y chromium') and run the stage again`,
+      );
+    }
+  }
 }
 
 /** Integration tests that need a server the harness starts. */
@@ -75,6 +111,8 @@ const stages: readonly Stage[] = [
     ]],
   },
   { name: "stack", commands: [[...test, ...STACK_TESTS]] },
+  // One browser per test file, one file at a time: the machine has two cores.
+  { name: "browser", commands: [["test", "-A", "tests/browser"]], prepare: installChromium },
 ];
 
 const wanted = Deno.args.filter((a) => !a.startsWith("-"));
@@ -94,6 +132,13 @@ let failed = 0;
 for (const stage of selected) {
   const started = performance.now();
   let ok = true;
+  try {
+    await stage.prepare?.();
+  } catch (error) {
+    console.error(`\n=== ${stage.name}: ${error instanceof Error ? error.message : error}`);
+    results.push({ stage: stage.name, ok: false, seconds: (performance.now() - started) / 1000 });
+    continue;
+  }
   for (const args of stage.commands) {
     console.log(`\n=== ${stage.name}: deno ${args.join(" ")}`);
     const child = new Deno.Command(deno, {

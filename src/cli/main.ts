@@ -25,6 +25,8 @@ export const COMMANDS = [
   "generate",
   "analyze",
   "visualize",
+  "ui",
+  "report",
 ] as const;
 
 /** The usage text. */
@@ -44,6 +46,10 @@ Commands:
   visualize   draw the module's pipelines as one graph (Mermaid by default)
   generate    write Terraform for the module's pipelines
   analyze     estimate the cost of a run of the module, and each pipeline's share
+  ui          serve a web page of the module: its graph with what is up to date, stale (and
+              why), failed or running; each bucket's schema, versions, rows and column lineage;
+              every run with its timeline and errors. It follows runs as they happen
+  report      write the same pages as one static file, DIR/index.html (--out DIR), for CI
 
 visualize, generate and analyze take the module as one graph: every exported pipeline, each
 shared step once (--pipeline narrows it to the named pipelines). generate writes one Terraform
@@ -53,7 +59,13 @@ Options:
   --mode local|cloud          storage and execution for 'run', and where 'analyze' looks for
                               the real sizes of existing data (default: local)
   --pipeline NAME             only this pipeline (repeatable)
-  --out DIR                   output directory for 'generate' (default: ./terraform)
+  --out DIR                   output directory for 'generate' (default: ./terraform) and
+                              'report' (default: ./glacier-report)
+  --port N                    'ui' listens on this port (default: 8080; 0 picks a free one)
+  --host ADDRESS              'ui' binds this address (default: 127.0.0.1); any other than
+                              loopback asks every request for a token
+  --token TEXT                the token 'ui' asks for beyond loopback (default: a random one,
+                              printed in the address)
   --format mermaid|dot|ascii  format for 'visualize' (default: mermaid)
   --max-usd N                 'analyze' exits 1 when an estimate is above N dollars
   --wait SECONDS              'run' waits up to SECONDS for another run writing the same
@@ -101,7 +113,10 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
       options: {
         mode: { type: "string", default: "local" },
         pipeline: { type: "string", multiple: true },
-        out: { type: "string", default: "terraform" },
+        out: { type: "string" },
+        port: { type: "string", default: "8080" },
+        host: { type: "string", default: "127.0.0.1" },
+        token: { type: "string" },
         format: { type: "string", default: "mermaid" },
         "max-usd": { type: "string" },
         wait: { type: "string" },
@@ -159,6 +174,13 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
   if (wait !== undefined && !(wait >= 0)) {
     return usage(`--wait must be a number of seconds, got '${values.wait}'`);
   }
+  const port = Number(values.port);
+  if (!(Number.isInteger(port) && port >= 0 && port < 65536)) {
+    return usage(`--port must be a port number from 0 to 65535, got '${values.port}'`);
+  }
+  if ((command === "ui" || command === "report") && values.mode !== "local") {
+    return usage(`'${command}' reads the ledger of local runs; --mode cloud is not supported yet`);
+  }
   const maxUsd = values["max-usd"] === undefined ? undefined : Number(values["max-usd"]);
   if (maxUsd !== undefined && !(maxUsd >= 0)) {
     return usage(`--max-usd must be a number of dollars, got '${values["max-usd"]}'`);
@@ -177,7 +199,7 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
         );
       }
       pipelines = pipelines.filter((p) => wanted.has(p.name));
-    } else if (!["run", "check", "plan", "runs"].includes(command)) {
+    } else if (!["run", "check", "plan", "runs", "ui", "report"].includes(command)) {
       pipelines = outermost(pipelines);
     }
     switch (command) {
@@ -231,7 +253,7 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
         const name = moduleName(pipelines, module);
         const report = await combined(pipelines, module, name).run({
           mode: "generate",
-          outputDir: join(values.out!, name),
+          outputDir: join(values.out ?? "terraform", name),
           module: isAbsolute(module) || /^[a-z]+:/i.test(module) ? module : resolve(module),
         });
         const which = pipelines.map((p) => `'${p.name}'`).join(", ");
@@ -250,6 +272,25 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
           }
         }
         return 0;
+      }
+      case "ui":
+      case "report": {
+        const name = moduleName(pipelines, module);
+        const { uiCommand } = await import("./ui_command.ts");
+        return await uiCommand({
+          command,
+          module,
+          name,
+          pipelines: pipelines.map((p) => ({
+            name: p.name,
+            ...(p.bucket.description ? { description: p.bucket.description } : {}),
+          })),
+          graph: combined(pipelines, module, name).graph(),
+          hostname: values.host!,
+          port,
+          ...(values.token === undefined ? {} : { token: values.token }),
+          out: values.out ?? "glacier-report",
+        }, io);
       }
       case "analyze":
         return await analyze(pipelines, module, io, maxUsd, values.mode as StorageMode);

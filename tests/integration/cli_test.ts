@@ -91,7 +91,7 @@ Deno.test("glacier reports usage mistakes with status 2 and missing features wit
   assert.equal(unknown.status, 2);
   assert.match(
     unknown.err,
-    /unknown command 'deploy'; use one of run, plan, runs, check, generate, analyze, visualize/,
+    /unknown command 'deploy'; use one of run, plan, runs, check, generate, analyze, visualize, ui, report/,
   );
   const noSuch = await glacier(module, "run", "--pipeline", "nope");
   assert.equal(noSuch.status, 2);
