@@ -59,6 +59,7 @@ export { type Schema, schema } from "./src/schema/schema.ts";
 export type {
   Bucket,
   BucketShape,
+  FedColumns,
   IoOptions,
   MultiSourceCheck,
   NameOf,

@@ -151,8 +151,8 @@ export interface Bucket<
   // deno-lint-ignore no-explicit-any
   S extends Schema = any,
   L extends string = string,
-  // deno-lint-ignore no-explicit-any
-  K extends PartitionKeys = any,
+  // deno-lint-ignore ban-types
+  K extends PartitionKeys = {},
 > extends BucketRef {
   /** The columns the data has. */
   readonly schema: S;

@@ -39,8 +39,6 @@ export interface ExecuteOptions {
    * every partition from each key's start to the last complete one whose inputs exist.
    */
   readonly partitions?: PartitionSelection;
-  /** How many partitions of one serverless task are invoked at once in cloud mode (default 8). */
-  readonly invocations?: number;
 }
 
 /** Options for the data-free check. */
