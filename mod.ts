@@ -59,15 +59,45 @@ export { type Schema, schema } from "./src/schema/schema.ts";
 export type {
   Bucket,
   BucketShape,
+  FedColumns,
   IoOptions,
   MultiSourceCheck,
   NameOf,
   OutputOf,
+  ReadOptions,
   SingleSourceCheck,
+  SourceOf,
   TargetCheck,
+  TimeKeysOf,
   Transform,
   VisualizeOptions,
+  WriteOptions,
 } from "./src/core/bucket.ts";
+export {
+  daily,
+  hourly,
+  monthly,
+  partitionAt,
+  partitionBounds,
+  values,
+  weekly,
+} from "./src/core/partitions.ts";
+export type {
+  CalendarOptions,
+  HourlyOptions,
+  PartitionKey,
+  PartitionKeys,
+  PartitionKind,
+  PartitionValues,
+  TimeKind,
+  TimePartitions,
+  ValuePartitions,
+} from "./src/core/partitions.ts";
+export type {
+  DeclarationErrors,
+  MappingErrors,
+  Placeholders,
+} from "./src/core/partition_checks.ts";
 export { Pipeline } from "./src/core/bucket.ts";
 export type {
   InputFrames,
@@ -105,5 +135,10 @@ export {
   WiringError,
 } from "./src/core/errors.ts";
 export { AwsConfig, LambdaConfig, SparkConfig } from "./src/provider/config.ts";
-export { type BucketSpec, Provider } from "./src/provider/provider.ts";
+export {
+  type BucketCheck,
+  type BucketSpec,
+  type KeysOf,
+  Provider,
+} from "./src/provider/provider.ts";
 export type { ExecutionResource } from "./src/provider/resource.ts";

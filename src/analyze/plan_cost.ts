@@ -21,8 +21,8 @@ export async function planWithCost(
 ): Promise<PlanReport> {
   const storage = options.storage ?? "local";
   const plan = storage === "cloud"
-    ? await (await import("../engine/cloud.ts")).planCloud(graph, options.force)
-    : await (await import("../engine/local.ts")).planLocal(graph, options.force);
+    ? await (await import("../engine/cloud.ts")).planCloud(graph, options)
+    : await (await import("../engine/local.ts")).planLocal(graph, options);
   const analysis = await analyzePipeline(graph, { mode: "analyze", storage });
   const usd = new Map(analysis.steps.map((s) => [s.task, s.usd]));
   const steps = plan.steps.map((s) => ({

@@ -8,7 +8,12 @@ import { basename, isAbsolute, join, resolve } from "node:path";
 import type { Bucket } from "../core/bucket.ts";
 import { GlacierError } from "../core/errors.ts";
 import { BucketImpl } from "../core/bucket.ts";
-import type { CheckReport, StorageMode, VisualizeFormat } from "../core/reports.ts";
+import type {
+  CheckReport,
+  PartitionSelection,
+  StorageMode,
+  VisualizeFormat,
+} from "../core/reports.ts";
 import { formatAnalysis, formatPipelineShares } from "../analyze/analysis_text.ts";
 import { formatCheck } from "../engine/check.ts";
 import { BACKENDS } from "../backends/mod.ts";
@@ -71,6 +76,8 @@ Options:
   --wait SECONDS              'run' waits up to SECONDS for another run writing the same
                               buckets (default: refuse at once, naming that run)
   --force [TASK ...]          'run' and 'plan': recompute every step, or the named tasks
+  --partition KEY=VALUES      'run' and 'plan': only these partitions (repeatable); VALUES is
+                              one value, several joined by ',', or a range FROM..TO (inclusive)
   --detailed-exitcode         'plan' exits 0 when nothing would run, 2 when something would
   --json                      'plan' and 'runs' print JSON
   --prune                     'runs' removes runs older than the retention from the ledger
@@ -120,6 +127,7 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
         format: { type: "string", default: "mermaid" },
         "max-usd": { type: "string" },
         wait: { type: "string" },
+        partition: { type: "string", multiple: true },
         force: { type: "boolean", default: false },
         "detailed-exitcode": { type: "boolean", default: false },
         json: { type: "boolean", default: false },
@@ -181,6 +189,12 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
   if ((command === "ui" || command === "report") && values.mode !== "local") {
     return usage(`'${command}' reads the ledger of local runs; --mode cloud is not supported yet`);
   }
+  let partitions: PartitionSelection | undefined;
+  try {
+    partitions = parseSelection(values.partition ?? []);
+  } catch (error) {
+    return usage((error as Error).message);
+  }
   const maxUsd = values["max-usd"] === undefined ? undefined : Number(values["max-usd"]);
   if (maxUsd !== undefined && !(maxUsd >= 0)) {
     return usage(`--max-usd must be a number of dollars, got '${values["max-usd"]}'`);
@@ -216,6 +230,7 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
           quiet: values.quiet,
           force,
           ...(wait === undefined ? {} : { wait }),
+          ...(partitions ? { partitions } : {}),
         });
         return 0;
       }
@@ -224,6 +239,7 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
           mode: "plan",
           storage: values.mode as StorageMode,
           force,
+          ...(partitions ? { partitions } : {}),
         });
         io.out(values.json ? JSON.stringify(report, null, 2) : formatPlan(report));
         if (!values.json) { for (const note of report.notes) io.err(`note: ${note}`); }
@@ -299,6 +315,15 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
   } catch (error) {
     if (error instanceof GlacierError || error instanceof TypeError) {
       io.err(`error: ${error.message}`);
+      const retry = error instanceof GlacierError ? error.report?.retry : undefined;
+      if (retry) {
+        const mode = values.mode === "cloud" ? " --mode cloud" : "";
+        io.err(
+          `retry the failed partitions with: ${
+            retry.split(" ; ").map((flags) => `glacier ${module} run${mode} ${flags}`).join(" ; ")
+          }`,
+        );
+      }
       return 1;
     }
     throw error;
@@ -367,4 +392,37 @@ async function analyze(
     return 1;
   }
   return 0;
+}
+
+/**
+ * The `--partition KEY=VALUES` options as a selection: `date=2026-01-01..2026-01-31`,
+ * `site=north,south`, `site=north`.
+ *
+ * @param options each option's text.
+ * @returns the selection, or `undefined` for none.
+ * @throws {TypeError} naming the option that is not `KEY=VALUES`.
+ */
+export function parseSelection(options: readonly string[]): PartitionSelection | undefined {
+  if (options.length === 0) return undefined;
+  const selection: Record<string, PartitionSelection[string]> = {};
+  for (const option of options) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.+)$/.exec(option);
+    if (!m) {
+      throw new TypeError(
+        `--partition '${option}' is not KEY=VALUES, such as date=2026-01-01..2026-01-31 or ` +
+          "site=north,south",
+      );
+    }
+    const [, key, text] = m;
+    if (selection[key] !== undefined) {
+      throw new TypeError(`--partition names key '${key}' twice; give its values in one option`);
+    }
+    const range = /^([^,]+)\.\.([^,]+)$/.exec(text);
+    selection[key] = range
+      ? { from: range[1], to: range[2] }
+      : text.includes(",")
+      ? text.split(",")
+      : text;
+  }
+  return selection;
 }

@@ -8,6 +8,8 @@ import type pl from "../polars.ts";
 import { firstLine, SchemaMismatchError, TaskError } from "./errors.ts";
 import type { Step } from "./lineage.ts";
 import type { TaskInputs } from "./task.ts";
+import { anyPartition } from "./partition_map.ts";
+import type { PartitionValues } from "./partitions.ts";
 import { columnsOf, exactIssues, planSchema, type Schema } from "../schema/schema.ts";
 
 /**
@@ -18,21 +20,24 @@ import { columnsOf, exactIssues, planSchema, type Schema } from "../schema/schem
  * @param frames one lazy frame per source, by input name (`input` for single-source tasks).
  * @param options `limitColumns: false` hands the frames over as they are (they already have
  *   exactly the declared columns); by default each is limited to the columns its input declares.
+ *   `partition` is the partition the task computes (default: the stand-in of every partition,
+ *   each key's value its name in braces, as a data-free call uses).
  * @returns the task's plan.
  * @throws {TaskError} when the task throws (its error as `cause`) or returns no lazy frame.
  */
 export function callTask(
   step: Step,
   frames: Readonly<Record<string, pl.LazyDataFrame>>,
-  options: { readonly limitColumns?: boolean } = {},
+  options: { readonly limitColumns?: boolean; readonly partition?: PartitionValues } = {},
 ): pl.LazyDataFrame {
   const task = step.task;
+  const partition = Object.freeze({ ...(options.partition ?? anyPartition(step.target)) });
   const limit = (frame: pl.LazyDataFrame, schema: Schema) =>
     options.limitColumns === false ? frame : frame.select(columnsOf(schema));
   let plan: unknown;
   try {
     if (task.kind === "single") {
-      plan = task.apply(limit(frames.input, task.input));
+      plan = task.apply(limit(frames.input, task.input), partition);
     } else {
       const inputs = Object.fromEntries(
         Object.entries(task.inputs as TaskInputs).map(([name, s]) => [
@@ -40,7 +45,7 @@ export function callTask(
           limit(frames[name], s),
         ]),
       );
-      plan = task.apply(inputs);
+      plan = task.apply(inputs, partition);
     }
   } catch (error) {
     throw new TaskError(`task '${task.name}' threw: ${firstLine(error)}`, { cause: error });
@@ -63,6 +68,7 @@ export function callTask(
  *
  * @param step the step.
  * @param frames one lazy frame per source, by input name (`input` for single-source tasks).
+ * @param partition the partition the task computes (default: the data-free stand-in).
  * @returns the output plan, columns in the target's schema order.
  * @throws {TaskError} when the task throws or returns something polars cannot run.
  * @throws {SchemaMismatchError} when the output schema differs from the target bucket's.
@@ -70,9 +76,10 @@ export function callTask(
 export function applyTask(
   step: Step,
   frames: Readonly<Record<string, pl.LazyDataFrame>>,
+  partition?: PartitionValues,
 ): pl.LazyDataFrame {
   const task = step.task;
-  const lazy = callTask(step, frames);
+  const lazy = callTask(step, frames, partition === undefined ? {} : { partition });
   let schema: pl.Schema;
   try {
     schema = planSchema(lazy);

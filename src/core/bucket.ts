@@ -7,9 +7,13 @@ import type pl from "../polars.ts";
 import type { ExactErrors, FeedErrors } from "../schema/checks.ts";
 import { messages } from "../schema/messages.ts";
 import { exactIssues, feedIssues, type Schema } from "../schema/schema.ts";
+import { t } from "../schema/dtypes.ts";
 import { UnsupportedError, WiringError } from "./errors.ts";
 import { buildGraph, type PipelineGraph } from "./graph.ts";
 import { type BucketRef, type Lineage, mergeLineage, type Step } from "./lineage.ts";
+import type { MappingErrors } from "./partition_checks.ts";
+import { mappingIssues } from "./partition_map.ts";
+import type { PartitionKeys, PartitionValues, TimePartitions } from "./partitions.ts";
 import type {
   Analysis,
   AnalyzeOptions,
@@ -66,12 +70,23 @@ export type SingleSourceCheck<S extends Schema, L extends string, T> = T extends
     ? `task '${N}' takes named inputs: use new Pipeline({ ... }).transform(task)`
   : T;
 
-/** What `.to(bucket)` accepts: the bucket when its schema equals the task output, else why not. */
-export type TargetCheck<O extends Schema, N extends string, B> = B extends {
+/**
+ * What `.to(bucket)` accepts: the bucket when its schema equals the task output and its
+ * partitions map from the inputs' (`Src`, one member per input), else why not.
+ */
+export type TargetCheck<O extends Schema, N extends string, B, Src = never> = B extends {
   readonly schema: infer S extends Schema;
   readonly location: infer L extends string;
-} ? Verdict<ExactErrors<O, S, { bucket: L; task: N }>, B>
+  readonly partitions: infer K;
+} ? Verdict<ExactErrors<O, S, { bucket: L; task: N }> | MappingErrors<Src, L, K, N>, B>
   : B;
+
+/**
+ * The columns a bucket gives a task: its schema, and its partition keys as String columns (every
+ * row of a partition holds its key's value).
+ */
+export type FedColumns<S extends Schema, K> = [keyof K] extends [never] ? S
+  : S & { readonly [Key in keyof K]: pl.String };
 
 /** What the wiring checks need to know of a bucket type. */
 export interface BucketShape {
@@ -79,6 +94,16 @@ export interface BucketShape {
   readonly schema: Schema;
   /** `bucket/path`. */
   readonly location: string;
+  /** Its partition keys; `{}` when it has none. */
+  readonly partitions: PartitionKeys;
+}
+
+/** What a step's partition check knows of one input: its location and keys. */
+export interface SourceOf<L extends string, K> {
+  /** `bucket/path`. */
+  readonly location: L;
+  /** Its partition keys. */
+  readonly partitions: K;
 }
 
 /** Options of a direct read or write. */
@@ -86,6 +111,26 @@ export interface IoOptions {
   /** `local` (default): the filesystem under the provider's `localRoot`; `cloud`: S3. */
   readonly mode?: StorageMode;
 }
+
+/** Options of a direct read. */
+export interface ReadOptions<K = PartitionKeys> extends IoOptions {
+  /**
+   * The partition to read, by each key's value: with every key, that partition's data (the
+   * bucket's columns); with some keys, every partition that has those values, the keys as columns.
+   */
+  readonly partition?: { readonly [Key in keyof K]?: string };
+}
+
+/** Options of a direct write. */
+export interface WriteOptions<K = PartitionKeys> extends IoOptions {
+  /** The partition to write, by each key's value; required for a partitioned bucket. */
+  readonly partition?: { readonly [Key in keyof K]: string };
+}
+
+/** The time keys of a bucket's keys. */
+export type TimeKeysOf<K> = {
+  [Key in keyof K & string]: K[Key] extends TimePartitions ? Key : never;
+}[keyof K & string];
 
 /** Options of `visualize()`. */
 export interface VisualizeOptions {
@@ -100,13 +145,21 @@ export interface VisualizeOptions {
  *
  * @typeParam S the bucket's schema; plain `Bucket` is any bucket.
  * @typeParam L its location `bucket/path`, as a literal type for messages.
+ * @typeParam K its partition keys, `{}` when it has none.
  */
-// deno-lint-ignore no-explicit-any
-export interface Bucket<S extends Schema = any, L extends string = string> extends BucketRef {
+export interface Bucket<
+  // deno-lint-ignore no-explicit-any
+  S extends Schema = any,
+  L extends string = string,
+  // deno-lint-ignore ban-types
+  K extends PartitionKeys = {},
+> extends BucketRef {
   /** The columns the data has. */
   readonly schema: S;
   /** `bucket/path`. */
   readonly location: L;
+  /** Its partition keys (`{}` when it has none); the path has a `{placeholder}` for each. */
+  readonly partitions: K;
   /** The steps that produce this bucket, upstream first; empty for a bucket nothing produces. */
   readonly lineage: Lineage;
   /** The pipeline's name, set by {@link Bucket.withName}. */
@@ -121,8 +174,33 @@ export interface Bucket<S extends Schema = any, L extends string = string> exten
    * @returns the unfinished step.
    */
   transform<const T extends Task>(
-    task: SingleSourceCheck<S, L, T>,
-  ): Transform<OutputOf<T>, NameOf<T>>;
+    task: SingleSourceCheck<FedColumns<S, K>, L, T>,
+  ): Transform<OutputOf<T>, NameOf<T>, SourceOf<L, K>>;
+
+  /**
+   * This bucket read with a window of earlier partitions: each partition of the target gets its
+   * own partition and the `n` previous ones of each named time key (fewer before the key's start).
+   *
+   * @param window how many earlier partitions, by time key: `{ date: 6 }` for a week of days.
+   * @returns the bucket, to give to `.transform()` or a `Pipeline`.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { daily, Provider, schema, t } from "@glacier/glacier";
+   * const provider = new Provider({ localRoot: await Deno.makeTempDir() });
+   * const sales = provider.bucket({
+   *   bucket: "shop",
+   *   path: "sales/{date}.parquet",
+   *   schema: schema({ amount: t.float64 }),
+   *   partitions: { date: daily({ start: "2026-01-01" }) },
+   * });
+   * assert.deepEqual(sales.lookback({ date: 6 }).window, { date: 6 });
+   * ```
+   */
+  lookback(window: { readonly [Key in TimeKeysOf<K>]?: number }): Bucket<S, L, K>;
+
+  /** The lookback window this bucket is read with, by time key; `{}` for none. */
+  readonly window: Readonly<Record<string, number>>;
 
   /**
    * Names the pipeline that ends in this bucket.
@@ -131,7 +209,7 @@ export interface Bucket<S extends Schema = any, L extends string = string> exten
    * @param description what it does.
    * @returns the same bucket and lineage, named.
    */
-  withName(name: string, description?: string): Bucket<S, L>;
+  withName(name: string, description?: string): Bucket<S, L, K>;
 
   /**
    * Checks the pipeline that ends in this bucket without data: each task on empty frames.
@@ -172,21 +250,24 @@ export interface Bucket<S extends Schema = any, L extends string = string> exten
   run(options: ExecuteOptions): Promise<RunReport>;
 
   /**
-   * Reads the bucket's data, validated against its schema.
+   * Reads the bucket's data, validated against its schema. A partitioned bucket gives every
+   * partition (or those that `partition` selects), its keys as String columns; one partition given
+   * by every key gives that partition's data alone.
    *
-   * @param options the storage mode (default `local`).
+   * @param options the storage mode (default `local`) and the partition.
    * @returns the data.
    */
-  read(options?: IoOptions): Promise<pl.DataFrame<S>>;
+  read(options?: ReadOptions<K>): Promise<pl.DataFrame<S>>;
 
   /**
-   * Stores a frame in the bucket, atomically, after validating it against the schema.
+   * Stores a frame in the bucket (or in one partition of it), atomically, after validating it
+   * against the schema.
    *
    * @param frame the data; extra columns are dropped, columns are stored in schema order.
-   * @param options the storage mode (default `local`).
+   * @param options the storage mode (default `local`) and, for a partitioned bucket, the partition.
    * @returns where it went, rows and bytes.
    */
-  write(frame: pl.DataFrame, options?: IoOptions): Promise<WriteReport>;
+  write(frame: pl.DataFrame, options?: WriteOptions<K>): Promise<WriteReport>;
 
   /**
    * Draws the pipeline that ends in this bucket.
@@ -210,15 +291,17 @@ export interface Bucket<S extends Schema = any, L extends string = string> exten
  *
  * @typeParam O the task's output schema.
  * @typeParam N the task's name.
+ * @typeParam Src the inputs' locations and partition keys, one union member per input.
  */
-export interface Transform<O extends Schema, N extends string> {
+export interface Transform<O extends Schema, N extends string, Src = never> {
   /**
-   * Materializes the step into a bucket whose schema equals the task's output schema.
+   * Materializes the step into a bucket whose schema equals the task's output schema and whose
+   * partitions map from the inputs' (the same keys, or none).
    *
    * @param target the bucket to write.
    * @returns the target bucket, carrying the lineage that produces it.
    */
-  to<const B extends BucketShape>(target: TargetCheck<O, N, B>): B;
+  to<const B extends BucketShape>(target: TargetCheck<O, N, B, Src>): B;
 }
 
 /** @internal */
@@ -228,7 +311,10 @@ export interface BucketInit {
   readonly modes: Modes;
   readonly pipelineName?: string;
   readonly description?: string;
+  readonly window?: Readonly<Record<string, number>>;
 }
+
+const NO_KEYS: PartitionKeys = Object.freeze({});
 
 /** The implementation behind {@link Bucket}: every call returns a new immutable value. */
 export class BucketImpl implements Bucket {
@@ -239,6 +325,8 @@ export class BucketImpl implements Bucket {
   readonly sizeHint?: number;
   readonly settings: BucketRef["settings"];
   readonly csv?: BucketRef["csv"];
+  readonly partitions: PartitionKeys;
+  readonly window: Readonly<Record<string, number>>;
   readonly lineage: Lineage;
   readonly pipelineName?: string;
   readonly description?: string;
@@ -253,6 +341,8 @@ export class BucketImpl implements Bucket {
     this.sizeHint = init.ref.sizeHint;
     this.settings = init.ref.settings;
     if (init.ref.csv !== undefined) this.csv = init.ref.csv;
+    this.partitions = init.ref.partitions ?? NO_KEYS;
+    this.window = init.window ?? NO_KEYS as Readonly<Record<string, never>>;
     this.lineage = init.lineage;
     this.pipelineName = init.pipelineName;
     this.description = init.description;
@@ -261,7 +351,7 @@ export class BucketImpl implements Bucket {
 
   /** The plain reference to this bucket that steps record. */
   get ref(): BucketRef {
-    const { bucket, path, location, schema, sizeHint, settings, csv } = this;
+    const { bucket, path, location, schema, sizeHint, settings, csv, partitions } = this;
     return Object.freeze({
       bucket,
       path,
@@ -270,6 +360,34 @@ export class BucketImpl implements Bucket {
       sizeHint,
       settings,
       ...(csv === undefined ? {} : { csv }),
+      ...(Object.keys(partitions).length === 0 ? {} : { partitions }),
+    });
+  }
+
+  lookback(window: Readonly<Record<string, number>>): Bucket {
+    for (const [key, n] of Object.entries(window ?? {})) {
+      const def = this.partitions[key];
+      if (def === undefined || def.kind === "values") {
+        throw new WiringError(
+          `lookback() of bucket '${this.location}' names '${key}', which is not one of its time ` +
+            `keys (${
+              Object.entries(this.partitions).filter(([, d]) => d.kind !== "values")
+                .map(([k]) => `'${k}'`).join(", ") || "it has none"
+            })`,
+        );
+      }
+      if (!Number.isInteger(n) || n < 0) {
+        throw new WiringError(
+          `lookback() of bucket '${this.location}' needs a whole number of earlier '${key}' ` +
+            `partitions, got ${String(n)}`,
+        );
+      }
+    }
+    return new BucketImpl({
+      ref: this.ref,
+      lineage: this.lineage,
+      modes: this.#modes,
+      window: Object.freeze({ ...window }),
     });
   }
 
@@ -277,7 +395,7 @@ export class BucketImpl implements Bucket {
   transform(task: any): Transform<any, any> {
     const t = requireTask(task);
     if (t.kind !== "single") throw new WiringError(messages.needsPipeline(t.name));
-    const issues = feedIssues(this.schema, t.input, { bucket: this.location, task: t.name });
+    const issues = feedIssues(fedColumns(this), t.input, { bucket: this.location, task: t.name });
     if (issues.length > 0) throw new WiringError(issues.join("; "));
     return new TransformImpl(t, { input: this });
   }
@@ -339,12 +457,14 @@ export class BucketImpl implements Bucket {
   }
 
   // deno-lint-ignore no-explicit-any
-  async read(options?: IoOptions): Promise<pl.DataFrame<any>> {
-    return await (await this.#modes.io(storageMode(options))).read(this.ref);
+  async read(options?: ReadOptions): Promise<pl.DataFrame<any>> {
+    const io = await this.#modes.io(storageMode(options));
+    return await io.read(this.ref, options?.partition as PartitionValues | undefined);
   }
 
-  async write(frame: pl.DataFrame, options?: IoOptions): Promise<WriteReport> {
-    return await (await this.#modes.io(storageMode(options))).write(this.ref, frame);
+  async write(frame: pl.DataFrame, options?: WriteOptions): Promise<WriteReport> {
+    const io = await this.#modes.io(storageMode(options));
+    return await io.write(this.ref, frame, options?.partition as PartitionValues | undefined);
   }
 
   visualize(options?: VisualizeOptions): string {
@@ -379,6 +499,18 @@ export class BucketImpl implements Bucket {
   }
 }
 
+/**
+ * The columns a bucket gives a task: its schema, and its partition keys as String columns.
+ *
+ * @param ref the bucket.
+ * @returns the schema with the keys.
+ */
+export function fedColumns(ref: BucketRef): Schema {
+  const keys = Object.keys(ref.partitions ?? {});
+  if (keys.length === 0) return ref.schema;
+  return { ...ref.schema, ...Object.fromEntries(keys.map((k) => [k, t.string])) };
+}
+
 function storageMode(options: IoOptions | undefined): StorageMode {
   const mode = options?.mode ?? "local";
   if (mode !== "local" && mode !== "cloud") {
@@ -388,7 +520,7 @@ function storageMode(options: IoOptions | undefined): StorageMode {
 }
 
 /** The implementation behind {@link Transform}. */
-class TransformImpl implements Transform<Schema, string> {
+class TransformImpl implements Transform<Schema, string, unknown> {
   readonly #task: Task;
   readonly #sources: Readonly<Record<string, BucketImpl>>;
 
@@ -416,10 +548,26 @@ class TransformImpl implements Transform<Schema, string> {
     });
     if (issues.length > 0) throw new WiringError(issues.join("; "));
     const sources = Object.entries(this.#sources);
+    const refs = Object.fromEntries(sources.map(([k, b]) => [k, b.ref]));
+    const mapping = mappingIssues(refs, target.ref, this.#task.name);
+    if (mapping.length > 0) throw new WiringError(mapping.join("; "));
+    const windows = sources.filter(([, b]) => Object.keys(b.window).length > 0);
+    for (const [, b] of windows) {
+      if (Object.keys(target.partitions).length === 0) {
+        throw new WiringError(
+          `task '${this.#task.name}' reads bucket '${b.location}' with lookback(), but bucket ` +
+            `'${target.location}' that it writes is not partitioned; a window needs a target ` +
+            "partitioned by the same keys",
+        );
+      }
+    }
     const step: Step = Object.freeze({
       task: this.#task,
-      sources: Object.freeze(Object.fromEntries(sources.map(([k, b]) => [k, b.ref]))),
+      sources: Object.freeze(refs),
       target: target.ref,
+      ...(windows.length === 0
+        ? {}
+        : { lookback: Object.freeze(Object.fromEntries(windows.map(([k, b]) => [k, b.window]))) }),
     });
     return target.withLineage(mergeLineage(...sources.map(([, b]) => b.lineage), [step]));
   }
@@ -451,7 +599,7 @@ export type MultiSourceCheck<I extends Readonly<Record<string, BucketShape>>, T>
       }[Exclude<keyof TI, keyof I> & string]
       | {
         [K in keyof TI & keyof I & string]: FeedErrors<
-          I[K]["schema"],
+          FedColumns<I[K]["schema"], I[K]["partitions"]>,
           TI[K],
           { bucket: I[K]["location"]; task: N; input: K }
         >;
@@ -516,7 +664,13 @@ export class Pipeline<const I extends Readonly<Record<string, BucketShape>>> {
    * @param task a task whose input names are exactly this Pipeline's names.
    * @returns the unfinished step; complete it with `.to(bucket)`.
    */
-  transform<const T extends Task>(task: MultiSourceCheck<I, T>): Transform<OutputOf<T>, NameOf<T>> {
+  transform<const T extends Task>(
+    task: MultiSourceCheck<I, T>,
+  ): Transform<
+    OutputOf<T>,
+    NameOf<T>,
+    { [K in keyof I]: SourceOf<I[K]["location"], I[K]["partitions"]> }[keyof I]
+  > {
     const t = requireTask(task);
     if (t.kind !== "multi") throw new WiringError(messages.needsBucket(t.name));
     const given = this.#inputs as unknown as Record<string, BucketImpl>;
@@ -529,7 +683,7 @@ export class Pipeline<const I extends Readonly<Record<string, BucketShape>>> {
       if (bucket === undefined) issues.push(messages.missingInput(t.name, name));
       else {
         issues.push(
-          ...feedIssues(bucket.schema, want, {
+          ...feedIssues(fedColumns(bucket), want, {
             bucket: bucket.location,
             task: t.name,
             input: name,
@@ -538,6 +692,7 @@ export class Pipeline<const I extends Readonly<Record<string, BucketShape>>> {
       }
     }
     if (issues.length > 0) throw new WiringError(issues.join("; "));
-    return new TransformImpl(t, given) as unknown as Transform<OutputOf<T>, NameOf<T>>;
+    // deno-lint-ignore no-explicit-any
+    return new TransformImpl(t, given) as unknown as Transform<OutputOf<T>, NameOf<T>, any>;
   }
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Schema } from "../schema/schema.ts";
+import type { PartitionKeys, PartitionValues } from "./partitions.ts";
 import type { Task } from "./task.ts";
 
 /** Provider-wide settings that storage needs, carried by every bucket as plain data. */
@@ -60,6 +61,13 @@ export interface BucketRef {
   readonly settings: ProviderSettings;
   /** How its files are laid out, for a CSV bucket. */
   readonly csv?: CsvOptions;
+  /** Its partition keys, whose `{placeholders}` are in `path`; absent for an unpartitioned bucket. */
+  readonly partitions?: PartitionKeys;
+  /**
+   * For a reference to one partition of a bucket: that partition; `path` is then the partition's
+   * path (placeholders filled) while `location` stays the bucket's.
+   */
+  readonly partition?: PartitionValues;
 }
 
 /** One materialized step: a task reads source buckets and writes a target bucket. */
@@ -70,6 +78,11 @@ export interface Step {
   readonly sources: Readonly<Record<string, BucketRef>>;
   /** The bucket written. */
   readonly target: BucketRef;
+  /**
+   * Inputs read with a window of earlier partitions (`bucket.lookback({ date: 6 })`): by input
+   * name, how many earlier partitions of each time key.
+   */
+  readonly lookback?: Readonly<Record<string, Readonly<Record<string, number>>>>;
 }
 
 /** The steps that produce a bucket, upstream first, each step once. */

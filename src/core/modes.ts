@@ -9,6 +9,7 @@
 import type pl from "../polars.ts";
 import type { PipelineGraph } from "./graph.ts";
 import type { BucketRef } from "./lineage.ts";
+import type { PartitionValues } from "./partitions.ts";
 import type {
   Analysis,
   AnalyzeOptions,
@@ -28,20 +29,24 @@ import type {
 /** Reads and writes buckets directly in one storage mode. */
 export interface BucketIo {
   /**
-   * Reads a whole bucket, validated against its schema.
+   * Reads a whole bucket, validated against its schema; for a partitioned bucket, every partition
+   * (or those `partition` selects) with its keys as columns, or one partition given by every key.
    *
    * @param ref the bucket.
+   * @param partition the partition, or some of its keys.
    * @returns its data.
    */
-  read(ref: BucketRef): Promise<pl.DataFrame>;
+  read(ref: BucketRef, partition?: PartitionValues): Promise<pl.DataFrame>;
   /**
-   * Writes a frame to a bucket atomically, validated against its schema.
+   * Writes a frame to a bucket (one partition of a partitioned bucket) atomically, validated
+   * against its schema.
    *
    * @param ref the bucket.
    * @param frame the data.
+   * @param partition the partition, for a partitioned bucket.
    * @returns where it went, rows and bytes.
    */
-  write(ref: BucketRef, frame: pl.DataFrame): Promise<WriteReport>;
+  write(ref: BucketRef, frame: pl.DataFrame, partition?: PartitionValues): Promise<WriteReport>;
 }
 
 /** Every mode a bucket dispatches to. */

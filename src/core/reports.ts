@@ -8,6 +8,14 @@
 /** The storage a run or a direct read/write uses. */
 export type StorageMode = "local" | "cloud";
 
+/**
+ * Which partitions a run covers, by key: one value, several (an array), or a range whose `to` is
+ * included. A key left out covers every partition from its start to the last complete one.
+ */
+export type PartitionSelection = Readonly<
+  Record<string, string | readonly string[] | { readonly from: string; readonly to: string }>
+>;
+
 /** Options for `run({ mode: "local" })` and `run({ mode: "cloud" })`. */
 export interface ExecuteOptions {
   /** `local`: in-process on the filesystem; `cloud`: each task on its resource, S3 storage. */
@@ -26,6 +34,11 @@ export interface ExecuteOptions {
    * tasks to recompute (default: skip every step whose output is up to date).
    */
   readonly force?: boolean | readonly string[];
+  /**
+   * The partitions to compute, by key (CLI `--partition date=2026-01-01..2026-01-31`); default:
+   * every partition from each key's start to the last complete one whose inputs exist.
+   */
+  readonly partitions?: PartitionSelection;
 }
 
 /** Options for the data-free check. */
@@ -72,6 +85,8 @@ export interface PlanOptions {
   readonly storage?: StorageMode;
   /** As the run's `force`. */
   readonly force?: boolean | readonly string[];
+  /** As the run's `partitions`. */
+  readonly partitions?: PartitionSelection;
 }
 
 /** What a run would do with one step. */
@@ -82,6 +97,8 @@ export interface PlannedStep {
   readonly resource: string;
   /** The bucket it writes, as `bucket/path`. */
   readonly target: string;
+  /** The partition it would compute, for a partitioned target. */
+  readonly partition?: Readonly<Record<string, string>>;
   /**
    * `run` when the step would compute its output, `skip` when it is up to date, `fail` when it
    * cannot run (its input is missing, or a step upstream of it cannot run).
@@ -208,6 +225,23 @@ export interface RunReport {
   readonly seconds: number;
   /** The error's message, for a failed run. */
   readonly error?: string;
+  /** For a run over partitions: the partitions that failed (each once), with their errors. */
+  readonly failedPartitions?: readonly FailedPartition[];
+  /**
+   * The `--partition` options that retry exactly the failed partitions: `glacier MODULE run`
+   * followed by them (the published partitions are then up to date, and skipped).
+   */
+  readonly retry?: string;
+}
+
+/** A partition a run could not publish. */
+export interface FailedPartition {
+  /** The partition. */
+  readonly partition: Readonly<Record<string, string>>;
+  /** The task that failed. */
+  readonly task: string;
+  /** Its error. */
+  readonly error: string;
 }
 
 /** The data-free check of one task. */

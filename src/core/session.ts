@@ -8,6 +8,7 @@
 import type pl from "../polars.ts";
 import type { PipelineGraph } from "./graph.ts";
 import type { BucketRef, Step } from "./lineage.ts";
+import type { PartitionValues } from "./partitions.ts";
 
 /** Rows and bytes of one staged output. */
 export interface Written {
@@ -54,6 +55,13 @@ export interface RunSession {
    */
   stored(ref: BucketRef): Promise<string | undefined>;
   /**
+   * The partitions of a partitioned bucket that have published data.
+   *
+   * @param ref the bucket (its path with placeholders).
+   * @returns each partition's values.
+   */
+  partitions(ref: BucketRef): Promise<PartitionValues[]>;
+  /**
    * A bucket's data as this run sees it: its staged output when this run produced it, else its
    * stored data; validated against the bucket's schema, limited to its columns.
    *
@@ -70,7 +78,16 @@ export interface RunSession {
    * @returns rows and bytes written.
    */
   output(ref: BucketRef, plan: pl.LazyDataFrame): Promise<Written>;
-  /** Makes every staged output the bucket's data, all together. */
+  /**
+   * Makes the staged outputs of some buckets (one partition's outputs across its buckets) their
+   * data, all together, and keeps the session open for the rest.
+   *
+   * @param outputs the buckets or partitions, as staged.
+   * @throws {CommitError} saying exactly which changed; one that changed nothing leaves the
+   *   session open (those outputs are dropped), one that changed some ends it.
+   */
+  publish(outputs: readonly BucketRef[]): Promise<void>;
+  /** Makes every staged output the bucket's data, all together, and ends the session. */
   commit(): Promise<void>;
   /** Drops every staged output; every bucket keeps its previous data. */
   abort(): Promise<void>;
@@ -134,6 +151,13 @@ export interface StepContext {
    * @returns the message.
    */
   missing(step: Step, input: string): string;
+  /** The partition the step computes; `{}` (or absent) for an unpartitioned target. */
+  readonly partition?: PartitionValues;
+  /**
+   * Reads an input as this step sees it: its partition, a window of partitions, or every
+   * partition with the keys as columns. Absent: read `step.sources[input]` through the session.
+   */
+  readonly read?: (input: string) => Promise<pl.LazyDataFrame>;
   /**
    * Aborted when the step passes its timeout: the run has failed by then, and an executor that can
    * stop its work (a Spark job) stops it.

@@ -6,6 +6,7 @@
 import type pl from "../polars.ts";
 import type { Schema } from "../schema/schema.ts";
 import type { ResourceInfo } from "./resource.ts";
+import type { PartitionValues } from "./partitions.ts";
 
 /** Named inputs of a multi-source task: input name to schema. */
 export type TaskInputs = Readonly<Record<string, Schema>>;
@@ -38,9 +39,10 @@ export interface SingleTask<I extends Schema, O extends Schema, N extends string
    * Builds the task's lazy plan.
    *
    * @param df the input, already limited to the declared columns.
+   * @param partition the partition being computed; `{}` for an unpartitioned target.
    * @returns the output plan.
    */
-  apply(df: pl.LazyDataFrame<I>): pl.LazyDataFrame;
+  apply(df: pl.LazyDataFrame<I>, partition: PartitionValues): pl.LazyDataFrame;
 }
 
 /** A task that reads several buckets by name: `new Pipeline({ ... }).transform(task)`. */
@@ -54,9 +56,10 @@ export interface MultiTask<I extends TaskInputs, O extends Schema, N extends str
    * Builds the task's lazy plan.
    *
    * @param inputs one frame per declared input.
+   * @param partition the partition being computed; `{}` for an unpartitioned target.
    * @returns the output plan.
    */
-  apply(inputs: InputFrames<I>): pl.LazyDataFrame;
+  apply(inputs: InputFrames<I>, partition: PartitionValues): pl.LazyDataFrame;
 }
 
 /** Any task. */
@@ -105,7 +108,7 @@ export function createTask(
   resource: ResourceInfo,
   spec: SingleTaskSpec<Schema, Schema, string> | MultiTaskSpec<TaskInputs, Schema, string>,
   // deno-lint-ignore no-explicit-any
-  body: (arg: any) => pl.LazyDataFrame,
+  body: (arg: any, partition: PartitionValues) => pl.LazyDataFrame,
 ): Task {
   if (typeof spec?.name !== "string" || !NAME.test(spec.name)) {
     throw new TypeError(

@@ -11,6 +11,7 @@ import type { CheckOptions, CheckReport, TaskCheck } from "../core/reports.ts";
 import type { TaskInputs } from "../core/task.ts";
 import { messages } from "../schema/messages.ts";
 import { emptyFrame, feedIssues } from "../schema/schema.ts";
+import { fedColumns } from "../core/bucket.ts";
 import { applyTask } from "../core/apply_task.ts";
 
 /**
@@ -39,7 +40,7 @@ export async function checkGraph(
       if (ref === undefined) issues.push(messages.missingInput(task.name, name));
       else {
         issues.push(
-          ...feedIssues(ref.schema, want, {
+          ...feedIssues(fedColumns(ref), want, {
             bucket: ref.location,
             task: task.name,
             input: task.kind === "multi" ? name : undefined,

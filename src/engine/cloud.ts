@@ -7,7 +7,7 @@
  */
 import type { Backends } from "../core/backend.ts";
 import type { PipelineGraph } from "../core/graph.ts";
-import type { ExecuteOptions, RunReport } from "../core/reports.ts";
+import type { ExecuteOptions, PlanOptions, RunReport } from "../core/reports.ts";
 import type { RemoteExecutor, StepExecutor } from "../core/session.ts";
 import type { ResourceKind } from "../core/resource.ts";
 import type { RunObserver } from "../core/observer.ts";
@@ -74,20 +74,19 @@ export async function openCloudLedger(graph: PipelineGraph): Promise<Ledger> {
  * Predicts what a cloud run would do.
  *
  * @param graph the pipeline.
- * @param force as the run's `force`.
+ * @param options as the run's `force` and `partitions`.
  * @returns each step's action and reason.
  */
 export async function planCloud(
   graph: PipelineGraph,
-  force: boolean | readonly string[] = false,
+  options: Pick<PlanOptions, "force" | "partitions"> = {},
 ): Promise<StepPlan> {
   const { S3Storage } = await import("../io/s3/s3_storage.ts");
   const storage = new S3Storage(graph.buckets[0].settings.region);
-  return await planSteps(
-    graph,
-    "cloud",
-    await openCloudLedger(graph),
-    async (ref) => (await storage.head(ref.bucket, ref.path))?.etag,
-    force,
-  );
+  return await planSteps(graph, "cloud", await openCloudLedger(graph), {
+    stored: async (ref) => (await storage.head(ref.bucket, ref.path))?.etag,
+    partitions: (ref) => storage.partitions(ref),
+    force: options.force,
+    selection: options.partitions,
+  });
 }

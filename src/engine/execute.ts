@@ -5,10 +5,12 @@
  *
  * @module
  */
+import pl from "../polars.ts";
 import {
   CommitError,
   firstLine,
   GlacierError,
+  NoDataError,
   StorageError,
   TaskError,
   TaskTimeoutError,
@@ -16,18 +18,27 @@ import {
 import type { PipelineGraph } from "../core/graph.ts";
 import type { BucketRef, Step } from "../core/lineage.ts";
 import type { ObservedRun, RunObserver } from "../core/observer.ts";
-import { describeSchema } from "../schema/schema.ts";
-import { codeFingerprint, stepFingerprint } from "./fingerprint.ts";
+import { describeSchema, emptyFrame } from "../schema/schema.ts";
+import { codeFingerprint, sha256, stepFingerprint } from "./fingerprint.ts";
 import { whyRun } from "./freshness.ts";
-import { type Ledger, versionHeld, versionKey, type VersionRecord } from "./ledger/ledger.ts";
+import {
+  type Ledger,
+  versionHeld,
+  versionKey,
+  type VersionRecord,
+  versionSlot,
+} from "./ledger/ledger.ts";
+import { atPartition, objectName } from "../core/partition_map.ts";
+import { partitionFromText as partitionOf, partitionText } from "../core/partitions.ts";
+import { expandWork, type ItemInput, type WorkItem } from "./partition_work.ts";
 import { timeoutOf } from "../core/task.ts";
-import type { ExecuteOptions, RunReport, StepReport } from "../core/reports.ts";
+import type { ExecuteOptions, FailedPartition, RunReport, StepReport } from "../core/reports.ts";
 import type { RunSession, StepContext, StepExecutor, Written } from "../core/session.ts";
 import { locateParseError } from "../io/text_input.ts";
 import { failpoint } from "../io/_failpoint.ts";
 import { applyTask } from "../core/apply_task.ts";
 import { printer, type Progress, silent } from "./progress.ts";
-import { schedule } from "./schedule.ts";
+import { scheduleNodes } from "./schedule.ts";
 
 /** How often a long step reports that it is still running, in seconds. */
 const HEARTBEAT_SECONDS = 15;
@@ -100,29 +111,66 @@ export async function executeGraph(
     );
   }
   await observers.runStarted(observed);
+  const reports: StepReport[] = [];
+  const ended = (
+    status: RunReport["status"],
+    error?: string,
+    failures?: readonly FailedPartition[],
+  ): RunReport => ({
+    runId: session.runId,
+    pipeline: graph.name,
+    mode: options.mode,
+    status,
+    startedAt: startedAt.toISOString(),
+    steps: reports,
+    seconds: (performance.now() - started) / 1000,
+    ...(error === undefined ? {} : { error }),
+    ...(failures && failures.length > 0
+      ? { failedPartitions: failures, retry: retryFlags(failures) }
+      : {}),
+  });
 
+  let work: WorkItem[];
+  try {
+    work = await expandWork(graph, {
+      selection: options.partitions,
+      now: new Date(),
+      partitions: (ref) => session.partitions(ref),
+    });
+  } catch (error) {
+    await session.abort();
+    const failure = error instanceof GlacierError
+      ? error
+      : new StorageError(firstLine(error), { cause: error });
+    throw await failed(failure, ended("failed", failure.message));
+  }
+  const partitioned = work.some((item) => item.text !== "");
   const recorded = await ledger.current(graph.buckets.map((b) => b.location));
   const stored = new Map<string, Promise<string | undefined>>();
   const storedOf = (ref: BucketRef) => {
-    let found = stored.get(ref.location);
-    if (!found) stored.set(ref.location, found = session.stored(ref));
+    let found = stored.get(objectName(ref));
+    if (!found) stored.set(objectName(ref), found = session.stored(ref));
     return found;
   };
-  /** The version key of each bucket as this run leaves it, once known. */
+  const slotOf = (ref: BucketRef) => versionSlot(ref.location, partitionText(ref.partition));
+  /** The version key of each bucket (or partition) as this run leaves it, once known. */
   const now = new Map<string, string>();
-  /** Versions to publish: what steps wrote, and inputs seen for the first time. */
+  /** Versions to publish: what items wrote, and inputs seen for the first time, by slot. */
   const versions = new Map<string, VersionRecord>();
+  /** The unit each written version is published with, by slot. */
+  const unitOf = new Map<string, string>();
   const inputKey = async (ref: BucketRef): Promise<string | undefined> => {
-    const known = now.get(ref.location);
+    const slot = slotOf(ref);
+    const known = now.get(slot);
     if (known !== undefined) return known;
     const identity = await storedOf(ref);
     if (identity === undefined) return undefined;
-    const held = versionHeld(recorded.get(ref.location), identity);
+    const held = versionHeld(recorded.get(slot), identity);
     if (held) return versionKey(held);
     // Data Glacier did not write (seeded, or changed by hand): recorded as found.
-    versions.set(ref.location, {
+    versions.set(slot, {
       location: ref.location,
-      partition: "",
+      partition: partitionText(ref.partition),
       content: null,
       identity,
       rows: null,
@@ -137,115 +185,154 @@ export async function executeGraph(
     });
     return identity;
   };
+  const inputIdentity = async (input: ItemInput): Promise<string> => {
+    if (input.mapping !== "all" && input.parts.length === 1) {
+      return (await inputKey(input.parts[0].ref)) ?? "missing";
+    }
+    const keys: string[] = [];
+    for (const part of input.parts) {
+      keys.push(partitionText(part.partition), (await inputKey(part.ref)) ?? "missing");
+    }
+    return `partitions:${sha256(...keys)}`;
+  };
   const forced = (step: Step) =>
     options.force === true ||
     (Array.isArray(options.force) && options.force.includes(step.task.name));
 
-  const reports: StepReport[] = [];
-  const finish = async (step: Step, report: StepReport) => {
+  const reportOf = new Map<WorkItem, StepReport>();
+  const backfill = partitioned ? progress.backfill?.(work) : undefined;
+  const finish = async (item: WorkItem, report: StepReport) => {
     reports.push(report);
+    reportOf.set(item, report);
     progress.finished(report);
-    await ledger.recordStep(session.runId, report);
-    await observers.stepFinished(observed, step, report);
+    backfill?.finished(item, report);
+    // A backfill records what it computed as it goes; what it skipped, when it ends.
+    if (!partitioned || report.status !== "skipped") {
+      await ledger.recordStep(session.runId, report);
+    }
+    await observers.stepFinished(observed, item.step, report);
   };
   let index = 0;
-  const outcome = await schedule(graph, options.concurrency ?? 2, async (step) => {
-    index += 1;
-    const stepStarted = performance.now();
-    const startedAtText = new Date().toISOString();
-    const code = codeFingerprint(step);
-    const inputs: Record<string, string> = {};
-    for (const [name, ref] of Object.entries(step.sources)) {
-      inputs[name] = (await inputKey(ref)) ?? "missing";
-    }
-    const identity = await storedOf(step.target);
-    const current = recorded.get(step.target.location);
-    const held = versionHeld(current, identity);
-    const reason = whyRun(
-      step,
-      code,
-      { recorded: current, stored: identity, held },
-      inputs,
-      forced(step),
-    );
-    const fingerprint = stepFingerprint(code, inputs);
-    const base = {
-      task: step.task.name,
-      resource: step.task.resource.label,
-      target: step.target.location,
-      fingerprint,
-      startedAt: startedAtText,
-    };
-    if (reason === "up to date") {
-      now.set(step.target.location, versionKey(held!));
-      progress.skipped(step, index, graph.steps.length, reason);
-      await finish(step, {
-        ...base,
-        status: "skipped",
-        reason,
-        rows: held!.rows ?? 0,
-        bytes: held!.bytes ?? 0,
-        seconds: (performance.now() - stepStarted) / 1000,
-      });
-      return;
-    }
-    progress.started(step, index, graph.steps.length, reason);
-    await observers.stepStarted(observed, step);
-    let written: Written;
-    try {
-      written = await withHeartbeat(
+  const outcome = await scheduleNodes(
+    work,
+    (item) => item.upstream,
+    options.concurrency ?? 2,
+    async (item) => {
+      const step = item.step;
+      index += 1;
+      const stepStarted = performance.now();
+      const startedAtText = new Date().toISOString();
+      const code = codeFingerprint(step);
+      const inputs: Record<string, string> = {};
+      for (const [name, input] of Object.entries(item.inputs)) {
+        inputs[name] = await inputIdentity(input);
+      }
+      const identity = await storedOf(item.target);
+      const current = recorded.get(slotOf(item.target));
+      const held = versionHeld(current, identity);
+      const reason = item.missing ? "input missing" : whyRun(
         step,
-        progress,
-        () =>
-          withTimeout(
-            step,
-            (signal) => run.executorFor(step)(step, session, { ...context, signal }),
-          ),
+        code,
+        { recorded: current, stored: identity, held },
+        inputs,
+        forced(step),
       );
-    } catch (error) {
-      await finish(step, {
-        ...base,
-        status: "failed",
-        reason: firstLine(error),
-        rows: 0,
-        bytes: 0,
-        seconds: (performance.now() - stepStarted) / 1000,
-        error: error instanceof Error ? error.message : String(error),
+      const fingerprint = stepFingerprint(code, inputs);
+      const base = {
+        task: step.task.name,
+        resource: step.task.resource.label,
+        target: step.target.location,
+        ...(item.text === "" ? {} : { partition: item.partition }),
+        fingerprint,
+        startedAt: startedAtText,
+      };
+      if (reason === "up to date") {
+        now.set(slotOf(item.target), versionKey(held!));
+        progress.skipped(step, index, work.length, reason, item.partition);
+        await finish(item, {
+          ...base,
+          status: "skipped",
+          reason,
+          rows: held!.rows ?? 0,
+          bytes: held!.bytes ?? 0,
+          seconds: (performance.now() - stepStarted) / 1000,
+        });
+        return;
+      }
+      progress.started(step, index, work.length, reason, item.partition);
+      await observers.stepStarted(observed, step);
+      let written: Written;
+      try {
+        if (item.missing) {
+          throw new NoDataError(
+            `task '${step.task.name}' cannot compute partition ${item.text} of bucket ` +
+              `'${step.target.location}': there is no partition ${item.missing.join(", ")}`,
+          );
+        }
+        const resolved: Step = { ...step, sources: sourcesOf(step, item), target: item.target };
+        written = await withHeartbeat(
+          step,
+          progress,
+          () =>
+            withTimeout(
+              step,
+              (signal) =>
+                run.executorFor(step)(resolved, session, {
+                  ...context,
+                  signal,
+                  partition: item.partition,
+                  read: (name) => readInput(session, item, name, context),
+                }),
+            ),
+        );
+      } catch (error) {
+        await finish(item, {
+          ...base,
+          status: "failed",
+          reason: item.missing ? "input missing" : firstLine(error),
+          rows: 0,
+          bytes: 0,
+          seconds: (performance.now() - stepStarted) / 1000,
+          error: error instanceof Error ? error.message : String(error),
+        });
+        throw error;
+      }
+      const slot = slotOf(item.target);
+      const content = written.content ?? `run:${session.runId}:${objectName(item.target)}`;
+      now.set(slot, content);
+      unitOf.set(slot, item.unit);
+      versions.set(slot, {
+        location: step.target.location,
+        partition: item.text,
+        content,
+        identity: written.identity ?? content,
+        rows: written.rows,
+        bytes: written.bytes,
+        schema: describeSchema(step.target.schema),
+        runId: session.runId,
+        task: step.task.name,
+        fingerprint,
+        code: code.parts,
+        inputs,
+        createdAt: new Date().toISOString(),
       });
-      throw error;
-    }
-    const content = written.content ?? `run:${session.runId}:${step.target.location}`;
-    now.set(step.target.location, content);
-    versions.set(step.target.location, {
-      location: step.target.location,
-      partition: "",
-      content,
-      identity: written.identity ?? content,
-      rows: written.rows,
-      bytes: written.bytes,
-      schema: describeSchema(step.target.schema),
-      runId: session.runId,
-      task: step.task.name,
-      fingerprint,
-      code: code.parts,
-      inputs,
-      createdAt: new Date().toISOString(),
-    });
-    await finish(step, {
-      ...base,
-      status: "ran",
-      reason,
-      rows: written.rows,
-      bytes: written.bytes,
-      seconds: (performance.now() - stepStarted) / 1000,
-    });
-  });
+      await finish(item, {
+        ...base,
+        status: "ran",
+        reason,
+        rows: written.rows,
+        bytes: written.bytes,
+        seconds: (performance.now() - stepStarted) / 1000,
+      });
+    },
+  );
 
-  for (const step of outcome.blocked) {
-    await finish(step, {
-      task: step.task.name,
-      resource: step.task.resource.label,
-      target: step.target.location,
+  for (const item of outcome.blocked) {
+    await finish(item, {
+      task: item.step.task.name,
+      resource: item.step.task.resource.label,
+      target: item.step.target.location,
+      ...(item.text === "" ? {} : { partition: item.partition }),
       status: "skipped",
       reason: "upstream failed",
       rows: 0,
@@ -253,25 +340,32 @@ export async function executeGraph(
       seconds: 0,
     });
   }
-  const ended = (status: RunReport["status"], error?: string): RunReport => ({
-    runId: session.runId,
-    pipeline: graph.name,
-    mode: options.mode,
-    status,
-    startedAt: startedAt.toISOString(),
-    steps: reports,
-    seconds: (performance.now() - started) / 1000,
-    ...(error === undefined ? {} : { error }),
-  });
 
-  if (outcome.failures.length > 0) {
+  // The unit of publishing: one partition's outputs across its buckets. A unit publishes when
+  // every item in it ran or was up to date and every unit it read from published.
+  const units = new Map<string, WorkItem[]>();
+  for (const item of work) units.set(item.unit, [...(units.get(item.unit) ?? []), item]);
+  const order = [...units.keys()].sort();
+  const whole = new Set<string>();
+  for (const unit of order) {
+    const items = units.get(unit)!;
+    const done = items.every((i) => {
+      const status = reportOf.get(i)?.status;
+      return (status === "ran" || status === "skipped") &&
+        reportOf.get(i)?.reason !== "upstream failed";
+    });
+    const fed = items.every((i) => i.upstream.every((u) => u.unit === unit || whole.has(u.unit)));
+    if (done && fed) whole.add(unit);
+  }
+
+  if (outcome.failures.length > 0 && (whole.size === 0 || !partitioned)) {
     await session.abort();
     const failure = outcome.failures[0].error;
     const message = failure instanceof Error ? failure.message : String(failure);
     const more = outcome.failures.length > 1
       ? ` (and ${outcome.failures.length - 1} more failed step${
         outcome.failures.length > 2 ? "s" : ""
-      }: ${outcome.failures.slice(1).map((f) => `'${f.step.task.name}'`).join(", ")})`
+      }: ${outcome.failures.slice(1).map((f) => `'${f.node.step.task.name}'`).join(", ")})`
       : "";
     const family = failure instanceof GlacierError
       ? failure.constructor as new (m: string, o?: ErrorOptions) => GlacierError
@@ -280,13 +374,16 @@ export async function executeGraph(
       `pipeline '${graph.name}' failed, and no bucket was changed: ${message}${more}`,
       { cause: failure },
     );
-    throw await failed(error, ended("failed", error.message));
+    throw await failed(error, ended("failed", error.message, failedPartitions()));
   }
 
-  const report = ended("succeeded");
+  const publishing = [...versions.entries()].filter(([slot]) => {
+    const unit = unitOf.get(slot);
+    return unit === undefined || whole.has(unit);
+  });
   try {
     failpoint("ledger.prepare");
-    await ledger.prepare(session.runId, [...versions.values()]);
+    await ledger.prepare(session.runId, publishing.map(([, v]) => v));
   } catch (error) {
     await session.abort();
     const failure = new StorageError(
@@ -294,39 +391,63 @@ export async function executeGraph(
         `record them (${firstLine(error)}), so nothing was published`,
       { cause: error },
     );
-    throw await failed(failure, ended("failed", failure.message));
+    throw await failed(failure, ended("failed", failure.message, failedPartitions()));
   }
-  try {
-    await session.commit();
-  } catch (error) {
-    const failure = error instanceof CommitError
-      ? new CommitError(
-        `pipeline '${graph.name}' could not publish its outputs: ${error.reasonText}`,
-        error.changed,
-        error.unchanged,
-        error.pending,
-        { cause: error },
-      )
-      : new CommitError(
-        `pipeline '${graph.name}' could not publish its outputs: ${firstLine(error)}`,
-        [],
-        reports.map((r) => r.target),
-        undefined,
-        { cause: error },
+  const committed = new Set<string>();
+  const dropped = new Set<string>();
+  let commitFailure: CommitError | undefined;
+  for (const unit of order) {
+    const outputs = units.get(unit)!.filter((i) => reportOf.get(i)?.status === "ran");
+    const slots = outputs.map((i) => slotOf(i.target));
+    const ready = whole.has(unit) && !commitFailure?.changed.length &&
+      units.get(unit)!.every((i) =>
+        i.upstream.every((u) => u.unit === unit || committed.has(u.unit))
       );
-    if (!(error instanceof CommitError)) await session.abort();
-    throw await failed(failure, ended("failed", failure.message));
+    if (!ready) {
+      for (const slot of slots) dropped.add(slot);
+      continue;
+    }
+    try {
+      if (outputs.length > 0) await session.publish(outputs.map((i) => i.target));
+      committed.add(unit);
+    } catch (error) {
+      for (const slot of slots) dropped.add(slot);
+      const where = partitioned ? ` of partition ${units.get(unit)![0].text || "(none)"}` : "";
+      commitFailure = error instanceof CommitError
+        ? new CommitError(
+          `pipeline '${graph.name}' could not publish its outputs${where}: ${error.reasonText}`,
+          error.changed,
+          error.unchanged,
+          error.pending,
+          { cause: error },
+        )
+        : new CommitError(
+          `pipeline '${graph.name}' could not publish its outputs${where}: ${firstLine(error)}`,
+          [],
+          outputs.map((i) => objectName(i.target)),
+          undefined,
+          { cause: error },
+        );
+    }
+  }
+  if (commitFailure && committed.size === 0) {
+    if (commitFailure.changed.length === 0) await session.abort();
+    throw await failed(commitFailure, ended("failed", commitFailure.message, failedPartitions()));
   }
   const identities = new Map<string, string>();
-  for (const version of versions.values()) {
-    if (version.task === null) continue;
+  for (const [slot, version] of publishing) {
+    if (version.task === null || dropped.has(slot)) continue;
     const ref = graph.buckets.find((b) => b.location === version.location)!;
-    const identity = await session.stored(ref);
-    if (identity !== undefined) identities.set(version.location, identity);
+    const at = version.partition === "" ? ref : atPartition(ref, partitionOf(version.partition));
+    const identity = await session.stored(at);
+    if (identity !== undefined) identities.set(slot, identity);
   }
+  if (!commitFailure?.changed.length) await session.abort();
+  const partial = outcome.failures.length > 0 || commitFailure !== undefined;
+  const report = partial ? ended("failed", partialError(), failedPartitions()) : ended("succeeded");
   try {
     failpoint("ledger.publish");
-    await ledger.publish(report, identities);
+    await ledger.publish(report, identities, dropped);
   } catch (error) {
     warn(
       `the outputs were published, but the ledger ${ledger.where} could not record that (${
@@ -336,7 +457,51 @@ export async function executeGraph(
   }
   progress.done(report);
   await observers.runFinished(observed, report);
+  if (partial) {
+    const error = commitFailure
+      ? new CommitError(
+        report.error!,
+        commitFailure.changed,
+        commitFailure.unchanged,
+        commitFailure.pending,
+        { cause: commitFailure },
+      )
+      : new TaskError(report.error!, { cause: outcome.failures[0].error });
+    error.report = report;
+    throw error;
+  }
   return report;
+
+  /** The partitions that did not publish because a step failed, each once, with its error. */
+  function failedPartitions(): FailedPartition[] | undefined {
+    if (!partitioned) return undefined;
+    const out: FailedPartition[] = [];
+    const seen = new Set<string>();
+    for (const item of work) {
+      const r = reportOf.get(item);
+      if (item.text === "" || seen.has(item.text) || r?.status !== "failed") continue;
+      seen.add(item.text);
+      out.push({
+        partition: item.partition,
+        task: item.step.task.name,
+        error: r.error ?? r.reason,
+      });
+    }
+    return out;
+  }
+
+  function partialError(): string {
+    const list = failedPartitions() ?? [];
+    const total = new Set(work.filter((i) => i.text !== "").map((i) => i.text)).size;
+    const first = list[0];
+    const cause = first
+      ? `task '${first.task}' failed for partition ${partitionText(first.partition)}: ${
+        firstLine(first.error)
+      }`
+      : commitFailure?.message ?? "";
+    return `pipeline '${graph.name}' failed for ${list.length} of ${total} partitions, and ` +
+      `published the others: ${cause}`;
+  }
 
   async function failed(error: GlacierError, report: RunReport): Promise<GlacierError> {
     error.report = report;
@@ -393,6 +558,66 @@ function notifier(observers: readonly RunObserver[]): Required<RunObserver> {
   };
 }
 
+/** The sources an executor sees for one item: each input's partition, when it reads one. */
+function sourcesOf(step: Step, item: WorkItem): Record<string, BucketRef> {
+  return Object.fromEntries(
+    Object.entries(item.inputs).map(([name, input]) => [
+      name,
+      input.mapping === "same" && input.parts.length === 1
+        ? input.parts[0].ref
+        : step.sources[name],
+    ]),
+  );
+}
+
+/**
+ * An input of one item as its task sees it: one partition, a window of partitions, or every
+ * partition, each with its keys as String columns.
+ */
+async function readInput(
+  session: RunSession,
+  item: WorkItem,
+  name: string,
+  context: StepContext,
+): Promise<pl.LazyDataFrame> {
+  const input = item.inputs[name];
+  const missing = context.missing(item.step, name);
+  if (input.mapping === "whole") return await session.input(input.parts[0].ref, missing);
+  const keys = Object.keys(item.step.sources[name].partitions ?? {});
+  const frames: pl.LazyDataFrame[] = [];
+  for (const part of input.parts) {
+    const frame = await session.input(part.ref, missing);
+    frames.push(
+      frame.withColumns(...keys.map((k) => pl.lit(part.partition[k]).cast(pl.Utf8).alias(k))),
+    );
+  }
+  if (frames.length === 1) return frames[0];
+  if (frames.length === 0) {
+    return emptyFrame(item.step.sources[name].schema).lazy()
+      .withColumns(...keys.map((k) => pl.lit(null).cast(pl.Utf8).alias(k)));
+  }
+  return pl.concat(frames, { how: "vertical" });
+}
+
+/**
+ * The `--partition` options that retry exactly some partitions: one option per key when they
+ * are every combination of their keys' values, else one run per partition, joined by `;`.
+ *
+ * @param failures the failed partitions.
+ * @returns the options.
+ */
+export function retryFlags(failures: readonly FailedPartition[]): string {
+  const keys = Object.keys(failures[0].partition);
+  const valuesOf = keys.map((k) => [...new Set(failures.map((f) => f.partition[k]))]);
+  const combinations = valuesOf.reduce((n, v) => n * v.length, 1);
+  const flags = (parts: readonly (readonly string[])[]) =>
+    keys.map((k, i) => `--partition ${k}=${parts[i].join(",")}`).join(" ");
+  if (combinations === new Set(failures.map((f) => partitionText(f.partition))).size) {
+    return flags(valuesOf);
+  }
+  return failures.map((f) => flags(keys.map((k) => [f.partition[k]]))).join(" ; ");
+}
+
 /**
  * Runs a step's task in this process: reads its inputs through the session, builds and checks
  * its plan, and streams the plan into the target's staged output.
@@ -409,9 +634,11 @@ export async function runInProcess(
 ): Promise<Written> {
   const frames: Record<string, Awaited<ReturnType<RunSession["input"]>>> = {};
   for (const [name, ref] of Object.entries(step.sources)) {
-    frames[name] = await session.input(ref, context.missing(step, name));
+    frames[name] = context.read
+      ? await context.read(name)
+      : await session.input(ref, context.missing(step, name));
   }
-  const plan = applyTask(step, frames);
+  const plan = applyTask(step, frames, context.partition ?? {});
   try {
     return await session.output(step.target, plan);
   } catch (error) {

@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import type { PipelineGraph } from "../core/graph.ts";
 import type { RunObserver } from "../core/observer.ts";
-import type { ExecuteOptions, RunReport } from "../core/reports.ts";
+import type { ExecuteOptions, PlanOptions, RunReport } from "../core/reports.ts";
 import { FileRunSession } from "../io/file_session.ts";
 import { FileStorage } from "../io/file_storage.ts";
 import { executeGraph, runInProcess } from "./execute.ts";
@@ -80,22 +80,21 @@ export function ledgerRoot(graph: PipelineGraph): string {
  * Predicts what a local run would do.
  *
  * @param graph the pipeline.
- * @param force as the run's `force`.
+ * @param options as the run's `force` and `partitions`.
  * @returns each step's action and reason.
  */
 export async function planLocal(
   graph: PipelineGraph,
-  force: boolean | readonly string[] = false,
+  options: Pick<PlanOptions, "force" | "partitions"> = {},
 ): Promise<StepPlan> {
   const ledger = await openLocalLedger(ledgerRoot(graph));
   try {
-    return await planSteps(
-      graph,
-      "local",
-      ledger,
-      (ref) => fileIdentity(new FileStorage(ref.settings.localRoot).pathOf(ref)),
-      force,
-    );
+    return await planSteps(graph, "local", ledger, {
+      stored: (ref) => fileIdentity(new FileStorage(ref.settings.localRoot).pathOf(ref)),
+      partitions: (ref) => new FileStorage(ref.settings.localRoot).partitions(ref),
+      force: options.force,
+      selection: options.partitions,
+    });
   } finally {
     ledger.close();
   }

@@ -37,45 +37,73 @@ export async function schedule(
   concurrency: number,
   run: (step: Step) => Promise<void>,
 ): Promise<ScheduleOutcome> {
+  const producer = new Map(graph.steps.map((s) => [s.target.location, s]));
+  const outcome = await scheduleNodes(
+    graph.steps,
+    (step) => Object.values(step.sources).flatMap((ref) => producer.get(ref.location) ?? []),
+    concurrency,
+    run,
+  );
+  return {
+    failures: outcome.failures.map(({ node, error }) => ({ step: node, error })),
+    blocked: outcome.blocked,
+  };
+}
+
+/**
+ * Runs every node of a DAG once the nodes it depends on have finished, at most `concurrency` at a
+ * time, in the order given where it can; a node that fails blocks every node downstream of it.
+ *
+ * @param nodes the nodes, each after the nodes it depends on.
+ * @param upstream the nodes one depends on.
+ * @param concurrency how many may run at once.
+ * @param run what to do for one node.
+ * @returns the failures (in the order they failed) and the nodes they blocked (in node order).
+ */
+export async function scheduleNodes<T>(
+  nodes: readonly T[],
+  upstream: (node: T) => readonly T[],
+  concurrency: number,
+  run: (node: T) => Promise<void>,
+): Promise<{ failures: { node: T; error: unknown }[]; blocked: T[] }> {
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
   }
-  const producer = new Map(graph.steps.map((s) => [s.target.location, s]));
-  const waitingOn = new Map<Step, Set<Step>>();
-  for (const step of graph.steps) {
-    const ups = new Set<Step>();
-    for (const ref of Object.values(step.sources)) {
-      const up = producer.get(ref.location);
-      if (up) ups.add(up);
-    }
-    waitingOn.set(step, ups);
+  const waiting = new Map<T, number>();
+  const downstream = new Map<T, T[]>();
+  for (const node of nodes) {
+    const ups = new Set(upstream(node));
+    waiting.set(node, ups.size);
+    for (const up of ups) downstream.set(up, [...(downstream.get(up) ?? []), node]);
   }
-  const pending = [...graph.steps];
+  const order = new Map(nodes.map((n, i) => [n, i]));
+  const ready: T[] = nodes.filter((n) => waiting.get(n) === 0);
   const running = new Set<Promise<void>>();
-  const failures: StepFailure[] = [];
-  const blocked: Step[] = [];
-  const block = (failed: Step) => {
-    for (let i = pending.length - 1; i >= 0; i--) {
-      if (waitingOn.get(pending[i])!.has(failed)) {
-        const [step] = pending.splice(i, 1);
-        blocked.push(step);
-        block(step);
-      }
+  const failures: { node: T; error: unknown }[] = [];
+  const stopped = new Set<T>();
+  const block = (failed: T) => {
+    for (const next of downstream.get(failed) ?? []) {
+      if (stopped.has(next)) continue;
+      stopped.add(next);
+      block(next);
     }
   };
-
-  while (pending.length > 0 || running.size > 0) {
-    while (running.size < concurrency) {
-      const i = pending.findIndex((s) => waitingOn.get(s)!.size === 0);
-      if (i < 0) break;
-      const [step] = pending.splice(i, 1);
-      const task: Promise<void> = run(step).then(
-        () => {
-          for (const deps of waitingOn.values()) deps.delete(step);
-        },
+  const release = (done: T) => {
+    for (const next of downstream.get(done) ?? []) {
+      const left = waiting.get(next)! - 1;
+      waiting.set(next, left);
+      if (left === 0 && !stopped.has(next)) insertSorted(ready, next, order);
+    }
+  };
+  while (ready.length > 0 || running.size > 0) {
+    while (running.size < concurrency && ready.length > 0) {
+      const node = ready.shift()!;
+      if (stopped.has(node)) continue;
+      const task: Promise<void> = run(node).then(
+        () => release(node),
         (error) => {
-          failures.push({ step, error });
-          block(step);
+          failures.push({ node, error });
+          block(node);
         },
       ).finally(() => running.delete(task));
       running.add(task);
@@ -83,6 +111,12 @@ export async function schedule(
     if (running.size === 0) break;
     await Promise.race(running);
   }
-  const stopped = new Set(blocked);
-  return { failures, blocked: graph.steps.filter((s) => stopped.has(s)) };
+  return { failures, blocked: nodes.filter((n) => stopped.has(n)) };
+}
+
+function insertSorted<T>(list: T[], node: T, order: ReadonlyMap<T, number>): void {
+  const at = order.get(node)!;
+  let i = list.length;
+  while (i > 0 && order.get(list[i - 1])! > at) i--;
+  list.splice(i, 0, node);
 }

@@ -7,6 +7,8 @@ import type pl from "../polars.ts";
 import { CommitError, firstLine, StorageError } from "../core/errors.ts";
 import type { PipelineGraph } from "../core/graph.ts";
 import type { BucketRef } from "../core/lineage.ts";
+import { objectName } from "../core/partition_map.ts";
+import type { PartitionValues } from "../core/partitions.ts";
 import { FileStorage, type FileTransaction } from "./file_storage.ts";
 import { fileIdentity, hashFile } from "./file_identity.ts";
 import { newRunId, type RunSession, type Written } from "../core/session.ts";
@@ -62,6 +64,10 @@ export class FileRunSession implements RunSession {
     return fileIdentity(this.uriOf(ref));
   }
 
+  async partitions(ref: BucketRef): Promise<PartitionValues[]> {
+    return await this.#at(ref).storage.partitions(ref);
+  }
+
   input(ref: BucketRef, missing: string): Promise<pl.LazyDataFrame> {
     const { storage, txn } = this.#at(ref);
     return storage.scan(ref, txn.readPath(ref), missing);
@@ -89,6 +95,30 @@ export class FileRunSession implements RunSession {
     }
     txn.staged(ref);
     return written;
+  }
+
+  async publish(outputs: readonly BucketRef[]): Promise<void> {
+    const changed: string[] = [];
+    const byRoot = new Map<FileTransaction, string[]>();
+    for (const ref of outputs) {
+      const { txn } = this.#at(ref);
+      byRoot.set(txn, [...(byRoot.get(txn) ?? []), objectName(ref)]);
+    }
+    for (const [txn, names] of byRoot) {
+      try {
+        await txn.publish(names);
+        changed.push(...names);
+      } catch (error) {
+        if (changed.length === 0 || !(error instanceof CommitError)) throw error;
+        throw new CommitError(
+          error.reasonText,
+          [...changed, ...error.changed],
+          error.unchanged,
+          error.pending,
+          { cause: error },
+        );
+      }
+    }
   }
 
   async commit(): Promise<void> {

@@ -16,6 +16,8 @@ import { dirname, join } from "node:path";
 import type pl from "../polars.ts";
 import { CommitError, firstLine, NoDataError, StorageError } from "../core/errors.ts";
 import type { BucketRef } from "../core/lineage.ts";
+import { objectName } from "../core/partition_map.ts";
+import { fixedPrefix, type PartitionValues, pathMatcher } from "../core/partitions.ts";
 import type { WriteReport } from "../core/reports.ts";
 import { newRunId } from "../core/session.ts";
 import { formatOf } from "./file_format.ts";
@@ -60,6 +62,30 @@ export class FileStorage {
    */
   pathOf(ref: BucketRef): string {
     return join(this.root, ref.bucket, ...ref.path.split("/"));
+  }
+
+  /**
+   * The partitions of a partitioned bucket that have data, found by listing its folder.
+   *
+   * @param ref the bucket (its path has placeholders).
+   * @returns each partition's values, in path order.
+   */
+  async partitions(ref: BucketRef): Promise<PartitionValues[]> {
+    const match = pathMatcher(ref.path, ref.partitions ?? {});
+    const prefix = fixedPrefix(ref.path);
+    const base = join(this.root, ref.bucket);
+    const found: PartitionValues[] = [];
+    const walk = async (rel: string): Promise<void> => {
+      for (const name of await listDir(join(base, ...rel.split("/")))) {
+        if (name.startsWith(".")) continue;
+        const path = `${rel}${name}`;
+        const values = match(path);
+        if (values) found.push(values);
+        else if (!/\.[A-Za-z]+$/.test(name)) await walk(`${path}/`);
+      }
+    };
+    await walk(prefix);
+    return found;
   }
 
   /**
@@ -237,7 +263,8 @@ export class FileStorage {
     const held: FileLock[] = [];
     try {
       for (const ref of sorted) {
-        const path = join(this.root, STATE, LOCKS, ref.bucket, `${ref.path}.lock`);
+        // One lock per bucket, partitioned or not: its location names it.
+        const path = join(this.root, STATE, LOCKS, `${ref.location}.lock`);
         const lock = await FileLock.acquire(path, holder, wait);
         if (!lock) {
           const by = describeHolder(await FileLock.holderOf(path));
@@ -358,17 +385,17 @@ export class FileTransaction {
    * @param ref the bucket.
    */
   staged(ref: BucketRef): void {
-    this.#staged.set(ref.location, {
-      location: ref.location,
+    this.#staged.set(objectName(ref), {
+      location: ref.partition ? objectName(ref) : ref.location,
       staged: this.stagePath(ref),
       final: this.#storage.pathOf(ref),
       previous: join(this.#dir, "previous", ref.bucket, ...ref.path.split("/")),
     });
   }
 
-  /** Buckets with a staged output, in the order they were staged. */
+  /** Buckets (partitions: `bucket/path` filled in) with a staged output, in staging order. */
   get outputs(): string[] {
-    return [...this.#staged.keys()];
+    return [...this.#staged.values()].map((s) => s.location);
   }
 
   /**
@@ -378,7 +405,7 @@ export class FileTransaction {
    * @returns the path to read.
    */
   readPath(ref: BucketRef): string {
-    return this.#staged.get(ref.location)?.staged ?? this.#storage.pathOf(ref);
+    return this.#staged.get(objectName(ref))?.staged ?? this.#storage.pathOf(ref);
   }
 
   /**
@@ -389,7 +416,40 @@ export class FileTransaction {
    * @throws {CommitError} saying exactly which buckets changed.
    */
   async commit(): Promise<void> {
-    const entries = await journalEntries([...this.#staged.values()]);
+    try {
+      await this.publish([...this.#staged.keys()]);
+    } catch (error) {
+      if (!(error instanceof CommitError) || error.changed.length === 0) await this.abort();
+      throw error;
+    }
+    await this.abort();
+  }
+
+  /**
+   * Publishes some staged outputs together (one partition's outputs across its buckets), through
+   * the run's journal, and keeps the run open for the rest. A failure that changed nothing drops
+   * these outputs and leaves the run open; one that changed some releases the run's locks and
+   * leaves the journal, which the next use of the root completes.
+   *
+   * @param names the outputs, by {@linkcode objectName}.
+   * @throws {CommitError} saying exactly which buckets changed.
+   */
+  async publish(names: readonly string[]): Promise<void> {
+    const outputs = names.flatMap((name) => {
+      const found = this.#staged.get(name);
+      this.#staged.delete(name);
+      return found ? [found] : [];
+    });
+    const drop = async () => {
+      for (const output of outputs) await Deno.remove(output.staged).catch(() => {});
+    };
+    let entries: JournalEntry[];
+    try {
+      entries = await journalEntries(outputs);
+    } catch (error) {
+      await drop();
+      throw error;
+    }
     if (entries.length > 0) {
       const journal = this.#storage.journalPath(this.#id);
       failpoint("local.commit.before-journal");
@@ -397,7 +457,7 @@ export class FileTransaction {
         await writeJournal(journal, entries);
       } catch (error) {
         await Deno.remove(journal).catch(() => {});
-        await this.abort();
+        await drop();
         throw new CommitError(
           `the run's commit journal ${journal} could not be written: ${firstLine(error)}`,
           [],
@@ -412,7 +472,7 @@ export class FileTransaction {
       } catch (error) {
         if (error instanceof CommitError && error.changed.length === 0) {
           await Deno.remove(journal);
-          await this.abort();
+          await drop();
         } else await this.#release();
         throw error;
       }
@@ -420,7 +480,6 @@ export class FileTransaction {
       await Deno.remove(journal);
       failpoint("local.commit.journal-removed");
     }
-    await this.abort();
   }
 
   /** Drops every staged output and releases the run's locks; the buckets keep their data. */

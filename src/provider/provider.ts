@@ -7,6 +7,10 @@ import { join, resolve } from "node:path";
 import type { Schema } from "../schema/schema.ts";
 import { dtypeName } from "../schema/dtypes.ts";
 import { type Bucket, BucketImpl } from "../core/bucket.ts";
+import type { DeclarationErrors } from "../core/partition_checks.ts";
+import { declarationIssues } from "../core/partition_map.ts";
+import type { PartitionKey, PartitionKeys } from "../core/partitions.ts";
+import { WiringError } from "../core/errors.ts";
 import type { CsvOptions, ProviderSettings } from "../core/lineage.ts";
 import { AwsConfig, LambdaConfig, SparkConfig } from "./config.ts";
 import { type ExecutionResource, ExecutionResourceImpl } from "./resource.ts";
@@ -15,7 +19,11 @@ import { csvOptions } from "./csv.ts";
 import { MODES } from "./modes.ts";
 
 /** Declaration of a bucket. */
-export interface BucketSpec<B extends string, P extends string, S extends Schema> {
+export interface BucketSpec<
+  B extends string = string,
+  P extends string = string,
+  S extends Schema = Schema,
+> {
   /** The storage bucket: an S3 bucket in cloud mode, a directory under `localRoot` locally. */
   readonly bucket: B;
   /** The object path; the extension picks the format (.parquet, .csv, .ndjson/.jsonl, .arrow/.ipc). */
@@ -44,7 +52,52 @@ export interface BucketSpec<B extends string, P extends string, S extends Schema
    * ```
    */
   readonly csv?: CsvOptions;
+  /**
+   * Its partition keys, by name: `hourly`, `daily`, `weekly`, `monthly` or `values`. The path
+   * has a `{key}` placeholder for each, and no schema column has a key's name.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { daily, Provider, schema, t, values } from "@glacier/glacier";
+   * const provider = new Provider();
+   * const readings = provider.bucket({
+   *   bucket: "lab",
+   *   path: "raw/{site}/{date}.parquet",
+   *   schema: schema({ sensor: t.string, celsius: t.float64 }),
+   *   partitions: { date: daily({ start: "2026-01-01" }), site: values(["north", "south"]) },
+   * });
+   * assert.deepEqual(Object.keys(readings.partitions), ["date", "site"]);
+   * ```
+   */
+  readonly partitions?: PartitionKeys;
 }
+
+/** A bucket's keys as its spec declares them; `{}` without `partitions`. */
+export type KeysOf<Spec> = Spec extends { readonly partitions: infer K extends PartitionKeys } ? K
+  // deno-lint-ignore ban-types
+  : {};
+
+/**
+ * What `provider.bucket(spec)` accepts: the spec when its path's placeholders and its keys match,
+ * else the messages saying why not (on its `partitions`).
+ */
+export type BucketCheck<Spec extends BucketSpec> = [
+  DeclarationErrors<
+    `${Spec["bucket"]}/${Spec["path"]}`,
+    Spec["path"],
+    Spec["schema"],
+    KeysOf<Spec>
+  >,
+] extends [never] ? unknown
+  : {
+    readonly partitions: DeclarationErrors<
+      `${Spec["bucket"]}/${Spec["path"]}`,
+      Spec["path"],
+      Spec["schema"],
+      KeysOf<Spec>
+    >;
+  };
 
 const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
@@ -93,8 +146,20 @@ export class Provider {
    * wrong CSV options.
    */
   bucket<const B extends string, const P extends string, const S extends Schema>(
-    spec: BucketSpec<B, P, S>,
-  ): Bucket<S, `${B}/${P}`> {
+    spec: BucketSpec<B, P, S> & { readonly partitions?: undefined },
+    // deno-lint-ignore ban-types
+  ): Bucket<S, `${B}/${P}`, {}>;
+  /**
+   * Declares a partitioned bucket: its path has a `{key}` placeholder for each partition key.
+   *
+   * @param spec the storage bucket, the path, the schema and the partition keys.
+   * @returns a bucket with no lineage.
+   * @throws {WiringError} when the placeholders and the keys differ, or a key names a column.
+   */
+  bucket<const Spec extends BucketSpec & { readonly partitions: PartitionKeys }>(
+    spec: Spec & NoInfer<BucketCheck<Spec>>,
+  ): Bucket<Spec["schema"], `${Spec["bucket"]}/${Spec["path"]}`, KeysOf<Spec>>;
+  bucket(spec: BucketSpec): Bucket {
     const { bucket, path, schema } = spec;
     if (typeof bucket !== "string" || !S3_BUCKET.test(bucket) || bucket.includes("..")) {
       throw new TypeError(
@@ -105,7 +170,8 @@ export class Provider {
     }
     if (
       typeof path !== "string" || path.length === 0 || path.startsWith("/") ||
-      path.split("/").some((part) => part === "" || part === "." || part === "..")
+      path.split("/").some((part) => part === "" || part === "." || part === "..") ||
+      /\{[^}]*\{|\}[^{]*\}|\{\}/.test(path)
     ) {
       throw new TypeError(
         `bucket '${bucket}' path ${
@@ -126,6 +192,9 @@ export class Provider {
         }
       }
     }
+    const keys = partitionKeys(`${bucket}/${path}`, spec.partitions);
+    const issues = declarationIssues(`${bucket}/${path}`, path, Object.keys(schema), keys ?? {});
+    if (issues.length > 0) throw new WiringError(issues.join("; "));
     return new BucketImpl({
       ref: Object.freeze({
         bucket,
@@ -137,10 +206,11 @@ export class Provider {
         ...(spec.csv === undefined
           ? {}
           : { csv: csvOptions(`${bucket}/${path}`, formatOf(path) === "csv", spec.csv) }),
+        ...(keys === undefined ? {} : { partitions: keys }),
       }),
       lineage: Object.freeze([]),
       modes: MODES,
-    }) as unknown as Bucket<S, `${B}/${P}`>;
+    });
   }
 
   /**
@@ -188,4 +258,31 @@ export class Provider {
       ...(config.timeoutSeconds === undefined ? {} : { timeoutSeconds: config.timeoutSeconds }),
     });
   }
+}
+
+const KINDS = new Set(["hourly", "daily", "weekly", "monthly", "values"]);
+
+/** A spec's partition keys, checked to be definitions made by `daily()`, `values()` and the rest. */
+function partitionKeys(location: string, keys: unknown): PartitionKeys | undefined {
+  if (keys === undefined) return undefined;
+  if (keys === null || typeof keys !== "object" || Array.isArray(keys)) {
+    throw new TypeError(
+      `bucket '${location}' partitions must be an object of keys, such as ` +
+        "{ date: daily({ start: '2026-01-01' }) }",
+    );
+  }
+  for (const [key, def] of Object.entries(keys)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+      throw new TypeError(
+        `bucket '${location}' partition key '${key}' is not valid: use letters, digits and '_'`,
+      );
+    }
+    if (!KINDS.has((def as PartitionKey | null)?.kind ?? "")) {
+      throw new TypeError(
+        `bucket '${location}' partition key '${key}' needs a definition made by hourly(), ` +
+          "daily(), weekly(), monthly() or values([...])",
+      );
+    }
+  }
+  return Object.keys(keys).length === 0 ? undefined : Object.freeze({ ...keys }) as PartitionKeys;
 }

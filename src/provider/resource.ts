@@ -6,6 +6,7 @@
 import type pl from "../polars.ts";
 import type { Schema } from "../schema/schema.ts";
 import type { ResourceInfo } from "../core/resource.ts";
+import type { PartitionValues } from "../core/partitions.ts";
 import {
   createTask,
   type InputFrames,
@@ -25,24 +26,26 @@ export interface ExecutionResource {
    * Declares a single-source task.
    *
    * @param spec name, input schema and output schema.
-   * @param body builds the output plan from the input frame.
+   * @param body builds the output plan from the input frame; its second parameter is the
+   *   partition being computed (`{ date: "2026-01-03" }`; `{}` for an unpartitioned target).
    * @returns the task.
    */
   task<const I extends Schema, const O extends Schema, const N extends string>(
     spec: SingleTaskSpec<I, O, N>,
-    body: (df: pl.LazyDataFrame<I>) => pl.LazyDataFrame,
+    body: (df: pl.LazyDataFrame<I>, partition: PartitionValues) => pl.LazyDataFrame,
   ): SingleTask<I, O, N>;
 
   /**
    * Declares a multi-source task.
    *
    * @param spec name, named input schemas and output schema.
-   * @param body builds the output plan from the named input frames.
+   * @param body builds the output plan from the named input frames; its second parameter is the
+   *   partition being computed.
    * @returns the task.
    */
   task<const I extends TaskInputs, const O extends Schema, const N extends string>(
     spec: MultiTaskSpec<I, O, N>,
-    body: (inputs: InputFrames<I>) => pl.LazyDataFrame,
+    body: (inputs: InputFrames<I>, partition: PartitionValues) => pl.LazyDataFrame,
   ): MultiTask<I, O, N>;
 }
 

@@ -82,6 +82,37 @@ export const messages = {
   needsBucket(task: string): string {
     return `task '${task}' takes one input: use bucket.transform(task)`;
   },
+  /** A bucket path has a `{placeholder}` that names no partition key. */
+  placeholderWithoutKey(bucket: string, key: string): string {
+    return `path of bucket '${bucket}' has placeholder '{${key}}' but no partition key '${key}'`;
+  },
+  /** A partition key has no `{placeholder}` in the bucket's path. */
+  keyWithoutPlaceholder(bucket: string, key: string): string {
+    return `partition key '${key}' of bucket '${bucket}' has no placeholder '{${key}}' in its path`;
+  },
+  /** A partition key has the name of a schema column. */
+  keyIsColumn(bucket: string, key: string): string {
+    return `partition key '${key}' of bucket '${bucket}' is also a column of its schema; rename one (reading every partition adds the key as a column)`;
+  },
+  /** A partitioned input feeds a target partitioned without one of its keys. */
+  keyNotInTarget(source: string, key: string, target: string, task: string): string {
+    return `bucket '${source}' is partitioned by '${key}' but bucket '${target}' that task '${task}' writes is not; give them the same keys, or leave the target unpartitioned to read every partition as one frame`;
+  },
+  /** A partitioned target is fed by a partitioned input without one of its keys. */
+  keyNotInSource(target: string, key: string, source: string, task: string): string {
+    return `bucket '${target}' that task '${task}' writes is partitioned by '${key}' but bucket '${source}' that it reads is not; give them the same keys, or leave the input unpartitioned to read it whole`;
+  },
+  /** A key of one kind feeds a key of another kind (daily into monthly, say). */
+  keyKindDiffers(
+    key: string,
+    source: string,
+    have: string,
+    target: string,
+    want: string,
+    task: string,
+  ): string {
+    return `partition key '${key}' is ${have} in bucket '${source}' but ${want} in bucket '${target}' that task '${task}' writes; only the same partitions map to each other`;
+  },
   /** Stored data lacks a column that the bucket's schema declares. */
   dataMissingColumn(bucket: string, column: string, want: string, uri: string): string {
     return `bucket '${bucket}' data at ${uri} lacks column '${column}' (${want}) that its schema declares`;

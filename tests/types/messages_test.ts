@@ -95,6 +95,12 @@ const WIRING_MESSAGES = [
   "outputFieldDtype",
   "extraOutputField",
   "missingOutputField",
+  "placeholderWithoutKey",
+  "keyWithoutPlaceholder",
+  "keyIsColumn",
+  "keyNotInTarget",
+  "keyNotInSource",
+  "keyKindDiffers",
 ] as const satisfies readonly (keyof typeof messages)[];
 
 /**

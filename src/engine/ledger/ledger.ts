@@ -87,6 +87,18 @@ export function versionKey(version: Pick<VersionRecord, "content" | "identity">)
   return version.content ?? version.identity;
 }
 
+/**
+ * Where a version lives in the ledger: the bucket's location, and for a partition
+ * `location#key=value/...`.
+ *
+ * @param location the bucket, `bucket/path`.
+ * @param partition the partition as text; empty for none.
+ * @returns the slot.
+ */
+export function versionSlot(location: string, partition: string): string {
+  return partition === "" ? location : `${location}#${partition}`;
+}
+
 /** A run as the ledger lists it. */
 export interface RunSummary {
   /** The run's id. */
@@ -138,10 +150,11 @@ export interface Ledger {
   /** Where it is, for messages: a file path or an `s3://` URI. */
   readonly where: string;
   /**
-   * What the ledger knows of buckets now.
+   * What the ledger knows of buckets now, and of each of their partitions.
    *
    * @param locations the buckets, as `bucket/path`.
-   * @returns what it knows, by location; buckets it never saw are absent.
+   * @returns what it knows, by {@linkcode versionSlot} (the location for an unpartitioned
+   *   bucket); buckets and partitions it never saw are absent.
    */
   current(locations: readonly string[]): Promise<Map<string, CurrentVersion>>;
   /**
@@ -169,9 +182,16 @@ export interface Ledger {
    * Makes the prepared versions current and ends the run, in one transaction.
    *
    * @param report the run's report.
-   * @param identities each published bucket's stored identity after placing, by location.
+   * @param identities each published bucket's stored identity after placing, by
+   *   {@linkcode versionSlot}.
+   * @param dropped the slots of prepared versions that were not published after all (partitions
+   *   whose commit failed); they never become current.
    */
-  publish(report: RunReport, identities: ReadonlyMap<string, string>): Promise<void>;
+  publish(
+    report: RunReport,
+    identities: ReadonlyMap<string, string>,
+    dropped?: ReadonlySet<string>,
+  ): Promise<void>;
   /**
    * Ends a run that published nothing.
    *

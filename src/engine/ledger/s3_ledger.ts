@@ -18,6 +18,7 @@ import {
   type RunStart,
   type RunSummary,
   type VersionRecord,
+  versionSlot,
 } from "./ledger.ts";
 
 const HEAD = "ledger/head.json";
@@ -26,6 +27,7 @@ const ATTEMPTS = 50;
 
 interface Head {
   readonly schemaVersion: number;
+  /** By {@linkcode versionSlot}: a bucket's location, or `location#partition`. */
   readonly buckets: Record<string, { published?: VersionRecord; pending: VersionRecord[] }>;
 }
 
@@ -52,9 +54,10 @@ export class S3Ledger implements Ledger {
   async current(locations: readonly string[]): Promise<Map<string, CurrentVersion>> {
     const { head } = await this.#head();
     const found = new Map<string, CurrentVersion>();
-    for (const location of locations) {
-      const entry = head.buckets[location];
-      if (entry) found.set(location, entry);
+    const wanted = new Set(locations);
+    for (const [slot, entry] of Object.entries(head.buckets)) {
+      const cut = slot.indexOf("#");
+      if (wanted.has(cut < 0 ? slot : slot.slice(0, cut))) found.set(slot, entry);
     }
     return found;
   }
@@ -91,7 +94,9 @@ export class S3Ledger implements Ledger {
   async prepare(runId: string, versions: readonly VersionRecord[]): Promise<void> {
     await this.#update((head) => {
       for (const version of versions) {
-        const entry = head.buckets[version.location] ??= { pending: [] };
+        const entry = head.buckets[versionSlot(version.location, version.partition)] ??= {
+          pending: [],
+        };
         entry.pending = [version, ...entry.pending.filter((v) => v.runId !== runId)];
       }
     });
@@ -99,12 +104,18 @@ export class S3Ledger implements Ledger {
     if (record) await this.#putRun({ ...record, status: "publishing" });
   }
 
-  async publish(report: RunReport, identities: ReadonlyMap<string, string>): Promise<void> {
+  async publish(
+    report: RunReport,
+    identities: ReadonlyMap<string, string>,
+    dropped: ReadonlySet<string> = new Set(),
+  ): Promise<void> {
     await this.#update((head) => {
-      for (const [location, entry] of Object.entries(head.buckets)) {
+      for (const [slot, entry] of Object.entries(head.buckets)) {
         const mine = entry.pending.find((v) => v.runId === report.runId);
         if (!mine) continue;
-        entry.published = { ...mine, identity: identities.get(location) ?? mine.identity };
+        if (!dropped.has(slot)) {
+          entry.published = { ...mine, identity: identities.get(slot) ?? mine.identity };
+        }
         entry.pending = entry.pending.filter((v) => v.runId !== report.runId);
       }
     });

@@ -8,6 +8,7 @@ import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { dirname } from "node:path";
 import { hostname } from "node:os";
 import { StorageError } from "../../core/errors.ts";
+import { partitionText } from "../../core/partitions.ts";
 import type { RunReport, StepReport, StorageMode } from "../../core/reports.ts";
 import {
   type CurrentVersion,
@@ -17,6 +18,7 @@ import {
   type RunStart,
   type RunSummary,
   type VersionRecord,
+  versionSlot,
 } from "./ledger.ts";
 
 const SCHEMA_V1 = `
@@ -135,18 +137,22 @@ export class SqliteLedger implements Ledger {
   current(locations: readonly string[]): Promise<Map<string, CurrentVersion>> {
     const found = new Map<string, CurrentVersion>();
     const published = this.#db.prepare(
-      "SELECT v.* FROM current c JOIN versions v ON v.id = c.version_id " +
-        "WHERE c.location = ? AND c.partition = ''",
+      "SELECT v.* FROM current c JOIN versions v ON v.id = c.version_id WHERE c.location = ?",
     );
     const pending = this.#db.prepare(
-      "SELECT * FROM versions WHERE state = 'pending' AND location = ? AND partition = '' " +
-        "ORDER BY id DESC",
+      "SELECT * FROM versions WHERE state = 'pending' AND location = ? ORDER BY id DESC",
     );
+    const entry = (slot: string) => {
+      let known = found.get(slot);
+      if (!known) found.set(slot, known = { pending: [] });
+      return known as { published?: VersionRecord; pending: VersionRecord[] };
+    };
     for (const location of locations) {
-      const row = published.get(location) as VersionRow | undefined;
-      const waiting = (pending.all(location) as unknown as VersionRow[]).map(toVersion);
-      if (row || waiting.length > 0) {
-        found.set(location, { ...(row ? { published: toVersion(row) } : {}), pending: waiting });
+      for (const row of published.all(location) as unknown as VersionRow[]) {
+        entry(versionSlot(location, row.partition)).published = toVersion(row);
+      }
+      for (const row of pending.all(location) as unknown as VersionRow[]) {
+        entry(versionSlot(location, row.partition)).pending.push(toVersion(row));
       }
     }
     return Promise.resolve(found);
@@ -197,7 +203,11 @@ export class SqliteLedger implements Ledger {
     return Promise.resolve();
   }
 
-  publish(report: RunReport, identities: ReadonlyMap<string, string>): Promise<void> {
+  publish(
+    report: RunReport,
+    identities: ReadonlyMap<string, string>,
+    dropped: ReadonlySet<string> = new Set(),
+  ): Promise<void> {
     this.#transaction(() => {
       const rows = this.#db.prepare(
         "SELECT id, location, partition FROM versions WHERE run_id = ? AND state = 'pending'",
@@ -208,8 +218,14 @@ export class SqliteLedger implements Ledger {
       const point = this.#db.prepare(
         "INSERT OR REPLACE INTO current (location, partition, version_id) VALUES (?, ?, ?)",
       );
+      const drop = this.#db.prepare("UPDATE versions SET state = 'dropped' WHERE id = ?");
       for (const row of rows) {
-        identify.run(identities.get(row.location) ?? null, row.id);
+        const slot = versionSlot(row.location, row.partition);
+        if (dropped.has(slot)) {
+          drop.run(row.id);
+          continue;
+        }
+        identify.run(identities.get(slot) ?? null, row.id);
         point.run(row.location, row.partition, row.id);
       }
       this.#endRun(report);
@@ -400,14 +416,4 @@ function toSummary(row: RunRow): RunSummary {
     pid: row.pid,
     error: row.error,
   };
-}
-
-/**
- * A partition as text: `date=2026-01-03/site=north`; empty for none.
- *
- * @param partition the partition.
- * @returns the text.
- */
-export function partitionText(partition: Readonly<Record<string, string>> | undefined): string {
-  return partition ? Object.entries(partition).map(([k, v]) => `${k}=${v}`).join("/") : "";
 }

@@ -9,6 +9,8 @@ import { join } from "node:path";
 import type pl from "../../polars.ts";
 import type { PipelineGraph } from "../../core/graph.ts";
 import type { BucketRef } from "../../core/lineage.ts";
+import { objectName } from "../../core/partition_map.ts";
+import type { PartitionValues } from "../../core/partitions.ts";
 import { formatOf } from "../file_format.ts";
 import { hashFile } from "../file_identity.ts";
 import { countRows, scanValidated, sinkFile } from "../formats.ts";
@@ -114,7 +116,7 @@ export class S3RunSession implements RemoteRunSession {
   }
 
   locate(ref: BucketRef): ObjectAddress {
-    const staged = this.#staged.get(ref.location);
+    const staged = this.#staged.get(objectName(ref));
     return staged
       ? { bucket: ref.bucket, key: staged.staged }
       : { bucket: ref.bucket, key: ref.path };
@@ -133,7 +135,7 @@ export class S3RunSession implements RemoteRunSession {
           `s3://${at.bucket}/${at.key}`,
       );
     }
-    this.#staged.set(ref.location, { ref, staged: at.key, size: head.size });
+    this.#staged.set(objectName(ref), { ref, staged: at.key, size: head.size });
     return head.size;
   }
 
@@ -141,8 +143,12 @@ export class S3RunSession implements RemoteRunSession {
     return (await this.#storage.head(ref.bucket, ref.path))?.etag;
   }
 
+  partitions(ref: BucketRef): Promise<PartitionValues[]> {
+    return this.#storage.partitions(ref);
+  }
+
   input(ref: BucketRef, missing: string): Promise<pl.LazyDataFrame> {
-    const staged = this.#staged.get(ref.location);
+    const staged = this.#staged.get(objectName(ref));
     if (staged?.file) return Promise.resolve(scanValidated(ref, staged.file, this.uriOf(ref)));
     const at = this.locate(ref);
     const id = `${at.bucket}/${at.key}`;
@@ -170,7 +176,7 @@ export class S3RunSession implements RemoteRunSession {
     ]);
     const staged = this.#storage.stagingKey(this.#run, ref);
     await this.#storage.upload(file, ref.bucket, staged, { location: ref.location });
-    this.#staged.set(ref.location, { ref, staged, size: bytes, file });
+    this.#staged.set(objectName(ref), { ref, staged, size: bytes, file });
     return { rows, bytes, content };
   }
 
@@ -182,9 +188,33 @@ export class S3RunSession implements RemoteRunSession {
    * @throws {CommitError} saying exactly which buckets changed.
    */
   async commit(): Promise<void> {
-    const staged = [...this.#staged.values()];
-    if (staged.length === 0) return await this.abort();
-    const all = staged.map((s) => s.ref.location);
+    try {
+      await this.publish([...this.#staged.values()].map((s) => s.ref));
+    } catch (error) {
+      if (!(error instanceof CommitError) || error.changed.length === 0) await this.abort();
+      throw error;
+    }
+    await this.abort();
+  }
+
+  /**
+   * Publishes some staged outputs together (one partition's outputs across its buckets): keeps a
+   * copy of each one's current object, writes the journal to the state bucket, copies each staged
+   * object into place, then removes the journal. A failure while copying puts back what was
+   * placed; one that changed nothing leaves the run open for its other outputs.
+   *
+   * @param refs the buckets or partitions, as staged.
+   * @throws {CommitError} saying exactly which buckets changed.
+   */
+  async publish(refs: readonly BucketRef[]): Promise<void> {
+    const staged = refs.flatMap((ref) => {
+      const found = this.#staged.get(objectName(ref));
+      this.#staged.delete(objectName(ref));
+      return found ? [found] : [];
+    });
+    if (staged.length === 0) return;
+    const nameOf = (ref: BucketRef) => ref.partition ? objectName(ref) : ref.location;
+    const all = staged.map((s) => nameOf(s.ref));
     let journalKey: string;
     let entries: S3JournalEntry[];
     try {
@@ -197,7 +227,7 @@ export class S3RunSession implements RemoteRunSession {
           await this.#storage.copyObject(ref.bucket, ref.path, previous);
         }
         entries.push({
-          location: ref.location,
+          location: nameOf(ref),
           bucket: ref.bucket,
           staged: key,
           final: ref.path,
@@ -213,7 +243,6 @@ export class S3RunSession implements RemoteRunSession {
         locks: this.#locks.map((l) => l.key),
       });
     } catch (error) {
-      await this.abort();
       throw new CommitError(
         `the run could not start publishing: ${firstLine(error)}`,
         [],
@@ -224,7 +253,7 @@ export class S3RunSession implements RemoteRunSession {
     }
     failpoint("s3.commit.journal-written");
     const journal = `s3://${this.#state}/${journalKey}`;
-    const files = new Map(staged.flatMap((s) => s.file ? [[s.ref.location, s.file]] : []));
+    const files = new Map(staged.flatMap((s) => s.file ? [[nameOf(s.ref), s.file]] : []));
     try {
       await copyAll(
         this.#storage,
@@ -235,7 +264,6 @@ export class S3RunSession implements RemoteRunSession {
     } catch (error) {
       if (error instanceof CommitError && error.changed.length === 0) {
         await this.#storage.deleteObject(this.#state, journalKey).catch(() => {});
-        await this.abort();
       } else {
         // The journal and the staged objects stay: the next cloud use completes the run.
         await this.#release();
@@ -245,7 +273,6 @@ export class S3RunSession implements RemoteRunSession {
     failpoint("s3.commit.all-placed");
     await this.#storage.deleteObject(this.#state, journalKey);
     failpoint("s3.commit.journal-removed");
-    await this.abort();
   }
 
   /** Removes every object the run staged or kept aside and releases its locks. */

@@ -17,6 +17,7 @@ import { pipeline } from "node:stream/promises";
 import { join } from "node:path";
 import { hostname } from "node:os";
 import type pl from "../../polars.ts";
+import { fixedPrefix, type PartitionValues, pathMatcher } from "../../core/partitions.ts";
 import { type GlacierError, NoDataError, StorageError } from "../../core/errors.ts";
 import type { BucketRef, ProviderSettings } from "../../core/lineage.ts";
 import type { WriteReport } from "../../core/reports.ts";
@@ -503,7 +504,8 @@ export class S3Storage {
    */
   async lock(ref: BucketRef, run: string, wait = 0): Promise<S3Lock> {
     const state = stateBucketOf(ref.settings, `writing bucket '${ref.location}' in cloud mode`);
-    const key = `${LOCK_PREFIX}${ref.bucket}/${ref.path}.lock`;
+    // One lock per bucket, partitioned or not: its location names it.
+    const key = `${LOCK_PREFIX}${ref.location}.lock`;
     const context = this.#context("lock", state, key, { location: ref.location });
     const deadline = Date.now() + wait * 1000;
     for (let attempt = 0;; attempt++) {
@@ -853,6 +855,21 @@ export class S3Storage {
       await lock.release();
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
+  }
+
+  /**
+   * The partitions of a partitioned bucket that have objects, found by listing its prefix.
+   *
+   * @param ref the bucket (its path has placeholders).
+   * @returns each partition's values.
+   */
+  async partitions(ref: BucketRef): Promise<PartitionValues[]> {
+    const match = pathMatcher(ref.path, ref.partitions ?? {});
+    const objects = await this.list(ref.bucket, fixedPrefix(ref.path), { location: ref.location });
+    return objects.flatMap((o) => {
+      const found = match(o.key);
+      return found ? [found] : [];
+    });
   }
 
   /**
