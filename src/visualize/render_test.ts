@@ -399,7 +399,7 @@ Deno.test("a task used in two steps is drawn once per step, with distinct ids", 
   assert.match(ascii, /\(1 in, 2 out\)/);
 });
 
-const WEIRD_PATH = 'raw/q"uote [v1] <a&b> #1 (x) {y} |z| `t` back\\slash.parquet';
+const WEIRD_PATH = 'raw/q"uote [v1] <a&b> #1 (x) |z| `t` back\\slash.parquet';
 const WEIRD_NAME = 'rev "Q1" <draft> & [test]\nsecond line';
 const WEIRD_INPUT = 'orders "df" <1> [a]|b';
 
