@@ -32,6 +32,7 @@ export const COMMANDS = [
   "visualize",
   "ui",
   "report",
+  "lineage",
 ] as const;
 
 /** The usage text. */
@@ -55,6 +56,8 @@ Commands:
               why), failed or running; each bucket's schema, versions, rows and column lineage;
               every run with its timeline and errors. It follows runs as they happen
   report      write the same pages as one static file, DIR/index.html (--out DIR), for CI
+  lineage     'lineage BUCKET --column NAME': where a column's values come from, through every
+              step back to the module's inputs, read from the tasks' polars plans (runs nothing)
 
 visualize, generate and analyze take the module as one graph: every exported pipeline, each
 shared step once (--pipeline narrows it to the named pipelines). generate writes one Terraform
@@ -79,7 +82,8 @@ Options:
   --partition KEY=VALUES      'run' and 'plan': only these partitions (repeatable); VALUES is
                               one value, several joined by ',', or a range FROM..TO (inclusive)
   --detailed-exitcode         'plan' exits 0 when nothing would run, 2 when something would
-  --json                      'plan' and 'runs' print JSON
+  --json                      'plan', 'runs' and 'lineage' print JSON
+  --column NAME               the column 'lineage' traces
   --prune                     'runs' removes runs older than the retention from the ledger
   --retention DAYS            how long --prune keeps runs (default: 90)
   --limit N                   how many runs 'runs' lists (default: 20)
@@ -131,6 +135,7 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
         force: { type: "boolean", default: false },
         "detailed-exitcode": { type: "boolean", default: false },
         json: { type: "boolean", default: false },
+        column: { type: "string" },
         prune: { type: "boolean", default: false },
         retention: { type: "string" },
         limit: { type: "string" },
@@ -153,9 +158,12 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
     return 2;
   };
   if (!module || !command) return usage("give a MODULE and a COMMAND");
-  // `--force TASK ...` and `runs RUN_ID` take the positionals after the command.
+  // `--force TASK ...`, `runs RUN_ID` and `lineage BUCKET` take the positionals after the command.
   const forceTasks = values.force && (command === "run" || command === "plan") ? extra : [];
-  const runId = command === "runs" ? extra[0] : undefined;
+  const runId = command === "runs" || command === "lineage" ? extra[0] : undefined;
+  if (command === "lineage" && (runId === undefined || values.column === undefined)) {
+    return usage("lineage takes a BUCKET (bucket/path) and --column NAME");
+  }
   const unexpected = extra.slice(forceTasks.length + (runId === undefined ? 0 : 1));
   if (unexpected.length > 0) return usage(`unexpected argument '${unexpected[0]}'`);
   const force = !values.force ? false : forceTasks.length > 0 ? forceTasks : true;
@@ -213,7 +221,7 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
         );
       }
       pipelines = pipelines.filter((p) => wanted.has(p.name));
-    } else if (!["run", "check", "plan", "runs", "ui", "report"].includes(command)) {
+    } else if (!["run", "check", "plan", "runs", "ui", "report", "lineage"].includes(command)) {
       pipelines = outermost(pipelines);
     }
     switch (command) {
@@ -287,6 +295,13 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
             if (local.some((task) => warning.startsWith(task))) io.err(`warning: ${warning}`);
           }
         }
+        return 0;
+      }
+      case "lineage": {
+        const { traceColumn, formatTrace } = await import("../lineage/column_trace.ts");
+        const graph = combined(pipelines, module, moduleName(pipelines, module)).graph();
+        const trace = traceColumn(graph, runId!, values.column!);
+        io.out(values.json ? JSON.stringify(trace, null, 2) : formatTrace(trace));
         return 0;
       }
       case "ui":

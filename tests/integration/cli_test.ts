@@ -211,3 +211,46 @@ export const copying = huge.transform(local.task({ name: "copy_huge", input: Big
   );
   assert.match(r.err, /warning: task 'copy_huge' needs about [\d,]+ MB of memory/);
 });
+
+Deno.test("glacier MODULE lineage BUCKET --column NAME traces a column back to the module's inputs, without running", async () => {
+  const complete = join(repo, "examples", "complete.ts");
+  const r = await glacier(
+    complete,
+    "lineage",
+    "out/customer_value.arrow",
+    "--column",
+    "lifetime_value",
+  );
+  assert.equal(r.status, 0, r.err);
+  const lines = r.out.trim().split("\n").map((l) => l.trim());
+  assert.equal(lines[0], "glacier-demo/out/customer_value.arrow : lifetime_value");
+  for (
+    const hop of [
+      "<- glacier-demo/stage/enriched.parquet : amount  (task 'customer_value', DIRECT AGGREGATION)",
+      "<- glacier-demo/clean/orders.parquet : amount  (task 'enrich_orders', DIRECT IDENTITY)",
+      "<- glacier-demo/raw/orders.csv : quantity  (task 'clean_orders', DIRECT TRANSFORMATION)",
+      "<- glacier-demo/raw/orders.csv : unit_price  (task 'clean_orders', DIRECT TRANSFORMATION)",
+    ]
+  ) assert.ok(lines.includes(hop), `missing '${hop}' in:\n${r.out}`);
+  assert.match(r.out, /rows decided in task 'customer_value' by: .*customer_id \(GROUP_BY\)/);
+
+  const json = await glacier(
+    complete,
+    "lineage",
+    "out/customer_value.arrow",
+    "--column",
+    "lifetime_value",
+    "--json",
+  );
+  assert.equal(JSON.parse(json.out).step.task, "customer_value");
+
+  const wrong = await glacier(complete, "lineage", "out/customer_value.arrow", "--column", "nope");
+  assert.equal(wrong.status, 1);
+  assert.match(
+    wrong.err,
+    /bucket 'glacier-demo\/out\/customer_value.arrow' has no column 'nope'; it has: /,
+  );
+  const missing = await glacier(complete, "lineage", "out/customer_value.arrow");
+  assert.equal(missing.status, 2);
+  assert.match(missing.err, /lineage takes a BUCKET \(bucket\/path\) and --column NAME/);
+});
