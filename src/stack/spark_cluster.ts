@@ -1,14 +1,13 @@
 /**
- * A standalone Apache Spark cluster on loopback: one master and one worker, each a JVM started
- * with the pinned PySpark's `spark-class` (`deploy.master.Master`, `deploy.worker.Worker`), as the
- * local stack and the test harness run it.
+ * Apache Spark on loopback, as the local stack runs it: a standalone master and worker, each a
+ * JVM started with the pinned PySpark's `spark-class` (`deploy.master.Master`,
+ * `deploy.worker.Worker`), and a Spark Connect server.
  *
  * ```ts ignore
- * import { startSparkCluster } from "./spark_cluster.ts";
+ * import { startSparkConnectServer } from "./spark_cluster.ts";
  *
- * const cluster = await startSparkCluster({ dir: await Deno.makeTempDir() });
- * console.log(cluster.master); // spark://127.0.0.1:PORT
- * await cluster.stop();
+ * const server = await startSparkConnectServer({ venv, logFile: "spark-connect.log" });
+ * console.log(server.remote); // sc://127.0.0.1:PORT
  * ```
  *
  * @module
@@ -48,99 +47,6 @@ export interface SparkDaemon {
   readonly logFile: string;
   /** Settles when the process has ended (this process's child: reaped then). */
   readonly exited: Promise<Deno.CommandStatus>;
-}
-
-/** How to start a cluster; see {@linkcode startSparkCluster}. */
-export interface SparkClusterOptions {
-  /** Where logs and the worker's work directory go; created if missing. */
-  readonly dir: string;
-  /** The master's RPC port; a free one when omitted. */
-  readonly masterPort?: number;
-  /** The master's web UI port; a free one when omitted. */
-  readonly masterWebUiPort?: number;
-  /** The worker's web UI port; a free one when omitted. */
-  readonly workerWebUiPort?: number;
-  /** Cores the worker offers; {@linkcode DEFAULT_WORKER_CORES} by default. */
-  readonly cores?: number;
-  /** Memory the worker offers, such as `8g`; {@linkcode DEFAULT_WORKER_MEMORY} by default. */
-  readonly memory?: string;
-  /**
-   * Start the JVMs in their own session so that they outlive this process (the local stack);
-   * otherwise they get SIGKILL from the kernel when this process dies (tests; Linux only).
-   */
-  readonly detached?: boolean;
-  /** The PySpark to run; {@linkcode ensureSparkVenv} by default. */
-  readonly venv?: SparkVenv;
-}
-
-/** A running master and worker. */
-export interface SparkCluster {
-  /** `spark://127.0.0.1:PORT`: what `SPARK_MASTER` is set to. */
-  readonly master: string;
-  /** The master's JVM. */
-  readonly masterDaemon: SparkDaemon;
-  /** The worker's JVM. */
-  readonly workerDaemon: SparkDaemon;
-  /** The PySpark the cluster runs, whose `spark-submit` reaches it. */
-  readonly venv: SparkVenv;
-  /**
-   * The variables that point Glacier at this cluster: `SPARK_MASTER`, `SPARK_HOME`,
-   * `PYSPARK_PYTHON`.
-   */
-  env(): Record<string, string>;
-  /** Stops the worker (and the executors it started), then the master, by pid. */
-  stop(): Promise<void>;
-}
-
-/**
- * Starts a master and a worker on loopback and waits until the worker has registered.
- *
- * @param options where logs go, ports, the worker's cores and memory, and their lifetime
- * @returns the running cluster
- * @throws {Error} when Java or PySpark are missing, a port is taken, or a JVM does not come up
- *   within 90 s, with the end of its log
- */
-export async function startSparkCluster(options: SparkClusterOptions): Promise<SparkCluster> {
-  const venv = options.venv ?? await ensureSparkVenv();
-  await Deno.mkdir(options.dir, { recursive: true });
-  const started: SparkDaemon[] = [];
-  const stop = async (): Promise<void> => {
-    for (const daemon of [...started].reverse()) await stopDaemon(daemon);
-  };
-  try {
-    const masterDaemon = await startSparkMaster({
-      venv,
-      port: options.masterPort ?? freePort(),
-      webUiPort: options.masterWebUiPort ?? freePort(),
-      logFile: join(options.dir, "spark-master.log"),
-      detached: options.detached ?? false,
-    });
-    started.push(masterDaemon);
-    const master = `spark://127.0.0.1:${masterDaemon.port}`;
-    const workerDaemon = await startSparkWorker({
-      venv,
-      masterPort: masterDaemon.port,
-      masterWebUiPort: masterDaemon.webUiPort,
-      webUiPort: options.workerWebUiPort ?? freePort(),
-      cores: options.cores ?? DEFAULT_WORKER_CORES,
-      memory: options.memory ?? DEFAULT_WORKER_MEMORY,
-      workDir: join(options.dir, "spark-work"),
-      logFile: join(options.dir, "spark-worker.log"),
-      detached: options.detached ?? false,
-    });
-    started.push(workerDaemon);
-    return {
-      master,
-      masterDaemon,
-      workerDaemon,
-      venv,
-      env: () => sparkEnv(master, venv),
-      stop,
-    };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
 }
 
 /** How to start a master; see {@linkcode startSparkMaster}. */

@@ -12,6 +12,8 @@ import { OPAQUE_MARKER, type PlanJson, unsupportedMessage } from "./_capture.ts"
 import type { PlanOracle } from "../../core/plan_oracle.ts";
 import { variant } from "../../core/task_plan.ts";
 import { sparkPattern } from "./_csv.ts";
+import { QUANTILE_METHODS, quantileSql, rollingFrame, rowsBetween } from "./_rolling.ts";
+import { truncateSql } from "./_truncate.ts";
 import {
   family,
   floatLiteral,
@@ -731,10 +733,9 @@ export class ExprCompiler {
       case "CumMin":
       case "CumMax": {
         const [x] = args();
-        if ((options as { reverse?: boolean }).reverse) {
-          refuse(this.scope, `${functionName(node.function)}(reverse=True)`);
-        }
-        const running = `${this.#rowOrder()} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW`;
+        const running = (options as { reverse?: boolean }).reverse
+          ? `${this.#rowOrder()} ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING`
+          : `${this.#rowOrder()} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW`;
         const type = typeOf(this.scope, dtype());
         const sql = {
           CumSum:
@@ -785,9 +786,258 @@ export class ExprCompiler {
           window: true,
         };
       }
+      case "StringExpr.Strptime":
+        return refuse(
+          this.scope,
+          "str.strptime (polars searches the text for the format and parses by chrono's rules, " +
+            "which Spark's parser does not follow; for 'YYYY-MM-DD' text use .cast(pl.Date))",
+        );
+      case "StringExpr.ConcatVertical":
+        return refuse(this.scope, "str.concat (the values of a column joined into one string)");
+      case "RollingExpr":
+        return this.#rolling(
+          expr,
+          node,
+          options as { function: string; options: RollingOptions },
+        );
+      case "Quantile":
+        return this.#quantile(expr, node, (options as { method: string }).method);
+      case "TemporalExpr.Truncate":
+        return this.#truncate(node, make);
+      case "StringExpr.ZFill":
+        return this.#zfill(node, make);
+      case "StringExpr.Extract":
+        return this.#extract(node, (options as { Extract: number }).Extract, make);
+      case "Diff.Ignore":
+      case "Diff.Drop": {
+        const x = this.compile(node.input[0]);
+        const n = literalNumber(node.input[1]);
+        if (n === undefined || n < 0 || key === "Diff.Drop") {
+          refuse(
+            this.scope,
+            n === undefined ? "diff (by an expression)" : "diff (n < 0 or null_behavior='drop')",
+          );
+        }
+        if (!(isInteger(x.dtype) || family(x.dtype) === "float")) {
+          refuse(this.scope, `diff on ${dtypeName(x.dtype)}`);
+        }
+        this.#plainRows(x, "diff");
+        const type = dtype();
+        const previous = `lag(${x.sql}, ${n}) OVER (${this.#rowOrder()})`;
+        return {
+          ...make(
+            `(${coerce(this.scope, x, type)} - ${
+              coerce(this.scope, { ...x, sql: previous }, type)
+            })`,
+            [x],
+          ),
+          window: true,
+        };
+      }
+      case "FillNullWithStrategy.Forward":
+      case "FillNullWithStrategy.Backward": {
+        const [strategy, limit] = variant(options);
+        if (limit !== null && limit !== undefined) {
+          refuse(this.scope, `${functionName(node.function)} with a limit`);
+        }
+        if (strategy !== "Forward" && strategy !== "Backward") {
+          refuse(this.scope, functionName(node.function));
+        }
+        const [x] = args();
+        this.#plainRows(x, functionName(node.function));
+        const frame = strategy === "Forward"
+          ? "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
+          : "ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING";
+        const fn = strategy === "Forward" ? "last_value" : "first_value";
+        return {
+          ...make(`${fn}(${x.sql}, TRUE) OVER (${this.#rowOrder()} ${frame})`, [x]),
+          window: true,
+        };
+      }
       default:
         return refuse(this.scope, functionName(node.function));
     }
+  }
+
+  /** Refuses a window along the rows of a value that is itself a window or an aggregate. */
+  #plainRows(x: SqlExpr, operation: string): void {
+    if (x.window || x.kind === "agg") {
+      refuse(this.scope, `${operation} (of a window or an aggregation)`);
+    }
+  }
+
+  /**
+   * `rolling_*` by row count: an aggregate window over the frame polars gives, null where the
+   * frame holds fewer non-null values than `min_periods`.
+   */
+  #rolling(
+    expr: unknown,
+    node: { input: unknown[]; function: unknown },
+    rolling: { function: string; options: RollingOptions },
+  ): SqlExpr {
+    const name = functionName(node.function);
+    const { window_size: size, min_periods: minPeriods, weights, center, fn_params: params } =
+      rolling.options;
+    if (weights !== null && weights !== undefined) refuse(this.scope, `${name}(weights=...)`);
+    if (minPeriods < 1) refuse(this.scope, `${name}(min_periods=${minPeriods})`);
+    const x = this.compile(node.input[0]);
+    this.#plainRows(x, name);
+    const numeric = isInteger(x.dtype) || family(x.dtype) === "float";
+    const fn = rolling.function;
+    if (!(numeric || (fn === "Sum" && family(x.dtype) === "bool"))) {
+      refuse(this.scope, `${name} on ${dtypeName(x.dtype)}`);
+    }
+    const dtype = this.#dtype(expr);
+    const type = typeOf(this.scope, dtype);
+    const over = `OVER (${this.#rowOrder()} ${rowsBetween(rollingFrame(size, center))})`;
+    const double = `CAST(${x.sql} AS DOUBLE)`;
+    const isFloat = family(x.dtype) === "float";
+    let value: string;
+    switch (fn) {
+      case "Sum":
+        value = `SUM(${coerceNumeric(x, type)}) ${over}`;
+        break;
+      case "Mean":
+        value = `AVG(${double}) ${over}`;
+        break;
+      case "Min":
+        // polars' rolling min is NaN when the window holds a NaN; Spark's min skips it.
+        value = isFloat
+          ? `CASE WHEN MAX(CASE WHEN isnan(${x.sql}) THEN 1 ELSE 0 END) ${over} = 1 THEN ${
+            floatLiteral(NaN, type as "DOUBLE")
+          } ELSE MIN(${x.sql}) ${over} END`
+          : `MIN(${x.sql}) ${over}`;
+        break;
+      case "Max":
+        value = `MAX(${x.sql}) ${over}`;
+        break;
+      case "Std":
+      case "Var": {
+        const ddof = (params as { Var?: { ddof: number } } | null)?.Var?.ddof ?? 1;
+        if (ddof !== 0 && ddof !== 1) refuse(this.scope, `${name}(ddof=${ddof})`);
+        const stat = `${fn === "Std" ? "stddev" : "var"}_${ddof === 0 ? "pop" : "samp"}`;
+        value = `${stat}(${double}) ${over}`;
+        break;
+      }
+      case "Quantile": {
+        const { prob, method } = (params as { Quantile: { prob: number; method: string } })
+          .Quantile;
+        this.#quantileMethod(name, method, dtype);
+        const sorted = `sort_array(collect_list(${double}) ${over})`;
+        return {
+          sql: `CAST(${quantileSql(sorted, prob, method, minPeriods)} AS ${type})`,
+          dtype,
+          kind: x.kind,
+          window: true,
+        };
+      }
+      default:
+        return refuse(this.scope, name);
+    }
+    return {
+      sql: `CASE WHEN COUNT(${x.sql}) ${over} >= ${minPeriods} THEN CAST(${value} AS ${type}) END`,
+      dtype,
+      kind: x.kind,
+      window: true,
+    };
+  }
+
+  /** Refuses an interpolation Spark cannot reproduce exactly. */
+  #quantileMethod(name: string, method: string, dtype: pl.DataType): void {
+    if (!QUANTILE_METHODS.has(method)) {
+      refuse(this.scope, `${name}(interpolation='${snake(method)}')`);
+    }
+    // Spark interpolates in doubles; the rounding of a Float32 result is not reproduced.
+    if ((method === "Linear" || method === "Midpoint") && dtype.variant === "Float32") {
+      refuse(
+        this.scope,
+        `${name}(interpolation='${snake(method)}') on Float32 (cast to Float64 first)`,
+      );
+    }
+  }
+
+  /** `quantile(q, interpolation)`: an aggregate over the sorted non-null values. */
+  #quantile(expr: unknown, node: { input: unknown[]; function: unknown }, method: string): SqlExpr {
+    const q = literalFloat(node.input[1]);
+    if (q === undefined) refuse(this.scope, "quantile (with an expression as the quantile)");
+    const x = this.#rows().#nested(node.input[0]);
+    if (!(isInteger(x.dtype) || family(x.dtype) === "float")) {
+      refuse(this.scope, `quantile on ${dtypeName(x.dtype)}`);
+    }
+    const dtype = this.#dtype(expr);
+    this.#quantileMethod("quantile", method, dtype);
+    const type = typeOf(this.scope, dtype);
+    const values = `collect_list(CAST(${x.sql} AS DOUBLE))`;
+    const pick = (list: string) =>
+      `CAST(${quantileSql(`sort_array(${list})`, q, method)} AS ${type})`;
+    return this.#aggregate(expr, pick(values), { row: pick(`${values} OVER ()`) });
+  }
+
+  #truncate(
+    node: { input: unknown[]; function: unknown },
+    make: (sql: string, parts: SqlExpr[]) => SqlExpr,
+  ): SqlExpr {
+    const x = this.compile(node.input[0]);
+    const every = literalString(node.input[1]);
+    if (every === undefined) refuse(this.scope, "dt.truncate (with an expression as every)");
+    const kind = family(x.dtype);
+    if (!(kind === "date" || (kind === "datetime" && sparkType(x.dtype) === "TIMESTAMP_NTZ"))) {
+      refuse(this.scope, `dt.truncate on ${dtypeName(x.dtype)}`);
+    }
+    const result = truncateSql(x.sql, kind as "date" | "datetime", every);
+    if ("unsupported" in result) refuse(this.scope, `dt.truncate(${result.unsupported})`);
+    return make(result.sql, [x]);
+  }
+
+  /**
+   * `str.zfill(n)`: zeros after a leading sign up to `n` bytes, as polars counts the length
+   * (UTF-8 bytes, not characters).
+   */
+  #zfill(
+    node: { input: unknown[]; function: unknown },
+    make: (sql: string, parts: SqlExpr[]) => SqlExpr,
+  ): SqlExpr {
+    const s = this.compile(node.input[0]);
+    const n = literalNumber(node.input[1]);
+    if (n === undefined) refuse(this.scope, "str.zfill (with an expression as the length)");
+    const zeros = `repeat('0', ${n} - octet_length(${s.sql}))`;
+    return make(
+      `CASE WHEN octet_length(${s.sql}) >= ${n} THEN ${s.sql} WHEN left(${s.sql}, 1) IN ('-', '+') ` +
+        `THEN concat(left(${s.sql}, 1), ${zeros}, substring(${s.sql}, 2)) ELSE concat(${zeros}, ${s.sql}) END`,
+      [s],
+    );
+  }
+
+  /**
+   * `str.extract(pattern, group)`: null where the pattern does not match. Spark gives `''` for a
+   * group that takes no part in the match where polars gives null, so a group that may stay out
+   * (optional, or in an alternation) is accepted only when it cannot match the empty string.
+   */
+  #extract(
+    node: { input: unknown[]; function: unknown },
+    group: number,
+    make: (sql: string, parts: SqlExpr[]) => SqlExpr,
+  ): SqlExpr {
+    const s = this.compile(node.input[0]);
+    const pattern = literalString(node.input[1]);
+    if (pattern === undefined) refuse(this.scope, "str.extract (with an expression as pattern)");
+    const shape = groupShape(pattern, group);
+    if (shape === undefined) {
+      refuse(this.scope, `str.extract (of group ${group}, which the pattern does not have)`);
+    }
+    const p = stringLiteral(pattern);
+    let value = `regexp_extract(${s.sql}, ${p}, ${group})`;
+    if (shape.optional) {
+      if (shape.mayBeEmpty) {
+        refuse(
+          this.scope,
+          `str.extract (of group ${group}, which may stay out of the match or match nothing: ` +
+            "Spark cannot tell the two apart)",
+        );
+      }
+      value = `nullif(${value}, '')`;
+    }
+    return make(`CASE WHEN ${s.sql} RLIKE ${p} THEN ${value} END`, [s]);
   }
 
   /** `ORDER BY` the input's row order, for windows that run along the rows. */
@@ -1326,4 +1576,89 @@ export function castSql(
       `task '${scope.task}': strict cast from ${dtypeName(from)} to ${dtypeName(to)} failed`,
     )
   })) END`;
+}
+
+/** The options of a `rolling_*` by row count, as polars serializes them. */
+interface RollingOptions {
+  readonly window_size: number;
+  readonly min_periods: number;
+  readonly weights: unknown;
+  readonly center: boolean;
+  readonly fn_params: unknown;
+}
+
+/** The number of a numeric literal expression, fractions included. */
+function literalFloat(expr: unknown): number | undefined {
+  const [kind, value] = variant(expr);
+  if (kind !== "Literal") return undefined;
+  const [scalar, payload] = variant(value);
+  if (scalar !== "Scalar" && scalar !== "Dyn") return undefined;
+  const [, v] = variant(payload);
+  return typeof v === "number" || typeof v === "bigint" ? Number(v) : undefined;
+}
+
+/**
+ * How capture group `group` of a regex sits in it: whether it may take no part in a match (it or
+ * a group around it is optional, or an alternation surrounds it) and whether it may match the
+ * empty string (judged conservatively). `undefined` when the pattern has no such group; group 0
+ * is the whole match, which always takes part.
+ */
+function groupShape(
+  pattern: string,
+  group: number,
+): { optional: boolean; mayBeEmpty: boolean } | undefined {
+  interface Open {
+    readonly index: number;
+    readonly start: number;
+    alternation: boolean;
+  }
+  const stack: Open[] = [{ index: -1, start: 0, alternation: false }];
+  let count = 0;
+  const closed: {
+    index: number;
+    start: number;
+    end: number;
+    optional: boolean;
+    parents: Open[];
+  }[] = [];
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i];
+    if (ch === "\\") {
+      i++;
+      continue;
+    }
+    if (ch === "[") {
+      i++;
+      if (pattern[i] === "^") i++;
+      if (pattern[i] === "]") i++;
+      while (i < pattern.length && pattern[i] !== "]") i += pattern[i] === "\\" ? 2 : 1;
+      continue;
+    }
+    if (ch === "(") {
+      const rest = pattern.slice(i + 1);
+      const capturing = !rest.startsWith("?") || /^\?P?<[A-Za-z]/.test(rest);
+      stack.push({ index: capturing ? ++count : 0, start: i + 1, alternation: false });
+      continue;
+    }
+    if (ch === "|") {
+      stack[stack.length - 1].alternation = true;
+      continue;
+    }
+    if (ch === ")" && stack.length > 1) {
+      const open = stack.pop()!;
+      const next = pattern.slice(i + 1);
+      const optional = /^(\?|\*|\{0|\{,)/.test(next);
+      closed.push({ ...open, end: i, optional, parents: [...stack] });
+    }
+  }
+  if (group === 0) return { optional: false, mayBeEmpty: false };
+  const found = closed.find((c) => c.index === group);
+  if (found === undefined) return undefined;
+  // A group takes part whenever the match does unless it or a group around it may be skipped.
+  const around = closed.filter((c) => c.start <= found.start && c.end >= found.end);
+  const optional = around.some((c) => c.optional) || found.parents.some((p) => p.alternation);
+  const body = pattern.slice(found.start, found.end);
+  const mayBeEmpty = body.length === 0 ||
+    !/^(?:[^*?{}|()\\^$]|\\[dDwWsS.\\\-\[\](){}*+?|^$/])+$/.test(body);
+  return { optional, mayBeEmpty };
 }

@@ -8,7 +8,7 @@ import { sparkCheck } from "./check.ts";
 const In = schema({ id: t.int64, amount: t.float64, region: t.string });
 const Out = schema({ region: t.string, share: t.float64 });
 
-/** A pipeline whose one task uses `quantile` (no Spark SQL yet), on the given resource kind. */
+/** A pipeline whose one task uses `rolling_skew` (no Spark SQL), on the given resource kind. */
 function pipeline(kind: "local" | "spark") {
   const provider = new Provider();
   const resource = kind === "spark" ? provider.spark() : provider.local();
@@ -17,7 +17,7 @@ function pipeline(kind: "local" | "spark") {
     (df) =>
       df.select(
         pl.col("region"),
-        pl.col("amount").divideBy(pl.col("amount").quantile(0.5)).alias("share"),
+        pl.col("amount").rollingSkew(3).alias("share"),
       ),
   );
   return provider.bucket({ bucket: "unit", path: "in.parquet", schema: In }).transform(task)
@@ -37,7 +37,7 @@ Deno.test("glacier check refuses a spark task's unsupported operation by name", 
   assert.deepEqual(report.tasks, [{
     task: "share",
     issues: [
-      "task 'share' uses polars operation 'quantile', which Glacier cannot run on Spark; declare " +
+      "task 'share' uses polars operation 'rolling_skew', which Glacier cannot run on Spark; declare " +
       "the task on provider.local() or provider.serverless(), or rewrite it with supported " +
       "operations",
     ],

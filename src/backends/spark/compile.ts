@@ -83,9 +83,27 @@
  *   `SUM` would carry the last value); `cum_count` counts the non-null values so far; `shift` is
  *   `lag`/`lead` along the row order. `rank` leaves nulls null and ranks the rest (Spark would
  *   rank nulls too): `min` is `rank()`, `dense` `dense_rank()`, `max` the count of values up to
- *   the row's, `average` their mean, `ordinal` breaks ties by row order. `over(order_by=...)`,
- *   `rank(method='random')`, reverse cumulative functions, `rolling_*`, `quantile` and
- *   `dt.truncate` are refused by name.
+ *   the row's, `average` their mean, `ordinal` breaks ties by row order. Reverse cumulative
+ *   functions run from the row to the end; `diff` is the value less its `lag`; `fill_null` with
+ *   `forward`/`backward` is `last_value`/`first_value` ignoring nulls. `over(order_by=...)` (which
+ *   nodejs-polars 0.25.2 cannot write) and `rank(method='random')` are refused by name.
+ * - **`rolling_*` by row count**: the frame is the row and the `window - 1` before it, or
+ *   centred as polars centres it (`window / 2` rows before, the rest after); null where the
+ *   frame holds fewer non-null values than `min_periods`. `rolling_min` is NaN when the frame
+ *   holds a NaN (Spark's `MIN` skips NaN). Weights are refused.
+ * - **Quantiles** (`quantile`, `rolling_median`, `rolling_quantile`): the sorted non-null values
+ *   (`sort_array(collect_list(x))`, NaN last as in polars) are read at `(n - 1) * q` by polars'
+ *   rules: `nearest` rounds half away from zero, `lower`/`higher` floor and ceil, `midpoint`
+ *   averages those two, `linear` interpolates. `linear` and `midpoint` on Float32 are refused
+ *   (cast to Float64 first: the rounding of a Float32 result is not reproduced).
+ * - **`dt.truncate`** rounds down to multiples counted from the epoch, as polars does: months
+ *   from January 1970 (`q` is 3 months, `y` 12), weeks from Monday 1970-01-05, fixed durations in
+ *   microseconds of a `TIMESTAMP_NTZ`. Zoned datetimes and units under a day on a Date are
+ *   refused.
+ * - **`str.zfill`** counts UTF-8 bytes, as polars does; **`str.extract`** gives null where the
+ *   pattern does not match (Spark: `''`); a group that may both stay out of the match and match
+ *   the empty string is refused, since Spark gives `''` for both. `str.strptime` is refused:
+ *   polars searches the text for the format and parses by chrono's rules.
  * - **`dt.strftime`** is `date_format` with the format translated to a Spark pattern; a
  *   directive Spark cannot express is refused, naming it.
  * - **Types**: `UInt8`→`SMALLINT`, `UInt16`→`INT`, `UInt32`→`BIGINT` and `UInt64`→

@@ -89,9 +89,22 @@ Deno.test("inputs with equal schemas stay apart", () => {
 
 Deno.test("operations outside the subset are refused by name, naming the task", () => {
   const cases: [string, (df: pl.LazyDataFrame<typeof Orders>) => pl.LazyDataFrame][] = [
-    ["quantile", (df) => df.select(pl.col("amount").quantile(0.5))],
-    ["rolling_mean", (df) => df.select(pl.col("amount").rollingMean(3))],
-    ["cum_sum(reverse=True)", (df) => df.select(pl.col("amount").cumSum(true))],
+    [
+      "quantile(interpolation='linear') on Float32 (cast to Float64 first)",
+      (df) => df.select(pl.col("amount").cast(pl.Float32).quantile(0.5, "linear")),
+    ],
+    [
+      "rolling_mean(weights=...)",
+      (df) => df.select(pl.col("amount").rollingMean({ windowSize: 2, weights: [0.5, 0.5] })),
+    ],
+    [
+      "rolling_sum(min_periods=0)",
+      (df) => df.select(pl.col("amount").rollingSum({ windowSize: 2, minPeriods: 0 })),
+    ],
+    [
+      "dt.truncate('1h' on a Date)",
+      (df) => df.select(pl.col("id").cast(pl.Date).dt.truncate("1h")),
+    ],
     ["str.split", (df) => df.select(pl.col("region").str.split(","))],
     ["cast from Float64 to String", (df) => df.select(pl.col("amount").cast(pl.String))],
     ["hash", (df) => df.select(pl.col("id").hash().cast(pl.Int64))],
@@ -112,6 +125,16 @@ Deno.test("operations outside the subset are refused by name, naming the task", 
       operation,
     );
   }
+});
+
+Deno.test("a rolling window is the frame polars gives it, null below min_periods", () => {
+  const { sql } = compileStep(step("rolling", (df) =>
+    df.select(
+      pl.col("amount").rollingSum({ windowSize: 4, minPeriods: 2, center: true }).alias("c"),
+      pl.col("amount").rollingMax(3).alias("t"),
+    )));
+  assert.match(sql, /ROWS BETWEEN 2 PRECEDING AND 1 FOLLOWING\) >= 2 THEN/);
+  assert.match(sql, /ROWS BETWEEN 2 PRECEDING AND CURRENT ROW\) >= 3 THEN/);
 });
 
 Deno.test("compiling leaves polars' own string functions working", () => {
