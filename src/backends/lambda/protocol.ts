@@ -79,6 +79,11 @@ export interface DeployedRunEvent {
   readonly deployed: "begin" | "step" | "decide" | "record" | "commit" | "abort";
   /** The pipeline, by name. */
   readonly pipeline: string;
+  /**
+   * The state bucket of the deployment (generated Terraform's), when the pipeline's `AwsConfig`
+   * names none: it stands for `GLACIER_STATE_BUCKET`.
+   */
+  readonly stateBucket?: string;
   /** The run, as `begin` answered it (every handler but `begin`). */
   readonly run?: string;
   /** The step's task (`step`, `decide`, `record`). */

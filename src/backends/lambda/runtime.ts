@@ -146,6 +146,8 @@ export async function runDeployedEvent(
       }. Rebuild and redeploy the function from the current pipeline module`,
     );
   }
+  // The function serves one deployment, whose state bucket the state machine names.
+  if (event.stateBucket) Deno.env.set("GLACIER_STATE_BUCKET", event.stateBucket);
   const graph = found.bucket.graph();
   if (event.deployed === "begin") {
     const run = await DeployedRun.begin(graph, {
