@@ -34,6 +34,7 @@ import {
   PARTITION,
   policy,
   type PolicyStatement,
+  runStatements,
   serviceTrust,
   STATE_BUCKET_ID,
   taskStorageStatements,
@@ -53,6 +54,12 @@ import type {
   PlannedStateMachine,
   TerraformPlan,
 } from "../core/deploy/terraform_plan.ts";
+
+/** The Terraform identifier of the function, role and log group of the run's handlers. */
+const RUN_ID = "run";
+/** The memory and time limit of the run's handlers (a Spark step's record reads its output). */
+const RUN_MEMORY_MB = 1024;
+const RUN_TIMEOUT_SECONDS = 900;
 
 const SCHEDULE =
   /^(rate\(\s*\d+\s+(minute|minutes|hour|hours|day|days)\s*\)|cron\([^()]+\)|at\([0-9T:-]+\))$/;
@@ -107,6 +114,7 @@ export function checkDeployable(graph: PipelineGraph, schedule?: string): string
  * const plan = planTerraform(out.graph(), artifacts, "rate(1 day)");
  * assert.deepEqual(plan.roles.map((r) => r.name), [
  *   "glacier-demo-out-b-parquet-task-copy",
+ *   "glacier-demo-out-b-parquet-run",
  *   "glacier-demo-out-b-parquet-pipeline",
  *   "glacier-demo-out-b-parquet-schedule",
  * ]);
@@ -182,6 +190,7 @@ export function planTerraform(
   const states = new Map<Step, TaskState>();
 
   let sparkApp: PlannedSparkApplication | undefined;
+  const targets = graph.steps.map((s) => s.target);
   for (const [index, step] of deployed.entries()) {
     const terraform = backends[step.task.resource.kind].terraform;
     if (!("deploy" in terraform)) {
@@ -213,7 +222,7 @@ export function planTerraform(
       ).slice(0, 1000),
       trust: part.role.trust,
       policy: policy([
-        ...taskStorageStatements(step, keyArn, region, part.role.storage),
+        ...taskStorageStatements(step, keyArn, region, part.role.storage, targets),
         ...part.role.statements,
       ]),
       task,
@@ -223,6 +232,80 @@ export function planTerraform(
     sparkApp ??= part.application;
     states.set(graph.steps[index], part.state);
   }
+
+  // The run's handlers (begin, decide and record around a Spark job, commit, abort) run in a
+  // function of their own, from the same Lambda package as the tasks' functions.
+  const packaged = functions[0];
+  if (packaged === undefined) {
+    throw new UnsupportedError(
+      `pipeline '${graph.name}' has no task that runs on Lambda, and a deployed run's handlers ` +
+        "(begin, commit, abort) run in the pipeline module's Lambda package: declare one task " +
+        "on provider.serverless() or provider.local(), or run the pipeline in cloud mode from a " +
+        "machine",
+    );
+  }
+  const runFunction: PlannedFunction = {
+    id: RUN_ID,
+    task: "",
+    name: awsName([prefix, "run"], 64),
+    description: ascii(
+      `Glacier pipeline '${pipeline}': begins, decides, records, commits and aborts its runs`,
+    ).slice(0, 256),
+    objectId: packaged.objectId,
+    runtime: packaged.runtime,
+    handler: packaged.handler,
+    memoryMb: RUN_MEMORY_MB,
+    timeoutSeconds: RUN_TIMEOUT_SECONDS,
+  };
+  functions.push(runFunction);
+  logGroups.push({ id: RUN_ID, name: `/aws/lambda/${runFunction.name}` });
+  roles.push({
+    id: RUN_ID,
+    name: awsName([prefix, "run"], 64),
+    description: ascii(`Glacier pipeline '${pipeline}': the handlers of its deployed runs`),
+    trust: serviceTrust("lambda.amazonaws.com"),
+    policy: policy([
+      ...runStatements(graph.steps, keyArn, region),
+      {
+        Sid: "WriteLogs",
+        Effect: "Allow",
+        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        Resource: [`${ref("aws_cloudwatch_log_group", RUN_ID, "arn")}:*`],
+      },
+      {
+        Sid: "Trace",
+        Effect: "Allow",
+        Action: ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+        Resource: ["*"],
+      },
+    ]),
+  });
+  const runHandler = (event: Readonly<Record<string, unknown>>) => ({
+    Type: "Task",
+    Resource: `arn:${PARTITION}:states:::lambda:invoke`,
+    Parameters: {
+      FunctionName: ref("aws_lambda_function", RUN_ID, "arn"),
+      Payload: {
+        glacier: 1,
+        pipeline,
+        stateBucket: ref("aws_s3_bucket", STATE_BUCKET_ID, "bucket"),
+        ...event,
+      },
+    },
+    TimeoutSeconds: RUN_TIMEOUT_SECONDS + 60,
+    Retry: [{
+      ErrorEquals: [
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+        "Lambda.ServiceException",
+        "Lambda.TooManyRequestsException",
+      ],
+      IntervalSeconds: 2,
+      MaxAttempts: 5,
+      BackoffRate: 2,
+      JitterStrategy: "FULL",
+    }],
+  });
 
   const machineName = awsName([prefix], 80);
   const machineArn = `arn:${PARTITION}:states:${region}:${ACCOUNT}:stateMachine:${machineName}`;
@@ -240,6 +323,7 @@ export function planTerraform(
     definition: stateMachineDefinition(
       pipeline,
       graph.levels.map((level) => level.map((step) => states.get(step)!)),
+      runHandler,
     ),
   };
 
@@ -322,6 +406,15 @@ function stateMachineStatements(
     ...kindsOf(deployed, backends).flatMap(([terraform, steps]) =>
       terraform.machineStatements(steps, region)
     ),
+    {
+      Sid: "InvokeRunHandlers",
+      Effect: "Allow",
+      Action: ["lambda:InvokeFunction"],
+      Resource: [
+        ref("aws_lambda_function", RUN_ID, "arn"),
+        `${ref("aws_lambda_function", RUN_ID, "arn")}:*`,
+      ],
+    },
     { Sid: "DeliverLogs", Effect: "Allow", Action: [...LOG_DELIVERY_ACTIONS], Resource: ["*"] },
     { Sid: "Trace", Effect: "Allow", Action: [...TRACING_ACTIONS], Resource: ["*"] },
   ];

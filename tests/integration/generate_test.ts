@@ -268,26 +268,35 @@ function packageOf(tf: Json, functionId: string): Json {
 }
 
 /** The states of a definition, including those inside `Parallel` branches, with their wave. */
-function taskStates(definition: Json): Map<string, { state: Json; wave: number; fail: Json }> {
-  const out = new Map<string, { state: Json; wave: number; fail: Json }>();
-  let name: string | undefined = definition.StartAt;
+function taskStates(
+  definition: Json,
+): Map<string, { state: Json; wave: number; fail: Json; catch: Json }> {
+  const out = new Map<string, { state: Json; wave: number; fail: Json; catch: Json }>();
+  assert.equal(definition.StartAt, "begin run", "a run begins through the engine");
+  let name: string | undefined = definition.States["begin run"].Next;
   let wave = 0;
-  while (name !== undefined) {
+  while (name !== undefined && name !== "commit run") {
     const state = definition.States[name];
     assert.ok(state, `state '${name}' is not defined`);
-    const scopes = state.Type === "Parallel"
-      ? state.Branches.map((b: Json) => ({ start: b.StartAt, states: b.States }))
-      : [{ start: name, states: definition.States }];
-    for (const scope of scopes) {
-      const task = scope.states[scope.start];
+    assert.equal(state.Type, "Parallel");
+    for (const branch of state.Branches) {
+      // A job that runs outside the engine is bracketed: decide, skip when up to date, record.
+      const start: string = branch.StartAt.replace(/^decide /, "");
+      const task = branch.States[start];
       assert.equal(task.Type, "Task");
-      assert.ok(!out.has(scope.start), `task '${scope.start}' runs twice`);
-      const fail = scope.states[task.Catch?.[0]?.Next];
-      out.set(scope.start, { state: task, wave, fail });
+      assert.ok(!out.has(start), `task '${start}' runs twice`);
+      const abort = definition.States[state.Catch[0].Next];
+      out.set(start, {
+        state: task,
+        wave,
+        catch: state.Catch,
+        fail: definition.States[abort.Next],
+      });
     }
-    name = state.End ? undefined : state.Next;
+    name = state.Next;
     wave++;
   }
+  assert.equal(definition.States["commit run"]?.Catch[0].Next, "abort run");
   return out;
 }
 
@@ -414,9 +423,10 @@ function assertStructure(g: Generated): void {
     }
     assert.ok(mine.state.Retry.length > 0, `${name}: '${step.task.name}' retries`);
     for (const retry of mine.state.Retry) assert.ok(retry.BackoffRate > 1, "backoff");
-    assert.deepEqual(mine.state.Catch[0].ErrorEquals, ["States.ALL"]);
+    assert.deepEqual(mine.catch[0].ErrorEquals, ["States.ALL"]);
+    assert.equal(mine.catch[0].Next, "abort run", `${name}: a failure aborts the run`);
     assert.equal(mine.fail.Type, "Fail");
-    assert.match(mine.fail.Cause, new RegExp(`task '${step.task.name}'`));
+    assert.match(mine.fail.Cause, /failed and published nothing/);
   }
   const waves = new Set([...states.values()].map((s) => s.wave)).size;
   assert.equal(waves, graph.levels.length, `${name}: one wave per level, parallel inside`);
@@ -437,8 +447,16 @@ function assertStructure(g: Generated): void {
 
     const arnOf = (b: string) => `\${aws_s3_bucket.${bucketResource(tf, b)}.arn}`;
     const out = step.target;
+    const lockOf = (b: { bucket: string; path: string }) =>
+      `\${aws_s3_bucket.state.arn}/locks/${b.bucket}/${b.path}.lock`;
     const allowed = new Set([
       ...Object.values(step.sources).map((s) => `${arnOf(s.bucket)}/${s.path}`),
+      // A deployed run's step reads what this run's earlier steps staged, renews the run's
+      // locks, reads the ledger and records itself.
+      ...Object.values(step.sources).map((s) => `${arnOf(s.bucket)}/.glacier/staging/*/${s.path}`),
+      ...graph.steps.map((s) => lockOf(s.target)),
+      "${aws_s3_bucket.state.arn}/deployed/*",
+      "${aws_s3_bucket.state.arn}/ledger/head.json",
       `${arnOf(out.bucket)}/${out.path}`,
       `${arnOf(out.bucket)}/.glacier/staging/*/${out.path}`,
       `${arnOf(out.bucket)}/.glacier/previous/*/${out.path}`,
@@ -460,7 +478,7 @@ function assertStructure(g: Generated): void {
           if (action === "s3:ListBucket") {
             assert.ok(myBuckets.has(resource), `${name}: '${task}' lists ${resource}`);
             const prefixes = resource === "${aws_s3_bucket.state.arn}"
-              ? [["journal/*", "runs/*"]]
+              ? [["deployed/*", "journal/*", "runs/*"]]
               : step.task.resource.kind === "spark"
               ? [[".glacier/previous/*", ".glacier/staging/*"], [".glacier/scratch/*"]]
               : [[".glacier/previous/*", ".glacier/staging/*"]];
@@ -493,7 +511,8 @@ function assertStructure(g: Generated): void {
       if (writes) {
         for (const resource of s.Resource) {
           const stateKeys = [
-            `\${aws_s3_bucket.state.arn}/locks/${out.bucket}/${out.path}.lock`,
+            ...graph.steps.map((s) => lockOf(s.target)),
+            "${aws_s3_bucket.state.arn}/deployed/*",
             "${aws_s3_bucket.state.arn}/journal/*",
             "${aws_s3_bucket.state.arn}/runs/*",
           ];
@@ -616,6 +635,7 @@ Deno.test("a pipeline the generator has never seen: all three resources, single 
   assert.equal(g.tf.provider.aws[0].region, "eu-west-1");
   // Every task can run in AWS: the local ones as functions with LambdaConfig's defaults.
   assert.deepEqual(Object.keys(r.aws_lambda_function).sort(), [
+    "run",
     "task_build-profiles",
     "task_dedupe_events",
     "task_per_country",
@@ -758,7 +778,9 @@ Deno.test("the backends' artifact builders replace the placeholders; a failing o
   assert.equal(object.source, "${path.module}/build/summarize.zip");
   assert.match(object.source_hash, /^[0-9a-f]{64}$/);
   const job = JSON.parse(tf.resource.aws_sfn_state_machine.pipeline.definition);
-  const sessionize = job.States["wave 2"].Branches.find((b: Json) => b.StartAt === "sessionize");
+  const sessionize = job.States["wave 2"].Branches.find((b: Json) =>
+    b.StartAt === "decide sessionize"
+  );
   assert.equal(
     sessionize.States.sessionize.Parameters.JobDriver.SparkSubmit.EntryPoint,
     "s3://${aws_s3_bucket.artifacts.bucket}/build/sessionize.py",

@@ -54,6 +54,8 @@ export interface TaskResult {
   readonly bytes: number;
   /** Seconds the task took inside the function. */
   readonly seconds: number;
+  /** `sha256:HEX` of the output as written. */
+  readonly content?: string;
 }
 
 /** What a failed invocation returns, as the Lambda runtime API reports errors. */
@@ -62,4 +64,42 @@ export interface TaskFailure {
   readonly errorType: string;
   /** The error's message. */
   readonly errorMessage: string;
+}
+
+/**
+ * A handler of a deployed run, as the generated state machine calls it: `begin` takes the locks
+ * and records the run; `step` decides a step, runs it in this invocation unless it is up to date,
+ * and records it; `decide` and `record` bracket a step whose job runs elsewhere (a Spark job);
+ * `commit` publishes; `abort` drops what the run staged and records its failure.
+ */
+export interface DeployedRunEvent {
+  /** The protocol version. */
+  readonly glacier: 1;
+  /** The handler. */
+  readonly deployed: "begin" | "step" | "decide" | "record" | "commit" | "abort";
+  /** The pipeline, by name. */
+  readonly pipeline: string;
+  /**
+   * The state bucket of the deployment (generated Terraform's), when the pipeline's `AwsConfig`
+   * names none: it stands for `GLACIER_STATE_BUCKET`.
+   */
+  readonly stateBucket?: string;
+  /** The run, as `begin` answered it (every handler but `begin`). */
+  readonly run?: string;
+  /** The step's task (`step`, `decide`, `record`). */
+  readonly task?: string;
+  /** `begin`: what holds the run's locks, for messages (the state machine execution). */
+  readonly execution?: string;
+  /** `begin`: recompute every step (`true`) or the named tasks'. */
+  readonly force?: boolean | readonly string[];
+  /** `record`: what `decide` answered. */
+  readonly decision?: unknown;
+  /** `abort`: the error the state machine caught (`{ Error, Cause }`). */
+  readonly error?: unknown;
+}
+
+/** What `begin` answers. */
+export interface BeginResult {
+  /** The run's id, which every later handler is given. */
+  readonly runId: string;
 }

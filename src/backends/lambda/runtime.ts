@@ -7,7 +7,7 @@
  * @module
  */
 import { join } from "node:path";
-import { discoverPipelines } from "../../core/discover.ts";
+import { discoverPipelines, type FoundPipeline } from "../../core/discover.ts";
 import {
   firstLine,
   GlacierError,
@@ -17,12 +17,26 @@ import {
 } from "../../core/errors.ts";
 import { codeFingerprint } from "../../engine/fingerprint.ts";
 import type { Step } from "../../core/lineage.ts";
+import type { Written } from "../../core/session.ts";
 import { formatOf } from "../../io/file_format.ts";
 import { applyTask } from "../../core/apply_task.ts";
 import { countRows, scanValidated, sinkFile } from "../../io/formats.ts";
+import { hashFile } from "../../io/file_identity.ts";
+import { DeployedRun, type StepDecision } from "../../engine/deployed_run.ts";
 import { S3Storage } from "../../io/s3/s3_storage.ts";
 import { locateParseError } from "../../io/text_input.ts";
-import type { ProbeEvent, ProbeResult, TaskEvent, TaskFailure, TaskResult } from "./protocol.ts";
+import type {
+  BeginResult,
+  DeployedRunEvent,
+  ProbeEvent,
+  ProbeResult,
+  TaskEvent,
+  TaskFailure,
+  TaskResult,
+} from "./protocol.ts";
+
+/** The longest a Lambda invocation may take, in seconds: what a `step` handler leases locks for. */
+const LAMBDA_MAX_SECONDS = 900;
 
 /**
  * The steps of every pipeline a module exports, by task name.
@@ -95,14 +109,137 @@ export async function runTaskEvent(
       throw new StorageError(`${firstLine(error)}; ${where}`, { cause: error });
     }
     const bytes = (await Deno.stat(out)).size;
-    const rows = await countRows(out, format, step.target.schema, step.target.csv);
+    const [rows, content] = await Promise.all([
+      countRows(out, format, step.target.schema, step.target.csv),
+      hashFile(out),
+    ]);
     await storage.upload(out, event.output.bucket, event.output.key, {
       location: step.target.location,
     });
-    return { rows, bytes, seconds: (performance.now() - started) / 1000 };
+    return { rows, bytes, seconds: (performance.now() - started) / 1000, content };
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
+}
+
+/**
+ * Serves a handler of a deployed run (see `src/engine/deployed_run.ts`): the state machine calls
+ * `begin`, then `step` for each step (in the step's own function, which runs its task in the same
+ * invocation) or `decide` and `record` around a job that runs elsewhere, then `commit`, or
+ * `abort` when anything failed.
+ *
+ * @param pipelines the module's pipelines.
+ * @param event the handler and its run.
+ * @returns what the handler answers: the run's id, a step's decision or report, the run's report.
+ * @throws {GlacierError} naming the pipeline, the task and the run when the handler fails; a step
+ *   that fails is recorded as failed first.
+ */
+export async function runDeployedEvent(
+  pipelines: readonly FoundPipeline[],
+  event: DeployedRunEvent,
+): Promise<unknown> {
+  const found = pipelines.find((p) => p.name === event.pipeline);
+  if (found === undefined) {
+    throw new WiringError(
+      `this function's module has no pipeline named '${event.pipeline}'; it has: ${
+        pipelines.map((p) => p.name).join(", ")
+      }. Rebuild and redeploy the function from the current pipeline module`,
+    );
+  }
+  // The function serves one deployment, whose state bucket the state machine names.
+  if (event.stateBucket) Deno.env.set("GLACIER_STATE_BUCKET", event.stateBucket);
+  const graph = found.bucket.graph();
+  if (event.deployed === "begin") {
+    const run = await DeployedRun.begin(graph, {
+      ...(event.execution === undefined ? {} : { holder: `execution ${event.execution}` }),
+      ...(event.force === undefined ? {} : { force: event.force }),
+    });
+    return { runId: run.runId } satisfies BeginResult;
+  }
+  const runId = event.run;
+  if (typeof runId !== "string" || runId === "") {
+    throw new WiringError(
+      `the '${event.deployed}' event of pipeline '${event.pipeline}' names no run; the state ` +
+        "machine passes the run id that 'begin' answered",
+    );
+  }
+  const run = await DeployedRun.open(graph, runId);
+  if (event.deployed === "commit") return await run.commit();
+  if (event.deployed === "abort") return await run.abort(caughtError(event.error));
+  const task = event.task ?? "";
+  try {
+    if (event.deployed === "decide") {
+      const decision = await run.decide(task);
+      return { ...decision, bind: bindingOf(decision) };
+    }
+    if (event.deployed === "record") {
+      const decision = event.decision as StepDecision;
+      return await run.record(decision, await stagedSize(graph.steps, decision));
+    }
+    const decision = await run.decide(task, { holdFor: LAMBDA_MAX_SECONDS });
+    if (decision.action === "skip") return decision.report;
+    const steps = new Map(graph.steps.map((s) => [s.task.name, s]));
+    const result = await runTaskEvent(steps, {
+      glacier: 1,
+      task,
+      run: runId,
+      inputs: decision.inputs,
+      output: decision.output,
+      fingerprint: decision.code,
+    });
+    return await run.record(decision, result);
+  } catch (error) {
+    await run.fail(task, error).catch(() => {});
+    throw error;
+  }
+}
+
+/** Where a job that runs elsewhere reads and writes, as JSON text for its command line. */
+function bindingOf(decision: StepDecision): string {
+  const uri = (at: { bucket: string; key: string }) => `s3://${at.bucket}/${at.key}`;
+  return JSON.stringify({
+    inputs: Object.fromEntries(Object.entries(decision.inputs).map(([n, at]) => [n, uri(at)])),
+    output: uri(decision.output),
+  });
+}
+
+/** Rows and bytes of an output that a job staged elsewhere: its object, read back and counted. */
+async function stagedSize(
+  steps: readonly Step[],
+  decision: StepDecision,
+): Promise<Written> {
+  const step = steps.find((s) => s.task.name === decision.task);
+  if (!step || decision.action !== "run") return { rows: 0, bytes: 0 };
+  const storage = new S3Storage(step.target.settings.region);
+  const dir = await Deno.makeTempDir({ prefix: "glacier-record-" });
+  try {
+    const file = join(dir, "staged");
+    await storage.download(decision.output.bucket, decision.output.key, file, {
+      location: step.target.location,
+      missing: `task '${decision.task}' reported success but staged nothing at ` +
+        `s3://${decision.output.bucket}/${decision.output.key}`,
+    });
+    const format = formatOf(step.target.path);
+    const [rows, content] = await Promise.all([
+      countRows(file, format, step.target.schema, step.target.csv),
+      hashFile(file),
+    ]);
+    return { rows, bytes: (await Deno.stat(file)).size, content };
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** The message of an error the state machine caught: a function's own message when it has one. */
+function caughtError(error: unknown): string {
+  const caught = error as { Error?: string; Cause?: string } | undefined;
+  try {
+    const cause = JSON.parse(caught?.Cause ?? "") as Partial<TaskFailure>;
+    if (typeof cause.errorMessage === "string") return cause.errorMessage;
+  } catch {
+    // not a function's error
+  }
+  return caught?.Cause || caught?.Error || "the state machine stopped the run";
 }
 
 /**
@@ -140,8 +277,12 @@ export function failureOf(error: unknown): TaskFailure {
 export async function serveLambda(module: string, api: string): Promise<void> {
   const base = `http://${api}/2018-06-01/runtime`;
   let steps: Map<string, Step>;
+  let pipelines: FoundPipeline[];
   try {
-    steps = await stepsOf(module);
+    pipelines = await discoverPipelines(module);
+    steps = new Map(
+      pipelines.flatMap((p) => p.bucket.lineage.map((s) => [s.task.name, s] as const)),
+    );
   } catch (error) {
     const failure = failureOf(error);
     await fetch(`${base}/init/error`, {
@@ -157,8 +298,12 @@ export async function serveLambda(module: string, api: string): Promise<void> {
     let body: string;
     let outcome: "response" | "error";
     try {
-      const event = (await next.json()) as TaskEvent | ProbeEvent;
-      const result = "probe" in event ? probeAnswer(steps) : await runTaskEvent(steps, event);
+      const event = (await next.json()) as TaskEvent | ProbeEvent | DeployedRunEvent;
+      const result = "probe" in event
+        ? probeAnswer(steps)
+        : "deployed" in event
+        ? await runDeployedEvent(pipelines, event)
+        : await runTaskEvent(steps, event);
       body = JSON.stringify(result);
       outcome = "response";
     } catch (error) {

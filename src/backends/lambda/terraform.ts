@@ -1,12 +1,13 @@
 /**
  * What a serverless task declares in generated Terraform: a Lambda function with its package in
- * the artifacts bucket, a log group, a role Lambda assumes, and a state that invokes it.
+ * the artifacts bucket, a log group, a role Lambda assumes, and a state that invokes its deployed
+ * run's step handler (which decides, runs the task in the same invocation and records it).
  *
  * @module
  */
 import type { DeclaredTerraform } from "../../core/backend.ts";
 import { ascii, ref, taskId } from "../../core/deploy/names.ts";
-import { PARTITION, serviceTrust } from "../../core/deploy/policies.ts";
+import { PARTITION, serviceTrust, STATE_BUCKET_ID } from "../../core/deploy/policies.ts";
 import { taskState } from "../../core/deploy/state_machine.ts";
 import { DEFAULT_LAMBDA } from "../../core/deploy/terraform_plan.ts";
 import { lambdaFunctionName } from "../../core/naming.ts";
@@ -71,7 +72,15 @@ export const lambdaTerraform: DeclaredTerraform = {
         {
           Parameters: {
             FunctionName: ref("aws_lambda_function", id, "arn"),
-            Payload: { pipeline, task, "execution.$": "$$.Execution.Id" },
+            // The step handler: decides, runs the task unless it is up to date, records it.
+            Payload: {
+              glacier: 1,
+              deployed: "step",
+              pipeline,
+              task,
+              "run.$": "$.run.runId",
+              stateBucket: ref("aws_s3_bucket", STATE_BUCKET_ID, "bucket"),
+            },
           },
           TimeoutSeconds: timeoutSeconds === undefined
             ? settings.timeoutSeconds + 60

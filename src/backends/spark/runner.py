@@ -86,7 +86,7 @@ def main(argv):
     args = list(argv)
     while args:
         arg = args.pop(0)
-        if arg in ("--result", "--pipeline", "--task", "--serve"):
+        if arg in ("--result", "--pipeline", "--task", "--serve", "--bind"):
             if not args:
                 print(f"runner.py: {arg} needs a value", file=sys.stderr)
                 return 2
@@ -99,7 +99,7 @@ def main(argv):
         print("usage: runner.py JOB [--result URI]  (JOB: a file, an s3:// URI, or JSON)\n"
               "       runner.py --serve sc://HOST:PORT  (jobs on stdin, one Spark Connect session)\n"
               "       an entry point with an embedded job: [--pipeline P] [--task T] "
-              "[--result URI]", file=sys.stderr)
+              "[--result URI] [--bind JSON]", file=sys.stderr)
         return 2
     source = positional[0] if positional else EMBEDDED_JOB
     result_uri = options.get("result")
@@ -118,6 +118,8 @@ def main(argv):
         spark.sparkContext.setLogLevel("WARN")
         io = Storage(spark)
         job = load_job(source, io)
+        if "bind" in options:
+            bind_job(job, options["bind"])
         task = job.get("task", "?")
         if "task" in options and options["task"] != task:
             raise JobError(f"this entry point runs task '{task}', not '{options['task']}'")
@@ -250,6 +252,18 @@ def load_job(source, io):
     if job.get("glacier") != 1:
         raise JobError(f"the job {where} is not a Glacier Spark job (version 1)")
     return job
+
+
+def bind_job(job, text):
+    """Points the job at a deployed run's objects: `{"inputs": {NAME: URI}, "output": URI}`."""
+    try:
+        bind = json.loads(text)
+        for name, uri in bind["inputs"].items():
+            job["inputs"][name]["uri"] = uri
+        job["output"]["uri"] = bind["output"]
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise JobError(f"--bind {text!r} does not bind the inputs and output of task "
+                       f"'{job.get('task', '?')}': {error}") from error
 
 
 def run_job(spark, io, job):

@@ -1,7 +1,8 @@
 /**
  * What a spark task declares in generated Terraform: the pipeline's EMR Serverless application,
  * the task's job (its entry point and Glacier's runner in the artifacts bucket), a role EMR
- * Serverless assumes, and a state that starts the job and waits for it.
+ * Serverless assumes, and a state that starts the job and waits for it, which the state machine
+ * brackets with its deployed run's decide (skipped when up to date) and record handlers.
  *
  * @module
  */
@@ -16,7 +17,11 @@ import {
   serviceTrust,
 } from "../../core/deploy/policies.ts";
 import { awsName, literal, ref, taskId } from "../../core/deploy/names.ts";
-import { taskState } from "../../core/deploy/state_machine.ts";
+import {
+  DEPLOYED_JOB_SECONDS,
+  intrinsicString,
+  taskState,
+} from "../../core/deploy/state_machine.ts";
 import { EMR_RELEASE_LABEL, SPARK_IDLE_MINUTES } from "../../core/deploy/terraform_plan.ts";
 import { settingsOf } from "../../core/resource.ts";
 
@@ -70,32 +75,39 @@ export const sparkTerraform: DeclaredTerraform = {
         runsOn: "EMR Serverless",
       },
       application,
-      state: taskState(
-        task,
-        `Spark job on EMR Serverless application ${application.name} (${settings.executors} ` +
-          `executors of ${literal(settings.executorMemory)})`,
-        `arn:${PARTITION}:states:::emr-serverless:startJobRun.sync`,
-        {
-          Parameters: {
-            ApplicationId: ref("aws_emrserverless_application", "spark", "id"),
-            ExecutionRoleArn: ref("aws_iam_role", id, "arn"),
-            Name: task,
-            "ClientToken.$": "States.UUID()",
-            JobDriver: {
-              SparkSubmit: {
-                EntryPoint: `s3://${artifactsBucket}/${literal(entryKey)}`,
-                EntryPointArguments: ["--pipeline", pipeline, "--task", task],
-                SparkSubmitParameters: submit.join(" "),
+      state: {
+        ...taskState(
+          task,
+          `Spark job on EMR Serverless application ${application.name} (${settings.executors} ` +
+            `executors of ${literal(settings.executorMemory)})`,
+          `arn:${PARTITION}:states:::emr-serverless:startJobRun.sync`,
+          {
+            Parameters: {
+              ApplicationId: ref("aws_emrserverless_application", "spark", "id"),
+              ExecutionRoleArn: ref("aws_iam_role", id, "arn"),
+              Name: task,
+              "ClientToken.$": "States.UUID()",
+              JobDriver: {
+                SparkSubmit: {
+                  EntryPoint: `s3://${artifactsBucket}/${literal(entryKey)}`,
+                  // Where the run's decision says it reads and writes: this run's staged outputs
+                  // and its staging key.
+                  "EntryPointArguments.$": `States.Array(${
+                    ["--pipeline", pipeline, "--task", task, "--bind"].map(intrinsicString).join(
+                      ", ",
+                    )
+                  }, $.step.bind)`,
+                  SparkSubmitParameters: submit.join(" "),
+                },
               },
+              ExecutionTimeoutMinutes: Math.max(1, Math.ceil((limit ?? DEPLOYED_JOB_SECONDS) / 60)),
             },
-            ...(limit === undefined
-              ? {}
-              : { ExecutionTimeoutMinutes: Math.max(1, Math.ceil(limit / 60)) }),
+            TimeoutSeconds: limit ?? DEPLOYED_JOB_SECONDS,
           },
-          ...(limit === undefined ? {} : { TimeoutSeconds: limit }),
-        },
-        [{ errors: ["States.ALL"], intervalSeconds: 30, maxAttempts: 2 }],
-      ),
+          [{ errors: ["States.ALL"], intervalSeconds: 30, maxAttempts: 2 }],
+        ),
+        bracketed: true,
+      },
     };
   },
   machineStatements(steps, region) {

@@ -117,6 +117,7 @@ export function taskStorageStatements(
   keyArn: string,
   region: string,
   extra: readonly PolicyStatement[] = [],
+  targets: readonly BucketRef[] = [step.target],
 ): PolicyStatement[] {
   const out = step.target;
   const inputs = uniqueRefs(Object.values(step.sources));
@@ -125,7 +126,11 @@ export function taskStorageStatements(
       Sid: "ReadInputs",
       Effect: "Allow",
       Action: ["s3:GetObject"],
-      Resource: inputs.map((r) => objectArn(r.bucket, r.path)),
+      // A deployed run's step reads what this run's earlier steps staged.
+      Resource: inputs.flatMap((r) => [
+        objectArn(r.bucket, r.path),
+        objectArn(r.bucket, `${META_PREFIX}staging/*/${r.path}`),
+      ]),
     },
     {
       Sid: "WriteOutput",
@@ -168,11 +173,95 @@ export function taskStorageStatements(
       Effect: "Allow",
       Action: ["s3:ListBucket"],
       Resource: [STATE_BUCKET_ARN],
-      Condition: { StringLike: { "s3:prefix": ["journal/*", "runs/*"] } },
+      Condition: { StringLike: { "s3:prefix": ["deployed/*", "journal/*", "runs/*"] } },
+    },
+    {
+      // A deployed run's step handler: renews the run's locks, reads the ledger's versions,
+      // records the step in the run's state.
+      Sid: "DeployedStep",
+      Effect: "Allow",
+      Action: ["s3:GetObject", "s3:PutObject"],
+      Resource: [
+        `${STATE_BUCKET_ARN}/deployed/*`,
+        ...lockArns(targets).filter((arn) =>
+          !arn.endsWith(literal(`locks/${out.bucket}/${out.path}.lock`))
+        ),
+      ],
+    },
+    {
+      Sid: "ReadLedger",
+      Effect: "Allow",
+      Action: ["s3:GetObject"],
+      Resource: [`${STATE_BUCKET_ARN}/ledger/head.json`],
     },
     ...extra,
     encryptionStatement(keyArn, region),
   ];
+}
+
+/**
+ * The statements of the role of a pipeline's run handlers (begin, decide, record, commit, abort):
+ * the locks of every bucket the pipeline writes, the state bucket's journals, run markers, run
+ * states and ledger, and in each data bucket the keys a commit reads and writes.
+ *
+ * @param steps the pipeline's steps.
+ * @param keyArn the ARN of the KMS key the buckets are encrypted with.
+ * @param region the region of the buckets.
+ * @returns the statements.
+ */
+export function runStatements(
+  steps: readonly Step[],
+  keyArn: string,
+  region: string,
+): PolicyStatement[] {
+  const targets = uniqueRefs(steps.map((s) => s.target));
+  const inputs = uniqueRefs(steps.flatMap((s) => Object.values(s.sources)));
+  const buckets = [...new Set([...targets, ...inputs].map((r) => r.bucket))].sort(byText);
+  return [
+    {
+      Sid: "ReadInputs",
+      Effect: "Allow",
+      Action: ["s3:GetObject"],
+      Resource: inputs.map((r) => objectArn(r.bucket, r.path)),
+    },
+    {
+      Sid: "PublishOutputs",
+      Effect: "Allow",
+      Action: ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+      Resource: targets.flatMap((r) => [
+        objectArn(r.bucket, r.path),
+        objectArn(r.bucket, `${META_PREFIX}previous/*/${r.path}`),
+        objectArn(r.bucket, `${META_PREFIX}staging/*/${r.path}`),
+      ]),
+    },
+    {
+      // HeadBucket, which a run uses to find each bucket it writes, needs s3:ListBucket on the
+      // bucket itself; a run also lists what it staged to remove it.
+      Sid: "FindBuckets",
+      Effect: "Allow",
+      Action: ["s3:ListBucket"],
+      Resource: [...buckets.map(bucketArn), STATE_BUCKET_ARN],
+    },
+    {
+      Sid: "KeepRunState",
+      Effect: "Allow",
+      Action: ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+      Resource: [
+        ...lockArns(targets),
+        `${STATE_BUCKET_ARN}/deployed/*`,
+        `${STATE_BUCKET_ARN}/journal/*`,
+        `${STATE_BUCKET_ARN}/ledger/*`,
+        `${STATE_BUCKET_ARN}/runs/*`,
+      ],
+    },
+    encryptionStatement(keyArn, region),
+  ];
+}
+
+function lockArns(targets: readonly BucketRef[]): string[] {
+  return uniqueRefs(targets).map((r) =>
+    `${STATE_BUCKET_ARN}/${literal(`locks/${r.bucket}/${r.path}.lock`)}`
+  );
 }
 
 /**

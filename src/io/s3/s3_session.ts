@@ -22,7 +22,7 @@ import {
 } from "../../core/session.ts";
 import { CommitError, firstLine, StorageError } from "../../core/errors.ts";
 import { failpoint } from "../_failpoint.ts";
-import { type S3Lock, S3Storage, stateBucketOf } from "./s3_storage.ts";
+import { type LockLease, type S3Lock, S3Storage, stateBucketOf } from "./s3_storage.ts";
 import { copyAll, removeRunObjects, type S3JournalEntry } from "./s3_journal.ts";
 
 /** One run's S3 storage. */
@@ -62,24 +62,18 @@ export class S3RunSession implements RemoteRunSession {
    */
   static async begin(
     graph: PipelineGraph,
-    options: { wait?: number; runId?: string } = {},
+    options: { wait?: number; runId?: string; lease?: LockLease } = {},
   ): Promise<S3RunSession> {
-    const settings = graph.buckets[0]?.settings;
-    const region = settings?.region ?? "us-east-1";
-    const state = stateBucketOf(
-      settings ?? { localRoot: "", region },
-      `pipeline '${graph.name}' in cloud mode`,
-    );
-    const storage = new S3Storage(region);
-    const targets = [...new Map(graph.steps.map((s) => [s.target.location, s.target])).values()]
-      .sort((a, b) => a.location.localeCompare(b.location));
+    const { state, storage, targets } = placesOf(graph);
     const firstTargetIn = new Map(targets.map((t) => [t.bucket, t.location] as const).reverse());
     for (const [bucket, location] of firstTargetIn) await storage.ensureBucket(bucket, location);
     await storage.recover(state);
     const run = options.runId ?? newRunId();
     const locks: S3Lock[] = [];
     try {
-      for (const target of targets) locks.push(await storage.lock(target, run, options.wait ?? 0));
+      for (const target of targets) {
+        locks.push(await storage.lock(target, run, options.wait ?? 0, options.lease));
+      }
       // A run that died while publishing to these buckets after the first look is finished now,
       // while they are ours, so it can never overwrite what this run publishes.
       await storage.recover(state);
@@ -94,6 +88,44 @@ export class S3RunSession implements RemoteRunSession {
     }
     const dir = await Deno.makeTempDir({ prefix: "glacier-s3-run-" });
     return new S3RunSession(storage, state, run, dir, locks, targets);
+  }
+
+  /**
+   * Takes up a deployed run that an earlier handler began ({@linkcode S3RunSession.begin} with a
+   * lease, then {@linkcode S3RunSession.detach}): adopts its locks, renewed for a new lease.
+   *
+   * @param graph the pipeline.
+   * @param runId the run.
+   * @param lease how long its locks last from now.
+   * @returns the session, which stages nothing of its own yet.
+   * @throws {StorageError} when the run no longer holds one of its locks.
+   */
+  static async resume(
+    graph: PipelineGraph,
+    runId: string,
+    lease: LockLease,
+  ): Promise<S3RunSession> {
+    const { state, storage, targets } = placesOf(graph);
+    const locks: S3Lock[] = [];
+    try {
+      for (const target of targets) {
+        locks.push(await storage.adoptLock(target, runId, lease));
+      }
+    } catch (error) {
+      for (const lock of locks) lock.detach();
+      throw error;
+    }
+    const dir = await Deno.makeTempDir({ prefix: "glacier-s3-run-" });
+    return new S3RunSession(storage, state, runId, dir, locks, targets);
+  }
+
+  /**
+   * Hands the run on to a later handler of a deployed run: its locks stay held (until their lease
+   * ends), its staged objects stay, and this process lets go of them.
+   */
+  async detach(): Promise<void> {
+    for (const lock of this.#locks.splice(0)) lock.detach();
+    await Deno.remove(this.#dir, { recursive: true }).catch(() => {});
   }
 
   /** The run's id, which names its staging keys. */
@@ -286,6 +318,23 @@ export class S3RunSession implements RemoteRunSession {
     await this.#storage.deleteRunMarker(this.#state, this.#run);
     await Deno.remove(this.#dir, { recursive: true }).catch(() => {});
   }
+}
+
+/** Where a pipeline's cloud runs keep their state, and the buckets they write, in order. */
+function placesOf(graph: PipelineGraph): {
+  state: string;
+  storage: S3Storage;
+  targets: BucketRef[];
+} {
+  const settings = graph.buckets[0]?.settings;
+  const region = settings?.region ?? "us-east-1";
+  const state = stateBucketOf(
+    settings ?? { localRoot: "", region },
+    `pipeline '${graph.name}' in cloud mode`,
+  );
+  const targets = [...new Map(graph.steps.map((s) => [s.target.location, s.target])).values()]
+    .sort((a, b) => a.location.localeCompare(b.location));
+  return { state, storage: new S3Storage(region), targets };
 }
 
 /** One output staged by this run. */

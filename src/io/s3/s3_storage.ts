@@ -77,6 +77,8 @@ const heldHere = new Set<string>();
 /** Whether the process that wrote a lock can no longer be holding it. */
 function holderIsGone(holder: LockBody, id: string): boolean {
   if (Date.parse(holder.expires) <= Date.now()) return true;
+  // A deployed run's lock is held by no process: its lease is all there is to go by.
+  if (holder.lease !== undefined) return false;
   // A pid means something only in its own PID namespace on its own host: elsewhere the lease
   // (refreshed while the run works) is all there is to go by.
   if (holder.host !== hostname() || holder.pidNamespace !== pidNamespace()) return false;
@@ -118,7 +120,26 @@ interface LockBody {
   readonly pidNamespace: string;
   readonly since: string;
   readonly expires: string;
+  /**
+   * For a deployed run's lock, what holds it (the state machine execution): no process does, so
+   * only its expiry tells whether it is still held.
+   */
+  readonly lease?: string;
 }
+
+/**
+ * A lock held by a deployed run rather than by a process: each handler of the run renews it for
+ * as long as the run's next state may take.
+ */
+export interface LockLease {
+  /** What holds it, for messages: the state machine execution, or the run. */
+  readonly holder: string;
+  /** How long it lasts from each renewal, in milliseconds. */
+  readonly ttlMs: number;
+}
+
+/** How long a lock lasts without a refresh, in milliseconds. */
+export const LOCK_TTL: number = LOCK_TTL_MS;
 
 /** A held lock on one target bucket, an object in the state bucket. */
 export class S3Lock {
@@ -134,6 +155,7 @@ export class S3Lock {
   #timer: ReturnType<typeof setInterval> | undefined;
   #lost: GlacierError | undefined;
   #failed: GlacierError | undefined;
+  #lease: LockLease | undefined;
 
   constructor(
     storage: S3Storage,
@@ -142,6 +164,7 @@ export class S3Lock {
     ref: BucketRef,
     run: string,
     etag: string,
+    lease?: LockLease,
   ) {
     this.#storage = storage;
     this.bucket = state;
@@ -149,6 +172,7 @@ export class S3Lock {
     this.location = ref.location;
     this.#run = run;
     this.#etag = etag;
+    this.#lease = lease;
     heldHere.add(`${this.bucket}/${key}`);
     const timer = setInterval(() => this.#refresh(), LOCK_REFRESH_MS);
     Deno.unrefTimer(timer as unknown as number);
@@ -164,6 +188,7 @@ export class S3Lock {
         this.location,
         this.#run,
         this.#etag,
+        this.#lease,
       );
     } catch (error) {
       const failure = s3Failure(error, {
@@ -193,6 +218,16 @@ export class S3Lock {
         `the lock on bucket '${this.location}' was lost while the run worked: ${this.#lost.message}`,
       );
     }
+  }
+
+  /**
+   * Lets go of the lock object without releasing the lock: a deployed run's handler hands it on
+   * to the run's next handler, which adopts it ({@linkcode S3Storage.adoptLock}).
+   */
+  detach(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    heldHere.delete(`${this.bucket}/${this.key}`);
   }
 
   /** Releases the lock, if it is still this run's. */
@@ -459,6 +494,7 @@ export class S3Storage {
    * @param location the Glacier bucket it guards.
    * @param run the run that holds it.
    * @param ifMatch the ETag of this run's current lock, for a refresh.
+   * @param lease for a deployed run's lock, what holds it and for how long.
    * @returns the lock's new ETag.
    */
   async putLock(
@@ -467,6 +503,7 @@ export class S3Storage {
     location: string,
     run: string,
     ifMatch?: string,
+    lease?: LockLease,
   ): Promise<string> {
     const now = Date.now();
     const body: LockBody = {
@@ -476,7 +513,8 @@ export class S3Storage {
       pid: Deno.pid,
       pidNamespace: pidNamespace(),
       since: new Date(now).toISOString(),
-      expires: new Date(now + LOCK_TTL_MS).toISOString(),
+      expires: new Date(now + (lease?.ttlMs ?? LOCK_TTL_MS)).toISOString(),
+      ...(lease ? { lease: lease.holder } : {}),
     };
     const out = await this.#conn.client.send(
       new PutObjectCommand({
@@ -499,10 +537,11 @@ export class S3Storage {
    * @param ref the bucket to write.
    * @param run the run (or `write`) that takes it.
    * @param wait seconds to wait for a held lock.
+   * @param lease for a deployed run, what holds the lock and for how long.
    * @returns the held lock.
    * @throws {StorageError} when another live run holds it.
    */
-  async lock(ref: BucketRef, run: string, wait = 0): Promise<S3Lock> {
+  async lock(ref: BucketRef, run: string, wait = 0, lease?: LockLease): Promise<S3Lock> {
     const state = stateBucketOf(ref.settings, `writing bucket '${ref.location}' in cloud mode`);
     // One lock per bucket, partitioned or not: its location names it.
     const key = `${LOCK_PREFIX}${ref.location}.lock`;
@@ -516,7 +555,8 @@ export class S3Storage {
           key,
           ref,
           run,
-          await this.putLock(state, key, ref.location, run),
+          await this.putLock(state, key, ref.location, run, undefined, lease),
+          lease,
         );
       } catch (error) {
         if ((error as { name?: string }).name !== "PreconditionFailed") {
@@ -529,9 +569,11 @@ export class S3Storage {
           await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 100 * 2 ** attempt)));
           continue;
         }
+        const who = holder.lease !== undefined
+          ? `deployed run ${holder.run} (${holder.lease}, since ${holder.since})`
+          : `run ${holder.run} (pid ${holder.pid} on ${holder.host}, since ${holder.since})`;
         throw new StorageError(
-          `bucket '${ref.location}' is being written by run ${holder.run} (pid ${holder.pid} on ` +
-            `${holder.host}, since ${holder.since}); nothing was changed. Wait for it to finish, ` +
+          `bucket '${ref.location}' is being written by ${who}; nothing was changed. Wait for it to finish, ` +
             "or wait for it with run({ wait: SECONDS }) (glacier run --wait SECONDS); if that " +
             `run died, its lock expires at ${holder.expires}, or delete s3://${state}/${key}`,
         );
@@ -544,6 +586,62 @@ export class S3Storage {
         );
       }
     }
+  }
+
+  /**
+   * Renews a deployed run's lock: it then lasts at least the lease from now (never less than it
+   * already did, since parallel handlers of the run renew it at once).
+   *
+   * @param ref the bucket the lock guards.
+   * @param run the run that must hold it.
+   * @param lease what holds it and for how long.
+   * @returns the lock's new ETag.
+   * @throws {StorageError} when the lock is gone or held by another run.
+   */
+  async renewLease(ref: BucketRef, run: string, lease: LockLease): Promise<string> {
+    const state = stateBucketOf(ref.settings, `writing bucket '${ref.location}' in cloud mode`);
+    const key = `${LOCK_PREFIX}${ref.location}.lock`;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const holder = await this.#readLock(state, key);
+      if (holder?.run !== run || Date.parse(holder.expires) <= Date.now()) {
+        throw new StorageError(
+          `run ${run} no longer holds the lock on bucket '${ref.location}' ` +
+            `(s3://${state}/${key}): ` +
+            (holder && holder.run !== run
+              ? `run ${holder.run} holds it since ${holder.since}`
+              : "it expired or was removed") +
+            "; the run cannot go on, and publishes nothing",
+        );
+      }
+      const ttlMs = Math.max(lease.ttlMs, Date.parse(holder.expires) - Date.now());
+      try {
+        return await this.putLock(state, key, ref.location, run, holder.etag, { ...lease, ttlMs });
+      } catch (error) {
+        if ((error as { name?: string }).name !== "PreconditionFailed") {
+          throw s3Failure(error, this.#context("lock", state, key, { location: ref.location }));
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80));
+    }
+    throw new StorageError(
+      `could not renew run ${run}'s lock on bucket '${ref.location}' (s3://${state}/${key}): it ` +
+        "kept changing under this handler; try again",
+    );
+  }
+
+  /**
+   * Takes over a lock that a deployed run's earlier handler took, renewed, to publish or release.
+   *
+   * @param ref the bucket the lock guards.
+   * @param run the run that must hold it.
+   * @param lease what holds it and for how long.
+   * @returns the lock.
+   * @throws {StorageError} when the lock is gone or held by another run.
+   */
+  async adoptLock(ref: BucketRef, run: string, lease: LockLease): Promise<S3Lock> {
+    const state = stateBucketOf(ref.settings, `writing bucket '${ref.location}' in cloud mode`);
+    const etag = await this.renewLease(ref, run, lease);
+    return new S3Lock(this, state, `${LOCK_PREFIX}${ref.location}.lock`, ref, run, etag, lease);
   }
 
   async #readLock(
