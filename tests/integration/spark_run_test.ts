@@ -680,7 +680,7 @@ Deno.test("cloud mode refuses spark tasks it cannot run before reading or writin
           assert.ok(e instanceof UnsupportedError, `${e}`);
           assert.match(
             e.message,
-            /cloud mode cannot run task 'spark_join' \(spark\), 'spark_revenue' \(spark\) yet: no Spark is configured for them\. Nothing was read or written\. Set SparkConfig\(\{ master \}\) or SPARK_MASTER/,
+            /cloud mode cannot run task 'spark_join' \(spark\), 'spark_revenue' \(spark\) yet: no Spark is configured for them\. Nothing was read or written\. Set SparkConfig\(\{ remote \}\) or SPARK_REMOTE for a Spark Connect server .*SparkConfig\(\{ master \}\) or SPARK_MASTER/,
           );
           return true;
         });

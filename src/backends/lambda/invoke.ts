@@ -197,13 +197,13 @@ const EXPANSION: Readonly<Record<string, number>> = {
 
 /**
  * Refuses, before the run, serverless steps whose inputs that already exist in S3 clearly exceed
- * their function's memory.
+ * their function's memory, then those whose function was built from another version of the task.
  *
  * @param graph the pipeline about to run.
  * @throws {UnsupportedError} naming the task, the sizes and what to do.
+ * @throws {StaleDeploymentError} when a function was built from another version of its task.
  */
 export async function preflightLambda(graph: PipelineGraph): Promise<void> {
-  await checkDeployedCode(graph);
   const produced = new Set(graph.steps.map((s) => s.target.location));
   const { S3Storage } = await import("../../io/s3/s3_storage.ts");
   for (const step of graph.steps) {
@@ -228,6 +228,7 @@ export async function preflightLambda(graph: PipelineGraph): Promise<void> {
       );
     }
   }
+  await checkDeployedCode(graph);
 }
 
 /**
