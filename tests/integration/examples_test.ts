@@ -49,6 +49,38 @@ Deno.test("every example runs locally on its own sample data and prints its resu
   assert.doesNotMatch(again.out, /wrote sample input/);
 });
 
+Deno.test("the partitioned example backfills its days, reruns nothing, and runs a selection", async () => {
+  const first = await example("partitioned", ["run"]);
+  assert.equal(first.code, 0, first.err);
+  assert.match(first.out, /wrote sample input .*partitioned\/orders\/\{date\}.csv: 10 partitions/);
+  assert.match(
+    first.out,
+    /wrote sample input .*partitioned\/sales\/\{region\}\/\{date\}.parquet: 20 partitions/,
+  );
+  assert.match(first.err, /succeeded in .* over 31 partitions/);
+  assert.match(first.out, /daily_revenue.parquet:\nshape: \(10, 3\)/);
+  assert.match(first.out, /trailing_week\/\{region\}\/\{date\}.parquet:\nshape: \(20, 5\)/);
+
+  const again = await example("partitioned", ["run"], { cwd: first.cwd });
+  assert.equal(again.code, 0, again.err);
+  assert.doesNotMatch(again.out, /wrote sample input/);
+  assert.doesNotMatch(again.err, /\(runs: /);
+
+  const some = await example("partitioned", [
+    "run",
+    "--force",
+    "--partition",
+    "date=2026-01-03..2026-01-04",
+    "--partition",
+    "region=north",
+  ], { cwd: first.cwd });
+  assert.equal(some.code, 0, some.err);
+  // Two days of clean_orders (its only key is the date), the revenue over them, and two north
+  // days of each regional step.
+  assert.equal(some.err.match(/\(runs: forced\)/g)?.length, 7, some.err);
+  assert.doesNotMatch(some.err, /region=south/);
+});
+
 Deno.test("the complete example checks, draws itself, and says what is not built yet", async () => {
   const check = await example("complete", ["check"]);
   assert.equal(check.code, 0, check.err);
