@@ -18,12 +18,12 @@
  *
  * @module
  */
-import { dirname, join, relative } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { daily, pl, Provider, schema, t } from "../mod.ts";
 import { BucketImpl } from "../src/core/bucket.ts";
-import { cpuSeconds, machine, median, memory, runChild, waitForIdle } from "./_measure.ts";
+import { cpuSeconds, median, memory, runChild, waitForIdle, writeReport } from "./_measure.ts";
 
 const SCRIPT = fileURLToPath(import.meta.url);
 const { values: flags } = parseArgs({
@@ -297,17 +297,10 @@ if (parts.includes("memory")) {
   );
 }
 
-const report = [
+await writeReport([
   "# Partitions and backfills",
   "",
   `Command: \`${["deno run -A bench/partitions.ts", ...Deno.args].join(" ")}\``,
   "",
   ...lines,
-  "Machine:",
-  "",
-  ...(await machine()).map((line) => `- ${line}`),
-  "",
-].join("\n");
-console.log(report);
-await Deno.writeTextFile(flags.out, report);
-console.error(`wrote ${relative(Deno.cwd(), flags.out)}`);
+], flags.out);
