@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { relative } from "node:path";
 import { pl } from "../mod.ts";
 
 /** Resident memory of this process, from `/proc/self/status`, in bytes. */
@@ -172,6 +173,25 @@ export async function machine(): Promise<string[]> {
     `Glacier: git ${head}` +
     (changed.length === 0 ? "" : ` with uncommitted changes in ${changed.join(", ")}`),
   ];
+}
+
+/**
+ * Ends a markdown report with the machine it ran on, prints it and writes it to a file.
+ *
+ * @param lines the report's lines before the machine.
+ * @param out the file to write.
+ */
+export async function writeReport(lines: readonly string[], out: string): Promise<void> {
+  const report = [
+    ...lines,
+    "Machine:",
+    "",
+    ...(await machine()).map((line) => `- ${line}`),
+    "",
+  ].join("\n");
+  console.log(report);
+  await Deno.writeTextFile(out, report);
+  console.error(`wrote ${relative(Deno.cwd(), out)}`);
 }
 
 async function text(command: string, args: string[]): Promise<string> {

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { dirname, join, relative } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { pl } from "../mod.ts";
@@ -21,7 +21,7 @@ import { FileStorage } from "../src/io/file_storage.ts";
 import { countRows } from "../src/io/formats.ts";
 import { planSchema } from "../src/schema/schema.ts";
 import { DATA_DIR, ensureInputs } from "./_data.ts";
-import { machine, median, waitForIdle } from "./_measure.ts";
+import { median, waitForIdle, writeReport } from "./_measure.ts";
 import {
   cleanOrders,
   glacier,
@@ -140,7 +140,7 @@ timings.delete("warm-up");
 const overhead = [...timings].filter(([name]) =>
   !name.startsWith("plain") && !name.endsWith(": sink") && name !== "glacier total"
 ).reduce((sum, [, ms]) => sum + median(ms), 0);
-const report = [
+await writeReport([
   '# Local-mode phases: where `run({ mode: "local" })` spends its time',
   "",
   "Each step of the `local_overhead` pipeline replayed with the calls `src/engine/local.ts` makes " +
@@ -159,11 +159,4 @@ const report = [
   "",
   `Everything local mode does besides the three sinks: ${overhead.toFixed(1)} ms per run.`,
   "",
-  "Machine:",
-  "",
-  ...(await machine()).map((line) => `- ${line}`),
-  "",
-].join("\n");
-console.log(report);
-await Deno.writeTextFile(flags.out, report);
-console.error(`wrote ${relative(Deno.cwd(), flags.out)}`);
+], flags.out);

@@ -11,11 +11,11 @@
  *
  * @module
  */
-import { dirname, join, relative } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { generatePipeline } from "./_gen_pipeline.ts";
-import { machine, median } from "./_measure.ts";
+import { median, writeReport } from "./_measure.ts";
 
 const SCRIPT = fileURLToPath(import.meta.url);
 const { values: flags } = parseArgs({
@@ -64,7 +64,7 @@ if (flags.child !== undefined) {
     measured.push(result);
   }
   const plan = median(measured.map((m) => m.planSeconds));
-  const report = [
+  await writeReport([
     "# `plan` of a generated module",
     "",
     `A generated ${steps}-step pipeline (\`bench/_gen_pipeline.ts\`: every fourth step a join), ` +
@@ -82,13 +82,6 @@ if (flags.child !== undefined) {
       plan < 2 ? "met" : "**not met**"
     } |`,
     "",
-    "Machine:",
-    "",
-    ...(await machine()).map((line) => `- ${line}`),
-    "",
-  ].join("\n");
-  console.log(report);
-  await Deno.writeTextFile(flags.out, report);
-  console.error(`wrote ${relative(Deno.cwd(), flags.out)}`);
+  ], flags.out);
   await Deno.remove(dir, { recursive: true });
 }

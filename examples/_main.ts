@@ -12,8 +12,10 @@ import { main } from "../src/cli/main.ts";
 export interface Seed {
   /** The bucket. */
   readonly bucket: Bucket;
-  /** Makes the sample rows. */
-  readonly rows: () => pl.DataFrame;
+  /** Makes the sample rows (of one partition, for a partitioned bucket). */
+  readonly rows: (partition: Readonly<Record<string, string>>) => pl.DataFrame;
+  /** For a partitioned bucket: the partitions to fill, each when it has no data. */
+  readonly partitions?: readonly Readonly<Record<string, string>>[];
 }
 
 /** What an example offers to its command line. */
@@ -63,11 +65,23 @@ export async function runExample(example: Example, args: readonly string[]): Pro
 }
 
 async function seedIfAbsent(seed: Seed, mode: "local" | "cloud"): Promise<void> {
-  try {
-    await seed.bucket.read({ mode });
-  } catch (error) {
-    if (!(error instanceof NoDataError)) throw error;
-    const report = await seed.bucket.write(seed.rows(), { mode });
-    console.log(`wrote sample input ${report.uri}: ${report.rows} rows`);
+  let written = 0;
+  for (const partition of seed.partitions ?? [undefined]) {
+    try {
+      await seed.bucket.read({ mode, ...(partition ? { partition } : {}) });
+    } catch (error) {
+      if (!(error instanceof NoDataError)) throw error;
+      const report = await seed.bucket.write(seed.rows(partition ?? {}), {
+        mode,
+        ...(partition ? { partition } : {}),
+      });
+      if (!partition) console.log(`wrote sample input ${report.uri}: ${report.rows} rows`);
+      written += 1;
+    }
+  }
+  if (seed.partitions && written > 0) {
+    console.log(
+      `wrote sample input ${seed.bucket.location}: ${written} partitions`,
+    );
   }
 }

@@ -66,6 +66,7 @@ const STACK_TESTS = [
   "tests/integration/examples_test.ts",
   "tests/integration/lambda_run_test.ts",
   "tests/integration/lambda_stack_test.ts",
+  "tests/integration/partitions_cloud_test.ts",
   "tests/integration/s3_commit_test.ts",
   "tests/integration/s3_ledger_test.ts",
   "tests/integration/s3_server_test.ts",

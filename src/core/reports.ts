@@ -20,8 +20,13 @@ export type PartitionSelection = Readonly<
 export interface ExecuteOptions {
   /** `local`: in-process on the filesystem; `cloud`: each task on its resource, S3 storage. */
   readonly mode: StorageMode;
-  /** How many independent steps may run at once (default: 2). */
+  /** How many independent steps (or partitions of steps) may run at once in-process (default: 2). */
   readonly concurrency?: number;
+  /**
+   * In cloud mode, how many invocations of serverless tasks (one per partition) may run at once,
+   * beside the in-process steps (default: 8).
+   */
+  readonly invocations?: number;
   /** Print nothing (default: progress and a summary on stderr). */
   readonly quiet?: boolean;
   /**

@@ -184,6 +184,24 @@ export interface RemoteExecutor {
    */
   preflight?(graph: PipelineGraph): Promise<void>;
   /**
+   * What its steps can read of a partitioned input: `same` (one partition; without a window unless
+   * `lookback` is `true`) and `all` (every partition as one frame). An unpartitioned input is
+   * always read whole. A step that reads otherwise is refused before the run reads anything.
+   * Default: `same` without a window.
+   */
+  readonly reads?: { readonly all?: boolean; readonly lookback?: boolean };
+  /**
+   * Whether a task on this resource gets its partition's key values (default: it does not, and a
+   * task whose plan uses its key is refused before the run reads anything).
+   */
+  readonly partitionKeys?: boolean;
+  /**
+   * Whether each step is an invocation that waits on work elsewhere (a Lambda function): the run
+   * then starts up to its `invocations` (default 8) of them at once, beside its `concurrency`
+   * in-process steps.
+   */
+  readonly invocations?: boolean;
+  /**
    * Releases what the executor held for the run (a Spark Connect session); called once when the
    * run ends, however it ends.
    */

@@ -11,7 +11,10 @@ import type { ExecuteOptions, PlanOptions, RunReport } from "../core/reports.ts"
 import type { RemoteExecutor, StepExecutor } from "../core/session.ts";
 import type { ResourceKind } from "../core/resource.ts";
 import type { RunObserver } from "../core/observer.ts";
+import { UnsupportedError } from "../core/errors.ts";
+import { mappingOf } from "../core/partition_map.ts";
 import { executeGraph, runInProcess } from "./execute.ts";
+import { codeFingerprint } from "./fingerprint.ts";
 import type { Ledger } from "./ledger/ledger.ts";
 import { planSteps, type StepPlan } from "./plan.ts";
 
@@ -33,14 +36,15 @@ export async function runCloud(
   observers: readonly RunObserver[] = [],
 ): Promise<RunReport> {
   const executors = new Map<ResourceKind, StepExecutor>();
-  const remote: RemoteExecutor[] = [];
+  const remote = new Map<ResourceKind, RemoteExecutor>();
   for (const kind of new Set(graph.steps.map((s) => s.task.resource.kind))) {
     const executor = await backends[kind].executor();
     executors.set(kind, executor?.run ?? runInProcess);
-    if (executor) remote.push(executor);
+    if (executor) remote.set(kind, executor);
   }
   try {
-    for (const executor of remote) await executor.preflight?.(graph);
+    refuseUnsupportedReads(graph, remote);
+    for (const executor of remote.values()) await executor.preflight?.(graph);
     const { S3RunSession } = await import("../io/s3/s3_session.ts");
     const { S3Ledger } = await import("./ledger/s3_ledger.ts");
     const session = await S3RunSession.begin(graph, { wait: options.wait });
@@ -49,9 +53,63 @@ export async function runCloud(
       ledger: new S3Ledger(session.storage, session.stateBucket),
       observers,
       executorFor: (step) => executors.get(step.task.resource.kind)!,
+      invokes: (step) => remote.get(step.task.resource.kind)?.invocations === true,
     });
   } finally {
-    for (const executor of remote) await executor.close?.();
+    for (const executor of remote.values()) await executor.close?.();
+  }
+}
+
+/**
+ * Refuses, before the run reads anything, steps that read partitions in a way their remote
+ * executor cannot (every partition, a window) or whose task uses its partition's key where the
+ * executor does not give it.
+ *
+ * @param graph the pipeline about to run.
+ * @param remote the remote executor of each resource kind that has one.
+ * @throws {UnsupportedError} naming the task, its resource, the input and what to do.
+ */
+export function refuseUnsupportedReads(
+  graph: PipelineGraph,
+  remote: ReadonlyMap<ResourceKind, RemoteExecutor>,
+): void {
+  const refused: string[] = [];
+  for (const step of graph.steps) {
+    const executor = remote.get(step.task.resource.kind);
+    if (!executor) continue;
+    const on = `task '${step.task.name}' (${step.task.resource.kind})`;
+    for (const [name, ref] of Object.entries(step.sources)) {
+      const mapping = mappingOf(step, name);
+      const window = Object.values(step.lookback?.[name] ?? {}).some((n) => n > 0);
+      if (mapping === "all" && !executor.reads?.all) {
+        refused.push(
+          `${on} reads every partition of bucket '${ref.location}' as one frame (input ` +
+            `'${name}'), which its resource cannot`,
+        );
+      } else if (mapping === "same" && window && !executor.reads?.lookback) {
+        refused.push(
+          `${on} reads a window of partitions of bucket '${ref.location}' (input '${name}', ` +
+            "lookback), which its resource cannot",
+        );
+      }
+    }
+    const keys = codeFingerprint(step).keys;
+    if (keys.length > 0 && !executor.partitionKeys) {
+      refused.push(
+        `${on} uses its partition's key ${
+          keys.map((k) => `'${k}'`).join(", ")
+        }, which its resource does not give it`,
+      );
+    }
+  }
+  if (refused.length > 0) {
+    throw new UnsupportedError(
+      `pipeline '${graph.name}' cannot run in cloud mode as declared, so nothing was read or ` +
+        `written: ${refused.join("; ")}. Declare ${
+          refused.length > 1 ? "those tasks" : "that task"
+        } on provider.local() (it then runs in this process against S3), or read one partition ` +
+        "at a time",
+    );
   }
 }
 

@@ -49,6 +49,11 @@ export interface RunContext {
   readonly session: RunSession;
   /** The executor of each step. */
   readonly executorFor: (step: Step) => StepExecutor;
+  /**
+   * Whether a step's executor invokes work elsewhere, so that its partitions run up to the run's
+   * `invocations` at once rather than its `concurrency` (default: none does).
+   */
+  readonly invokes?: (step: Step) => boolean;
   /** Where the run is recorded, and what it consults to skip up-to-date steps. */
   readonly ledger: Ledger;
   /** Who is told of the run's progress (OpenLineage, the run UI). */
@@ -219,7 +224,7 @@ export async function executeGraph(
     options.concurrency ?? 2,
     async (item) => {
       const step = item.step;
-      index += 1;
+      const position = ++index;
       const stepStarted = performance.now();
       const startedAtText = new Date().toISOString();
       const code = codeFingerprint(step);
@@ -248,7 +253,7 @@ export async function executeGraph(
       };
       if (reason === "up to date") {
         now.set(slotOf(item.target), versionKey(held!));
-        progress.skipped(step, index, work.length, reason, item.partition);
+        progress.skipped(step, position, work.length, reason, item.partition);
         await finish(item, {
           ...base,
           status: "skipped",
@@ -259,7 +264,7 @@ export async function executeGraph(
         });
         return;
       }
-      progress.started(step, index, work.length, reason, item.partition);
+      progress.started(step, position, work.length, reason, item.partition);
       await observers.stepStarted(observed, step);
       let written: Written;
       try {
@@ -324,6 +329,10 @@ export async function executeGraph(
         bytes: written.bytes,
         seconds: (performance.now() - stepStarted) / 1000,
       });
+    },
+    {
+      of: (item) => run.invokes?.(item.step) ? "invocations" : undefined,
+      sizes: { invocations: options.invocations ?? 8 },
     },
   );
 

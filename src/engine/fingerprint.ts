@@ -10,6 +10,7 @@
 import { createHash } from "node:crypto";
 import pl from "../polars.ts";
 import { callTask } from "../core/apply_task.ts";
+import { anyPartition } from "../core/partition_map.ts";
 import { firstLine } from "../core/errors.ts";
 import type { Step } from "../core/lineage.ts";
 import type { TaskInputs } from "../core/task.ts";
@@ -42,6 +43,11 @@ export interface CodeFingerprint {
   readonly basis: "plan" | "source";
   /** Why the plan could not be used, when `basis` is `source`. */
   readonly note?: string;
+  /**
+   * The partition keys whose values the task uses: their stand-ins (`{date}`) appear in its plan,
+   * which is built once for every partition.
+   */
+  readonly keys: readonly string[];
 }
 
 /** The versions that code fingerprints include. */
@@ -138,5 +144,7 @@ function computeCode(step: Step): CodeFingerprint {
     parts,
     basis,
     ...(note ? { note } : {}),
+    keys: Object.entries(anyPartition(step.target)).filter(([, v]) => text.includes(v))
+      .map(([k]) => k),
   };
 }

@@ -7,24 +7,24 @@ import type { RunReport, StepReport } from "../core/reports.ts";
 import type { Step } from "../core/lineage.ts";
 import { partitionText, type PartitionValues } from "../core/partitions.ts";
 
+/**
+ * One step (one partition of it) at a point of a run: the `index`-th of `total` items, and why it
+ * runs or is skipped.
+ */
+export type StepEvent = (
+  step: Step,
+  index: number,
+  total: number,
+  reason: string,
+  partition?: PartitionValues,
+) => void;
+
 /** Receives run events. */
 export interface Progress {
   /** A step (one partition of it) started, and why it runs. */
-  started(
-    step: Step,
-    index: number,
-    total: number,
-    reason: string,
-    partition?: PartitionValues,
-  ): void;
+  readonly started: StepEvent;
   /** A step (one partition of it) was skipped, and why. */
-  skipped(
-    step: Step,
-    index: number,
-    total: number,
-    reason: string,
-    partition?: PartitionValues,
-  ): void;
+  readonly skipped: StepEvent;
   /**
    * A run over partitions starts: what to tell as its partitions finish.
    *

@@ -50,14 +50,24 @@ export async function schedule(
   };
 }
 
+/** Groups of nodes that have their own bound on how many run at once. */
+export interface Pools<T> {
+  /** The pool a node runs in; `undefined` for the default pool, bounded by `concurrency`. */
+  of(node: T): string | undefined;
+  /** How many nodes of each named pool may run at once. */
+  readonly sizes: Readonly<Record<string, number>>;
+}
+
 /**
  * Runs every node of a DAG once the nodes it depends on have finished, at most `concurrency` at a
- * time, in the order given where it can; a node that fails blocks every node downstream of it.
+ * time (per pool, when pools are given), in the order given where it can; a node that fails
+ * blocks every node downstream of it.
  *
  * @param nodes the nodes, each after the nodes it depends on.
  * @param upstream the nodes one depends on.
- * @param concurrency how many may run at once.
+ * @param concurrency how many may run at once (in the default pool).
  * @param run what to do for one node.
+ * @param pools the pools with bounds of their own, if any.
  * @returns the failures (in the order they failed) and the nodes they blocked (in node order).
  */
 export async function scheduleNodes<T>(
@@ -65,20 +75,29 @@ export async function scheduleNodes<T>(
   upstream: (node: T) => readonly T[],
   concurrency: number,
   run: (node: T) => Promise<void>,
+  pools?: Pools<T>,
 ): Promise<{ failures: { node: T; error: unknown }[]; blocked: T[] }> {
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+  for (const size of [concurrency, ...Object.values(pools?.sizes ?? {})]) {
+    if (!Number.isInteger(size) || size < 1) {
+      throw new RangeError(`concurrency must be a positive integer, got ${size}`);
+    }
   }
   const waiting = new Map<T, number>();
   const downstream = new Map<T, T[]>();
   for (const node of nodes) {
     const ups = new Set(upstream(node));
     waiting.set(node, ups.size);
-    for (const up of ups) downstream.set(up, [...(downstream.get(up) ?? []), node]);
+    for (const up of ups) {
+      const list = downstream.get(up);
+      if (list) list.push(node);
+      else downstream.set(up, [node]);
+    }
   }
   const order = new Map(nodes.map((n, i) => [n, i]));
   const ready: T[] = nodes.filter((n) => waiting.get(n) === 0);
   const running = new Set<Promise<void>>();
+  const busy = new Map<string, number>();
+  const sizeOf = (pool: string) => pool === "" ? concurrency : pools!.sizes[pool] ?? concurrency;
   const failures: { node: T; error: unknown }[] = [];
   const stopped = new Set<T>();
   const block = (failed: T) => {
@@ -95,18 +114,38 @@ export async function scheduleNodes<T>(
       if (left === 0 && !stopped.has(next)) insertSorted(ready, next, order);
     }
   };
+  const start = (node: T, pool: string) => {
+    busy.set(pool, (busy.get(pool) ?? 0) + 1);
+    const task: Promise<void> = run(node).then(
+      () => release(node),
+      (error) => {
+        failures.push({ node, error });
+        block(node);
+      },
+    ).finally(() => {
+      busy.set(pool, busy.get(pool)! - 1);
+      running.delete(task);
+    });
+    running.add(task);
+  };
   while (ready.length > 0 || running.size > 0) {
-    while (running.size < concurrency && ready.length > 0) {
-      const node = ready.shift()!;
-      if (stopped.has(node)) continue;
-      const task: Promise<void> = run(node).then(
-        () => release(node),
-        (error) => {
-          failures.push({ node, error });
-          block(node);
-        },
-      ).finally(() => running.delete(task));
-      running.add(task);
+    // The first ready nodes, in order, whose pools have room.
+    const full = new Set<string>();
+    for (let i = 0; i < ready.length; i++) {
+      const node = ready[i];
+      if (stopped.has(node)) {
+        ready.splice(i--, 1);
+        continue;
+      }
+      const pool = pools?.of(node) ?? "";
+      if (full.has(pool)) continue;
+      if ((busy.get(pool) ?? 0) >= sizeOf(pool)) {
+        full.add(pool);
+        if (full.size > Object.keys(pools?.sizes ?? {}).length) break;
+        continue;
+      }
+      ready.splice(i--, 1);
+      start(node, pool);
     }
     if (running.size === 0) break;
     await Promise.race(running);

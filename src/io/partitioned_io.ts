@@ -6,6 +6,8 @@
  */
 import pl from "../polars.ts";
 import type { BucketRef } from "../core/lineage.ts";
+import type { BucketIo } from "../core/modes.ts";
+import { formatOf } from "./file_format.ts";
 import { atPartition, checkedPartition, isPartitioned } from "../core/partition_map.ts";
 import type { PartitionValues } from "../core/partitions.ts";
 import type { WriteReport } from "../core/reports.ts";
@@ -15,10 +17,40 @@ import { emptyFrame } from "../schema/schema.ts";
 export interface PartitionStorage {
   /** Reads one bucket or partition. */
   read(ref: BucketRef): Promise<pl.DataFrame>;
+  /**
+   * The error of a CSV read, with where the text failed to parse (row, column) when a second
+   * scan finds it.
+   */
+  locate(ref: BucketRef, error: unknown): Promise<unknown>;
   /** The partitions that have data. */
   partitions(ref: BucketRef): Promise<PartitionValues[]>;
   /** Writes one bucket or partition. */
   write(ref: BucketRef, frame: pl.DataFrame): Promise<WriteReport>;
+}
+
+/**
+ * Direct reads and writes over one storage: one bucket or partition, every partition with the
+ * keys as columns; a CSV that does not parse says where.
+ *
+ * @param storageOf the storage of a bucket.
+ * @returns the reads and writes.
+ */
+export function partitionedIo(storageOf: (ref: BucketRef) => PartitionStorage): BucketIo {
+  const located = (storage: PartitionStorage): PartitionStorage => ({
+    ...storage,
+    async read(one) {
+      try {
+        return await storage.read(one);
+      } catch (error) {
+        if (formatOf(one.path) !== "csv") throw error;
+        throw await storage.locate(one, error);
+      }
+    },
+  });
+  return {
+    read: (ref, partition) => readPartitioned(located(storageOf(ref)), ref, partition),
+    write: (ref, frame, partition) => writePartitioned(storageOf(ref), ref, frame, partition),
+  };
 }
 
 /**

@@ -9,7 +9,16 @@
  *
  * @module
  */
-import { daily, pl, Provider, type RunReport, schema, t, values } from "../../mod.ts";
+import {
+  daily,
+  pl,
+  Provider,
+  type RunReport,
+  schema,
+  type StorageMode,
+  t,
+  values,
+} from "../../mod.ts";
 import { BucketImpl } from "../../src/core/bucket.ts";
 
 /** The pipeline's buckets and its last bucket, under one local root. */
@@ -97,12 +106,18 @@ export function salesOf(day: string, region: string): pl.DataFrame {
  * @param root the local root.
  * @param from the first day, or every complete day without it.
  * @param to the last day.
+ * @param mode local files (default) or S3.
  * @returns the report.
  */
-export async function runSales(root: string, from?: string, to?: string): Promise<RunReport> {
+export async function runSales(
+  root: string,
+  from?: string,
+  to?: string,
+  mode: StorageMode = "local",
+): Promise<RunReport> {
   const { week, report } = salesPipeline(root);
   return await BucketImpl.combine([week, report], "sales").run({
-    mode: "local",
+    mode,
     quiet: true,
     ...(from && to ? { partitions: { date: { from, to } } } : {}),
   });

@@ -32,7 +32,10 @@ Deno.test("every example runs locally on its own sample data and prints its resu
   assert.equal(simple.code, 0, simple.err);
   assert.match(simple.out, /wrote sample input .*glacier-demo\/raw\/sales.csv: 200 rows/);
   assert.match(simple.out, /glacier-demo\/out\/store_metrics.parquet:\nshape: \(3, 5\)/);
-  assert.match(simple.err, /pipeline 'store_metrics' \(local\) succeeded in [0-9.]+ s: 2 ran, 0 skipped/);
+  assert.match(
+    simple.err,
+    /pipeline 'store_metrics' \(local\) succeeded in [0-9.]+ s: 2 ran, 0 skipped/,
+  );
 
   const join_ = await example("multi_source_join", ["run"]);
   assert.equal(join_.code, 0, join_.err);
@@ -47,6 +50,38 @@ Deno.test("every example runs locally on its own sample data and prints its resu
   const again = await example("simple", ["run"], { cwd: simple.cwd });
   assert.equal(again.code, 0, again.err);
   assert.doesNotMatch(again.out, /wrote sample input/);
+});
+
+Deno.test("the partitioned example backfills its days, reruns nothing, and runs a selection", async () => {
+  const first = await example("partitioned", ["run"]);
+  assert.equal(first.code, 0, first.err);
+  assert.match(first.out, /wrote sample input .*partitioned\/orders\/\{date\}.csv: 10 partitions/);
+  assert.match(
+    first.out,
+    /wrote sample input .*partitioned\/sales\/\{region\}\/\{date\}.parquet: 20 partitions/,
+  );
+  assert.match(first.err, /succeeded in .* over 31 partitions/);
+  assert.match(first.out, /daily_revenue.parquet:\nshape: \(10, 3\)/);
+  assert.match(first.out, /trailing_week\/\{region\}\/\{date\}.parquet:\nshape: \(20, 5\)/);
+
+  const again = await example("partitioned", ["run"], { cwd: first.cwd });
+  assert.equal(again.code, 0, again.err);
+  assert.doesNotMatch(again.out, /wrote sample input/);
+  assert.doesNotMatch(again.err, /\(runs: /);
+
+  const some = await example("partitioned", [
+    "run",
+    "--force",
+    "--partition",
+    "date=2026-01-03..2026-01-04",
+    "--partition",
+    "region=north",
+  ], { cwd: first.cwd });
+  assert.equal(some.code, 0, some.err);
+  // Two days of clean_orders (its only key is the date), the revenue over them, and two north
+  // days of each regional step.
+  assert.equal(some.err.match(/\(runs: forced\)/g)?.length, 7, some.err);
+  assert.doesNotMatch(some.err, /region=south/);
 });
 
 Deno.test("the complete example checks, draws itself, and says what is not built yet", async () => {
@@ -128,7 +163,10 @@ Deno.test("the simple example gives the same rows on S3 as locally", async () =>
     const cloud = await example("simple", ["run", "--mode", "cloud"], { env: server.env() });
     assert.equal(cloud.code, 0, cloud.err);
     assert.match(cloud.out, /wrote sample input s3:\/\/glacier-demo\/raw\/sales.csv: 200 rows/);
-    assert.match(cloud.err, /pipeline 'store_metrics' \(cloud\) succeeded in [0-9.]+ s: 2 ran, 0 skipped/);
+    assert.match(
+      cloud.err,
+      /pipeline 'store_metrics' \(cloud\) succeeded in [0-9.]+ s: 2 ran, 0 skipped/,
+    );
     const object = await s3Client(server).send(
       new GetObjectCommand({ Bucket: "glacier-demo", Key: "out/store_metrics.parquet" }),
     );

@@ -52,18 +52,18 @@ export function lambdaConnection(region: string): { client: LambdaClient; endpoi
 }
 
 /**
- * Runs a serverless step as an invocation of its Lambda function.
+ * Runs a serverless step (one partition of it) as an invocation of its Lambda function.
  *
- * @param step the step.
+ * @param step the step, its sources and target at the partition it computes.
  * @param session the run's storage; it must be S3 (cloud mode).
- * @param _context the run around the step.
+ * @param context the run around the step: the partition, sent with the event.
  * @returns rows and bytes the function wrote.
  * @throws {GlacierError} naming the task and the function when the invocation fails.
  */
 export async function runOnLambda(
   step: Step,
   session: RunSession,
-  _context: StepContext,
+  context: StepContext,
 ): Promise<Written> {
   if (!isRemoteSession(session)) {
     throw new WiringError(
@@ -81,6 +81,9 @@ export async function runOnLambda(
     ),
     output: session.stagingFor(step.target),
     fingerprint: codeFingerprint(step).value,
+    ...(context.partition && Object.keys(context.partition).length > 0
+      ? { partition: context.partition }
+      : {}),
   };
   const { client, endpoint } = lambdaConnection(step.target.settings.region);
   const payload = new TextEncoder().encode(JSON.stringify(event));
@@ -316,5 +319,13 @@ async function probe(
     `Glacier, or is not a Glacier function): ${text.slice(0, 160)}`;
 }
 
-/** Cloud mode's executor for serverless tasks. */
-export const lambdaExecutor: RemoteExecutor = { run: runOnLambda, preflight: preflightLambda };
+/**
+ * Cloud mode's executor for serverless tasks: one invocation per partition, up to the run's
+ * `invocations` at once; each task gets its partition's key values.
+ */
+export const lambdaExecutor: RemoteExecutor = {
+  run: runOnLambda,
+  preflight: preflightLambda,
+  partitionKeys: true,
+  invocations: true,
+};

@@ -26,6 +26,12 @@ export interface TaskEvent {
   /** Where to write the output (the run's staging key for the target bucket). */
   readonly output: ObjectLocation;
   /**
+   * The partition the task computes, `{ date: "2026-01-03" }`, for a partitioned target: the task
+   * gets it as its key values, and each partitioned input (that partition of it) its keys as
+   * String columns. Absent for an unpartitioned target.
+   */
+  readonly partition?: Readonly<Record<string, string>>;
+  /**
    * The task's code fingerprint in the module the run uses: a function built from another version
    * of the task refuses the event before it reads anything.
    */

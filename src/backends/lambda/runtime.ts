@@ -7,6 +7,7 @@
  * @module
  */
 import { join } from "node:path";
+import pl from "../../polars.ts";
 import { discoverPipelines, type FoundPipeline } from "../../core/discover.ts";
 import {
   firstLine,
@@ -96,9 +97,16 @@ export async function runTaskEvent(
         location: ref.location,
         missing: `bucket '${ref.location}' has no data at s3://${at.bucket}/${at.key}`,
       });
-      frames[name] = scanValidated(ref, file, `s3://${at.bucket}/${at.key}`);
+      const frame = scanValidated(ref, file, `s3://${at.bucket}/${at.key}`);
+      // A partition of a partitioned input carries its keys as String columns, as in local mode.
+      const keys = Object.keys(ref.partitions ?? {}).filter((k) =>
+        event.partition?.[k] !== undefined
+      );
+      frames[name] = keys.length === 0
+        ? frame
+        : frame.withColumns(...keys.map((k) => pl.lit(event.partition![k]).cast(pl.Utf8).alias(k)));
     }
-    const plan = applyTask(step, frames);
+    const plan = applyTask(step, frames, event.partition ?? {});
     const out = join(dir, "out");
     const format = formatOf(step.target.path);
     try {
