@@ -15,6 +15,13 @@ async function backends() {
 
 /** Who watches a run: OpenLineage, when its environment variables configure a transport. */
 async function observers(): Promise<readonly RunObserver[]> {
+  // Without OpenLineage settings the observer (and the column lineage it reads) is not loaded.
+  const { lineageSettings } = await import("../lineage/transport.ts");
+  try {
+    if (lineageSettings() === undefined) return [];
+  } catch {
+    // Settings that are wrong: the observer's loader says what is wrong, as a warning.
+  }
   return (await import("../lineage/observer.ts")).lineageObservers();
 }
 

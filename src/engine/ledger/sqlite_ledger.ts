@@ -117,7 +117,9 @@ export class SqliteLedger implements Ledger {
       db = new DatabaseSync(path);
       db.exec("PRAGMA busy_timeout = 10000");
       db.exec("PRAGMA journal_mode = WAL");
-      db.exec("PRAGMA synchronous = FULL");
+      // In WAL mode NORMAL never corrupts the database; a power cut can lose the last
+      // transactions, which the next run then treats as data it did not record (and recomputes).
+      db.exec("PRAGMA synchronous = NORMAL");
       db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
       migrate(db, path);
     } catch (error) {
