@@ -52,10 +52,14 @@ type Verdict<E, Ok> = [E] extends [never] ? Ok : NoInfer<E>;
 /**
  * {@link Verdict} for messages that hold other checks' results (`FeedErrors<...>`), spelled out
  * so that the message prints them rather than the alias; its caller passes them as `NoInfer`.
+ * `E & string` is the same union without the alias. (A key remapping, `keyof { [M in E & string
+ * as M]: 0 }`, spells it out too, but inference instantiates it while the task is still unknown,
+ * and its key constraint then expands every message type: about 1,060 instantiations per
+ * `new Pipeline(...).transform(task)`.)
  *
  * @internal
  */
-type SpelledVerdict<E, Ok> = [E] extends [never] ? Ok : keyof { [M in E & string as M]: 0 };
+type SpelledVerdict<E, Ok> = [E] extends [never] ? Ok : E & string;
 
 /**
  * What `bucket.transform(task)` accepts: the task itself when it fits the bucket, else the
