@@ -52,10 +52,12 @@ type FeedFieldErrors<HF, WF, C extends string, N extends FeedNames> =
 /**
  * Whether `Have` has every column of `Want` with the same dtype: two relations between whole
  * schemas, which hold exactly when every column's own check finds nothing. Wiring that is right
- * then costs no message types.
+ * then costs no message types. The second relation is tried on `Have` itself first, which is
+ * free when the bucket and the input share their schema, before `Have` cut to `Want`'s columns.
  */
-type Feeds<Have, Want> = [Have] extends [Want]
-  ? [Want] extends [Pick<Have, keyof Want & keyof Have>] ? true : false
+type Feeds<Have, Want> = [Have] extends [Want] ? [Want] extends [Have] ? true
+  : [Want] extends [Pick<Have, keyof Want & keyof Have>] ? true
+  : false
   : false;
 
 /**
