@@ -22,7 +22,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { isJoin } from "./_gen_pipeline.ts";
 import { childrenCpuSeconds, machineCpu, median, waitForIdle } from "./_measure.ts";
-import { CONFIG, run, setUpTsc, tscCheck, type TscStats, writePipeline } from "./_tsc.ts";
+import { CONFIG, run, setUpTsc, type Tsc, tscCheck, type TscStats, writePipeline } from "./_tsc.ts";
 
 interface Row {
   readonly steps: number;
@@ -105,7 +105,25 @@ function overLibrary(rows: readonly Row[]): string[] {
   ];
 }
 
-function report(rows: readonly Row[], runs: number, tscVersion: string | undefined): string {
+/**
+ * What a module that imports nodejs-polars and nothing else costs: the floor under the library
+ * alone that Glacier cannot lower.
+ */
+function polarsFloor(dir: string, setup: Tsc): TscStats {
+  Deno.mkdirSync(dir, { recursive: true });
+  Deno.writeTextFileSync(
+    join(dir, "pipeline.ts"),
+    'import pl from "nodejs-polars";\n\nexport const polars = pl;\n',
+  );
+  return tscCheck(dir, setup);
+}
+
+function report(
+  rows: readonly Row[],
+  runs: number,
+  tscVersion: string | undefined,
+  floor: TscStats | undefined,
+): string {
   const withTsc = rows.every((r) => r.tsc !== undefined);
   const { deno, typescript } = Deno.version;
   const lines = [
@@ -157,6 +175,14 @@ function report(rows: readonly Row[], runs: number, tscVersion: string | undefin
     ),
     "",
     ...overLibrary(rows),
+    ...(floor
+      ? [
+        "",
+        `A module that imports nodejs-polars and nothing else: ${
+          thousands(floor.instantiations)
+        } instantiations, ${thousands(floor.types)} types.`,
+      ]
+      : []),
     "",
     "Growth per step between consecutive sizes; a constant cost per step means linear growth:",
     "",
@@ -218,6 +244,7 @@ async function main(): Promise<void> {
   const info = run(Deno.execPath(), ["info", "--json"], work);
   const sharedNpm = join(JSON.parse(info.out).denoDir, "npm");
   const rows: Row[] = [];
+  let floor: TscStats | undefined;
   try {
     const dirOf = (steps: number) => join(work, `n${steps}`);
     const fresh = new Map<number, Check[]>(sizes.map((steps) => [steps, []]));
@@ -259,11 +286,12 @@ async function main(): Promise<void> {
           (tsc ? `; tsc ${tsc.instantiations} instantiations, ${tsc.checkSeconds} s check` : ""),
       );
     }
+    floor = setup ? polarsFloor(join(work, "polars"), setup) : undefined;
   } finally {
     if (values.keep) console.error(`kept ${work}`);
     else await Deno.remove(work, { recursive: true });
   }
-  const text = report(rows, runs, setup?.version);
+  const text = report(rows, runs, setup?.version, floor);
   console.log(text);
   if (values.out) await Deno.writeTextFile(values.out, text);
 }
