@@ -4,7 +4,8 @@
  * that the counts are those of `deno check`) from npm, installed with `npm` (with `@types/node`)
  * once into `$TMPDIR/glacier-bench-tsc-<version>` and reused, given Deno's own declarations
  * (`deno types`) and a
- * `paths` entry for each package in the repository's `node_modules`.
+ * `paths` entry for each package in the repository's `node_modules`. The program is checked by
+ * `_tsc_program.cjs`, which resolves imports as Deno does where tsc would not (`@ts-types`).
  *
  * @module
  */
@@ -16,6 +17,7 @@ import { generatePipeline } from "./_gen_pipeline.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const MOD = join(ROOT, "mod.ts");
+const PROGRAM = fileURLToPath(new URL("./_tsc_program.cjs", import.meta.url));
 /** The repository's `deno.json`. */
 export const CONFIG: string = join(ROOT, "deno.json");
 const TYPESCRIPT = `typescript@${Deno.version.typescript}`;
@@ -75,6 +77,10 @@ export interface TscStats {
   readonly errors: number;
   /** Error diagnostics in the generated files themselves (the rest are the library's). */
   readonly pipelineErrors: number;
+  /** The TypeScript modules checked (declaration files aside). */
+  readonly modules: number;
+  /** Every error diagnostic: the file, relative to the checked folder, and the text. */
+  readonly messages: readonly string[];
 }
 
 /** Installs TypeScript and @types/node once, and writes Deno's declarations beside them. */
@@ -146,15 +152,17 @@ function packagePaths(shimDir: string): Record<string, string[]> {
 }
 
 /**
- * Runs `tsc --extendedDiagnostics` on `pipeline.ts` in `dir` with the repository's compiler
- * options.
+ * Type-checks `pipeline.ts` in `dir` with the repository's compiler options and counts what
+ * `tsc --extendedDiagnostics` counts. The options are written to `dir/tsconfig.json`, so
+ * `tsc -p tsconfig.json --extendedDiagnostics` can be run by hand; it differs only where the
+ * library names a module's types with `@ts-types`, which tsc ignores and `deno check` follows.
  *
  * @param dir a folder holding `pipeline.ts`.
  * @param setup what {@link setUpTsc} returned.
- * @returns tsc's counts.
+ * @returns the counts.
  */
 export function tscCheck(dir: string, setup: Tsc): TscStats {
-  const { tsc, denoTypes, dir: tscDir } = setup;
+  const { denoTypes, dir: tscDir } = setup;
   const denoOptions = JSON.parse(Deno.readTextFileSync(CONFIG)).compilerOptions ?? {};
   const tsconfig = {
     compilerOptions: {
@@ -174,17 +182,26 @@ export function tscCheck(dir: string, setup: Tsc): TscStats {
     files: ["pipeline.ts", denoTypes],
   };
   Deno.writeTextFileSync(join(dir, "tsconfig.json"), JSON.stringify(tsconfig, null, 2));
-  const { out } = run("node", [tsc, "-p", "tsconfig.json", "--extendedDiagnostics"], dir);
-  const number = (label: string): number => {
-    const match = new RegExp(`^${label}:\\s+([\\d.]+)`, "m").exec(out);
-    if (!match) throw new Error(`tsc printed no "${label}" in ${dir}:\n${out}`);
-    return Number(match[1]);
+  const { code, out } = run(
+    "node",
+    [PROGRAM, join(tscDir, "node_modules", "typescript"), "tsconfig.json"],
+    dir,
+  );
+  if (code !== 0) throw new Error(`type-checking ${dir} failed:\n${out}`);
+  const result = JSON.parse(out) as {
+    instantiations: number;
+    types: number;
+    checkSeconds: number;
+    modules: number;
+    errors: { file: string; message: string }[];
   };
   return {
-    instantiations: number("Instantiations"),
-    types: number("Types"),
-    checkSeconds: number("Check time"),
-    errors: (out.match(/error TS\d+/g) ?? []).length,
-    pipelineErrors: (out.match(/^(pipeline|buckets)\.ts\(\d+,\d+\): error TS\d+/gm) ?? []).length,
+    instantiations: result.instantiations,
+    types: result.types,
+    checkSeconds: result.checkSeconds,
+    errors: result.errors.length,
+    pipelineErrors: result.errors.filter((e) => /^(pipeline|buckets)\.ts$/.test(e.file)).length,
+    modules: result.modules,
+    messages: result.errors.map((e) => `${e.file}: ${e.message}`),
   };
 }

@@ -34,9 +34,9 @@ import type { Modes } from "./modes.ts";
 import type { Task, TaskInputs } from "./task.ts";
 
 /** The output schema of a task type. */
-export type OutputOf<T> = T extends { readonly output: infer O extends Schema } ? O : never;
+export type OutputOf<T> = T extends { readonly output: Schema } ? T["output"] : never;
 /** The name of a task type. */
-export type NameOf<T> = T extends { readonly name: infer N extends string } ? N : string;
+export type NameOf<T> = T extends { readonly name: string } ? T["name"] : string;
 
 /**
  * `Ok` when a union of messages is empty, else the messages.
@@ -52,10 +52,14 @@ type Verdict<E, Ok> = [E] extends [never] ? Ok : NoInfer<E>;
 /**
  * {@link Verdict} for messages that hold other checks' results (`FeedErrors<...>`), spelled out
  * so that the message prints them rather than the alias; its caller passes them as `NoInfer`.
+ * `E & string` is the same union without the alias. (A key remapping, `keyof { [M in E & string
+ * as M]: 0 }`, spells it out too, but inference instantiates it while the task is still unknown,
+ * and its key constraint then expands every message type: about 1,250 instantiations per
+ * `new Pipeline(...).transform(task)`.)
  *
  * @internal
  */
-type SpelledVerdict<E, Ok> = [E] extends [never] ? Ok : keyof { [M in E & string as M]: 0 };
+type SpelledVerdict<E, Ok> = [E] extends [never] ? Ok : E & string;
 
 /**
  * What `bucket.transform(task)` accepts: the task itself when it fits the bucket, else the
@@ -63,9 +67,9 @@ type SpelledVerdict<E, Ok> = [E] extends [never] ? Ok : keyof { [M in E & string
  */
 export type SingleSourceCheck<S extends Schema, L extends string, T> = T extends {
   readonly kind: "single";
-  readonly input: infer I extends Schema;
-  readonly name: infer N extends string;
-} ? Verdict<FeedErrors<S, I, { bucket: L; task: N; input: string }>, T>
+  readonly input: Schema;
+  readonly name: string;
+} ? Verdict<FeedErrors<S, T["input"], { bucket: L; task: T["name"]; input: string }>, T>
   : T extends { readonly kind: "multi"; readonly name: infer N extends string }
     ? `task '${N}' takes named inputs: use new Pipeline({ ... }).transform(task)`
   : T;
@@ -74,11 +78,12 @@ export type SingleSourceCheck<S extends Schema, L extends string, T> = T extends
  * What `.to(bucket)` accepts: the bucket when its schema equals the task output and its
  * partitions map from the inputs' (`Src`, one member per input), else why not.
  */
-export type TargetCheck<O extends Schema, N extends string, B, Src = never> = B extends {
-  readonly schema: infer S extends Schema;
-  readonly location: infer L extends string;
-  readonly partitions: infer K;
-} ? Verdict<ExactErrors<O, S, { bucket: L; task: N }> | MappingErrors<Src, L, K, N>, B>
+export type TargetCheck<O extends Schema, N extends string, B, Src = never> = B extends BucketShape
+  ? Verdict<
+    | ExactErrors<O, B["schema"], { bucket: B["location"]; task: N }>
+    | MappingErrors<Src, B["location"], B["partitions"], N>,
+    B
+  >
   : B;
 
 /**

@@ -16,6 +16,8 @@ import { AwsConfig, LambdaConfig, SparkConfig } from "./config.ts";
 import { type ExecutionResource, ExecutionResourceImpl } from "./resource.ts";
 import { formatOf } from "../io/file_format.ts";
 import { csvOptions } from "./csv.ts";
+// The modes are typed by their table's type alone: see _modes_types.ts.
+// @ts-types="./_modes_types.ts"
 import { MODES } from "./modes.ts";
 
 /** Declaration of a bucket. */

@@ -50,11 +50,25 @@ type FeedFieldErrors<HF, WF, C extends string, N extends FeedNames> =
   }[Exclude<keyof HF, keyof WF> & string];
 
 /**
+ * Whether `Have` has every column of `Want` with the same dtype: two relations between whole
+ * schemas, which hold exactly when every column's own check finds nothing. Wiring that is right
+ * then costs no message types. The second relation is tried on `Have` itself first, which is
+ * free when the bucket and the input share their schema, before `Have` cut to `Want`'s columns.
+ */
+type Feeds<Have, Want> = [Have] extends [Want] ? [Want] extends [Have] ? true
+  : [Want] extends [Pick<Have, keyof Want & keyof Have>] ? true
+  : false
+  : false;
+
+/**
  * The messages for a bucket of schema `Have` that feeds input `Want` of a task.
  *
  * @internal
  */
-export type FeedErrors<Have extends Schema, Want extends Schema, Names extends FeedNames> = {
+export type FeedErrors<Have extends Schema, Want extends Schema, Names extends FeedNames> =
+  Feeds<Have, Want> extends true ? never : ColumnFeedErrors<Have, Want, Names>;
+
+type ColumnFeedErrors<Have extends Schema, Want extends Schema, Names extends FeedNames> = {
   [C in keyof Want & string]: C extends keyof Have
     ? Same<Have[C], Want[C]> extends true ? never : FeedColumnError<Have[C], Want[C], C, Names>
     : `bucket '${Names["bucket"]}'${Given<Names["input"]>} lacks column '${C}' that task '${Names[
@@ -88,11 +102,15 @@ type ExactFieldErrors<OF, HF, C extends string, N extends ExactNames> =
   }[Exclude<keyof HF, keyof OF> & string];
 
 /**
- * The messages for a task whose output is `Out`, written to a bucket of schema `Have`.
+ * The messages for a task whose output is `Out`, written to a bucket of schema `Have`. Equal
+ * schemas, the right wiring, are told apart first, as one relation each way.
  *
  * @internal
  */
 export type ExactErrors<Out extends Schema, Have extends Schema, Names extends ExactNames> =
+  Same<Out, Have> extends true ? never : ColumnExactErrors<Out, Have, Names>;
+
+type ColumnExactErrors<Out extends Schema, Have extends Schema, Names extends ExactNames> =
   | {
     [C in keyof Out & string]: C extends keyof Have
       ? Same<Out[C], Have[C]> extends true ? never : ExactColumnError<Out[C], Have[C], C, Names>

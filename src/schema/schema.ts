@@ -119,11 +119,17 @@ export function feedIssues(
   return issues;
 }
 
-/** The fields of a struct dtype, by name, in order; `undefined` for other dtypes. */
+/**
+ * The fields of a struct dtype, by name, in order; `undefined` for other dtypes. (Filled in a
+ * loop: `new Map(pairs)` costs about 1,900 type instantiations in every program that imports
+ * Glacier.)
+ */
 function structFields(dtype: DataType): Map<string, DataType> | undefined {
   if (dtype.variant !== "Struct") return undefined;
   const fields = (dtype as unknown as { inner: { name: string; dtype: DataType }[] }).inner;
-  return new Map(fields.map((f) => [f.name, f.dtype]));
+  const byName = new Map<string, DataType>();
+  for (const field of fields) byName.set(field.name, field.dtype);
+  return byName;
 }
 
 /**
