@@ -111,6 +111,23 @@ export type {
 } from "./src/core/task.ts";
 export { timeoutOf } from "./src/core/task.ts";
 export type { PipelineGraph } from "./src/core/graph.ts";
+export type {
+  AcceptedValue,
+  AcceptedValuesCheck,
+  BetweenCheck,
+  CheckBase,
+  CheckBound,
+  CheckBuilder,
+  CheckIdentity,
+  ChecksOf,
+  ExprCheck,
+  NotNullCheck,
+  QualityCheck,
+  RowCountCheck,
+  Severity,
+  SeverityOption,
+  UniqueCheck,
+} from "./src/core/checks.ts";
 export type { BucketRef, CsvOptions, Lineage, ProviderSettings, Step } from "./src/core/lineage.ts";
 export type {
   LambdaSettings,
@@ -123,6 +140,7 @@ export type {
 export type * from "./src/core/reports.ts";
 export { STEP_REASONS } from "./src/core/reports.ts";
 export {
+  CheckFailedError,
   CommitError,
   GlacierError,
   NoDataError,

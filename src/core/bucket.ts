@@ -330,6 +330,7 @@ export class BucketImpl implements Bucket {
   readonly sizeHint?: number;
   readonly settings: BucketRef["settings"];
   readonly csv?: BucketRef["csv"];
+  readonly checks?: BucketRef["checks"];
   readonly partitions: PartitionKeys;
   readonly window: Readonly<Record<string, number>>;
   readonly lineage: Lineage;
@@ -346,6 +347,7 @@ export class BucketImpl implements Bucket {
     this.sizeHint = init.ref.sizeHint;
     this.settings = init.ref.settings;
     if (init.ref.csv !== undefined) this.csv = init.ref.csv;
+    if (init.ref.checks !== undefined) this.checks = init.ref.checks;
     this.partitions = init.ref.partitions ?? NO_KEYS;
     this.window = init.window ?? NO_KEYS as Readonly<Record<string, never>>;
     this.lineage = init.lineage;
@@ -356,7 +358,7 @@ export class BucketImpl implements Bucket {
 
   /** The plain reference to this bucket that steps record. */
   get ref(): BucketRef {
-    const { bucket, path, location, schema, sizeHint, settings, csv, partitions } = this;
+    const { bucket, path, location, schema, sizeHint, settings, csv, checks, partitions } = this;
     return Object.freeze({
       bucket,
       path,
@@ -365,6 +367,7 @@ export class BucketImpl implements Bucket {
       sizeHint,
       settings,
       ...(csv === undefined ? {} : { csv }),
+      ...(checks === undefined ? {} : { checks }),
       ...(Object.keys(partitions).length === 0 ? {} : { partitions }),
     });
   }

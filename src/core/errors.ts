@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { RunReport } from "./reports.ts";
+import type { CheckResult, RunReport } from "./reports.ts";
 
 /**
  * The useful part of an error thrown by polars or the runtime.
@@ -55,6 +55,75 @@ export class TaskTimeoutError extends TaskError {}
  * Spark artifact that must be redeployed before the run can use it.
  */
 export class StaleDeploymentError extends GlacierError {}
+
+/**
+ * A quality check of severity `error` failed on a bucket's staged output (or on an input when it
+ * was read): the run fails and publishes nothing. `results` holds every check run on that
+ * bucket version, the failed ones and the others.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CheckFailedError } from "@glacier/glacier";
+ * const error = CheckFailedError.of([{
+ *   name: "not_null(model)",
+ *   bucket: "lab/out/readings.parquet",
+ *   severity: "error",
+ *   passed: false,
+ *   failingRows: 1,
+ *   sample: [{ model: null, celsius: 21.5 }],
+ * }]);
+ * assert.ok(error?.message.startsWith(
+ *   "check 'not_null(model)' failed on bucket 'lab/out/readings.parquet': 1 row fails",
+ * ));
+ * ```
+ */
+export class CheckFailedError extends GlacierError {
+  /** Every check run on the bucket version, passed or not. */
+  readonly results: readonly CheckResult[];
+
+  /**
+   * A failed check. Use {@linkcode CheckFailedError.of} to make one from results.
+   *
+   * @param message what failed, naming the check, the bucket and the rows.
+   * @param options the results (default: the cause's, when it is a `CheckFailedError`).
+   */
+  constructor(
+    message: string,
+    options?: ErrorOptions & { readonly results?: readonly CheckResult[] },
+  ) {
+    super(message, options);
+    const cause = options?.cause;
+    this.results = options?.results ??
+      (cause instanceof CheckFailedError ? cause.results : []);
+  }
+
+  /**
+   * The error for a bucket version's results, when a check of severity `error` failed.
+   *
+   * @param results the results of every check run on one bucket version.
+   * @returns the error, naming each failed check, the bucket, how many rows failed and up to five
+   *   of them; `undefined` when every `error` check passed.
+   */
+  static of(results: readonly CheckResult[]): CheckFailedError | undefined {
+    const failed = results.filter((r) => !r.passed && r.severity === "error");
+    if (failed.length === 0) return undefined;
+    return new CheckFailedError(failed.map(failureText).join("\n"), { results });
+  }
+}
+
+function failureText(result: CheckResult): string {
+  const head = `check '${result.name}' failed on bucket '${result.bucket}'`;
+  if (result.sample.length === 0) {
+    return result.name.startsWith("row_count(")
+      ? `${head}: it has ${result.failingRows} row${result.failingRows === 1 ? "" : "s"}`
+      : `${head}: ${result.failingRows} row${result.failingRows === 1 ? " fails" : "s fail"}`;
+  }
+  const n = result.failingRows;
+  const shown = result.sample.length < n ? `the first ${result.sample.length}` : "they are";
+  return `${head}: ${n} row${n === 1 ? " fails" : "s fail"}; ${n === 1 ? "it is" : shown}:\n` +
+    result.sample.map((row) => `  ${JSON.stringify(row)}`).join("\n");
+}
 
 /** A feature that a mode or target does not support. */
 export class UnsupportedError extends GlacierError {}

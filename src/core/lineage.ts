@@ -5,6 +5,7 @@
  */
 import type { Schema } from "../schema/schema.ts";
 import type { PartitionKeys, PartitionValues } from "./partitions.ts";
+import type { QualityCheck } from "./checks.ts";
 import type { Task } from "./task.ts";
 
 /** Provider-wide settings that storage needs, carried by every bucket as plain data. */
@@ -68,6 +69,8 @@ export interface BucketRef {
    * path (placeholders filled) while `location` stays the bucket's.
    */
   readonly partition?: PartitionValues;
+  /** Its quality checks, run on every version written or read (see `checks.ts`). */
+  readonly checks?: readonly QualityCheck[];
 }
 
 /** One materialized step: a task reads source buckets and writes a target bucket. */

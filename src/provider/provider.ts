@@ -12,6 +12,7 @@ import { declarationIssues } from "../core/partition_map.ts";
 import type { PartitionKey, PartitionKeys } from "../core/partitions.ts";
 import { WiringError } from "../core/errors.ts";
 import type { CsvOptions, ProviderSettings } from "../core/lineage.ts";
+import { type ChecksOf, declareChecks } from "../core/checks.ts";
 import { AwsConfig, LambdaConfig, SparkConfig } from "./config.ts";
 import { type ExecutionResource, ExecutionResourceImpl } from "./resource.ts";
 import { formatOf } from "../io/file_format.ts";
@@ -73,6 +74,40 @@ export interface BucketSpec<
    * ```
    */
   readonly partitions?: PartitionKeys;
+  /**
+   * Quality checks, run on every version of the bucket before it is published (a bucket no task
+   * writes: when a run reads it). A failing check of severity `error` (the default) fails the run
+   * and publishes nothing; `warn` publishes and reports. Column names are checked by `deno check`.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { pl, Provider, schema, t } from "@glacier/glacier";
+   * const provider = new Provider();
+   * const readings = provider.bucket({
+   *   bucket: "lab",
+   *   path: "raw/readings.parquet",
+   *   schema: schema({ sensor_id: t.int64, site: t.string, celsius: t.float64 }),
+   *   checks: (c) => [
+   *     c.notNull("sensor_id"),
+   *     c.unique("sensor_id"),
+   *     c.acceptedValues("site", ["north", "south"]),
+   *     c.between("celsius", -60, 60),
+   *     c.rowCount({ min: 1 }),
+   *     c.expr("warm_enough", pl.col("celsius").gt(-40), { severity: "warn" }),
+   *   ],
+   * });
+   * assert.deepEqual(readings.checks?.map((c) => c.name), [
+   *   "not_null(sensor_id)",
+   *   "unique(sensor_id)",
+   *   "accepted_values(site)",
+   *   "between(celsius, -60, 60)",
+   *   "row_count(min 1)",
+   *   "warm_enough",
+   * ]);
+   * ```
+   */
+  readonly checks?: ChecksOf<S, `${B}/${P}`>;
 }
 
 /** A bucket's keys as its spec declares them; `{}` without `partitions`. */
@@ -197,6 +232,9 @@ export class Provider {
     const keys = partitionKeys(`${bucket}/${path}`, spec.partitions);
     const issues = declarationIssues(`${bucket}/${path}`, path, Object.keys(schema), keys ?? {});
     if (issues.length > 0) throw new WiringError(issues.join("; "));
+    const checks = spec.checks === undefined
+      ? undefined
+      : declareChecks(`${bucket}/${path}`, schema, spec.checks);
     return new BucketImpl({
       ref: Object.freeze({
         bucket,
@@ -209,6 +247,7 @@ export class Provider {
           ? {}
           : { csv: csvOptions(`${bucket}/${path}`, formatOf(path) === "csv", spec.csv) }),
         ...(keys === undefined ? {} : { partitions: keys }),
+        ...(checks === undefined || checks.length === 0 ? {} : { checks }),
       }),
       lineage: Object.freeze([]),
       modes: MODES,

@@ -1,6 +1,7 @@
 /**
  * The words of every wiring error. Each function here has a twin at the type level in
- * `checks.ts` that prints the same sentence, so `deno check` and `glacier check` agree.
+ * `checks.ts` (or, for quality checks, in `../core/checks.ts`) that prints the same sentence, so
+ * `deno check` and `glacier check` agree.
  *
  * @module
  */
@@ -120,5 +121,13 @@ export const messages = {
   /** Stored data has a column of another dtype than the bucket's schema declares. */
   dataDtype(bucket: string, column: string, have: string, want: string, uri: string): string {
     return `column '${column}' of bucket '${bucket}' is ${have} in ${uri} but the schema declares ${want}`;
+  },
+  /** A quality check names a column the bucket does not have. */
+  checkMissingColumn(bucket: string, column: string, check: string): string {
+    return `bucket '${bucket}' lacks column '${column}' that check '${check}' reads`;
+  },
+  /** A quality check names a column whose dtype it cannot compare. */
+  checkDtype(column: string, bucket: string, dtype: string, check: string): string {
+    return `column '${column}' of bucket '${bucket}' is ${dtype}, which check '${check}' cannot compare`;
   },
 } as const;

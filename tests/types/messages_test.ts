@@ -78,7 +78,10 @@ function diagnostics(stderr: string): string[] {
 
 const fixtures = readFixtures();
 
-/** The messages of `messages.ts` that have a twin at the type level (`checks.ts`, `bucket.ts`). */
+/**
+ * The messages of `messages.ts` that have a twin at the type level (`checks.ts`, `bucket.ts`, and
+ * for quality checks `src/core/checks.ts`).
+ */
 const WIRING_MESSAGES = [
   "missingInputColumn",
   "inputDtype",
@@ -101,6 +104,8 @@ const WIRING_MESSAGES = [
   "keyNotInTarget",
   "keyNotInSource",
   "keyKindDiffers",
+  "checkMissingColumn",
+  "checkDtype",
 ] as const satisfies readonly (keyof typeof messages)[];
 
 /**
