@@ -9,8 +9,9 @@ import type pl from "../polars.ts";
 import type { PipelineGraph } from "./graph.ts";
 import type { BucketRef, Step } from "./lineage.ts";
 import type { PartitionValues } from "./partitions.ts";
+import type { CheckResult } from "./reports.ts";
 
-/** Rows and bytes of one staged output. */
+/** Rows and bytes of one staged output, and the results of its bucket's quality checks. */
 export interface Written {
   /** Rows written. */
   readonly rows: number;
@@ -23,6 +24,11 @@ export interface Written {
    * is placed (a renamed file keeps its size, time and inode).
    */
   readonly identity?: string;
+  /**
+   * The target bucket's quality checks, run on the staged output before publishing: present when
+   * it has checks. (A failing `error` check throws a `CheckFailedError` instead.)
+   */
+  readonly checks?: readonly CheckResult[];
 }
 
 /**

@@ -37,6 +37,7 @@ import type { RunSession, StepContext, StepExecutor, Written } from "../core/ses
 import { locateParseError } from "../io/text_input.ts";
 import { failpoint } from "../io/_failpoint.ts";
 import { applyTask } from "../core/apply_task.ts";
+import { auditFrame, enforceChecks } from "../core/checks_audit.ts";
 import { printer, type Progress, silent } from "./progress.ts";
 import { scheduleNodes } from "./schedule.ts";
 
@@ -629,12 +630,14 @@ export function retryFlags(failures: readonly FailedPartition[]): string {
 
 /**
  * Runs a step's task in this process: reads its inputs through the session, builds and checks
- * its plan, and streams the plan into the target's staged output.
+ * its plan, streams the plan into the target's staged output, and audits that output with the
+ * target bucket's quality checks.
  *
  * @param step the step.
  * @param session the run's storage.
  * @param context the run around the step.
- * @returns rows and bytes written.
+ * @returns rows and bytes written, and the checks' results.
+ * @throws {CheckFailedError} when a check of severity `error` fails on the staged output.
  */
 export async function runInProcess(
   step: Step,
@@ -648,8 +651,9 @@ export async function runInProcess(
       : await session.input(ref, context.missing(step, name));
   }
   const plan = applyTask(step, frames, context.partition ?? {});
+  let written: Written;
   try {
-    return await session.output(step.target, plan);
+    written = await session.output(step.target, plan);
   } catch (error) {
     if (error instanceof StorageError) throw error;
     const inputs = Object.values(step.sources).map((s) => `'${s.location}'`).join(", ");
@@ -660,6 +664,11 @@ export async function runInProcess(
       { cause: error },
     );
   }
+  if (!step.target.checks?.length) return written;
+  const staged = await session.input(step.target, `task '${step.task.name}' staged no output`);
+  const checks = await auditFrame(step.target, staged);
+  enforceChecks(checks);
+  return { ...written, checks };
 }
 
 /**

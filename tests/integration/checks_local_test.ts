@@ -1,0 +1,97 @@
+/**
+ * Write, audit, publish in local mode, as a user sees it: a failing `error` check stops the run
+ * with a message that shows the bad rows, and the bucket keeps what it had; a `warn` check
+ * publishes.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import {
+  CheckFailedError,
+  NoDataError,
+  pl,
+  Provider,
+  schema,
+  type Severity,
+  t,
+} from "../../mod.ts";
+
+const Raw = schema({ sensor_id: t.int64, model: t.string, celsius: t.float64 });
+
+/** raw readings → `clean` (drops impossible temperatures) → readings, with a not-null check. */
+async function lab(severity: Severity) {
+  const root = await Deno.makeTempDir({ prefix: "glacier-checks-" });
+  const provider = new Provider({ localRoot: root });
+  const raw = provider.bucket({ bucket: "lab", path: "raw/readings.csv", schema: Raw });
+  const readings = provider.bucket({
+    bucket: "lab",
+    path: "out/readings.parquet",
+    schema: Raw,
+    checks: (c) => [c.notNull("model", { severity }), c.rowCount({ min: 1 })],
+  });
+  const clean = provider.local().task(
+    { name: "clean", input: Raw, output: Raw },
+    (df) => df.filter(pl.col("celsius").ltEq(100)),
+  );
+  const pipeline = raw.transform(clean).to(readings).withName("lab");
+  const write = (models: (string | null)[]) =>
+    raw.write(pl.DataFrame({
+      sensor_id: pl.Series("sensor_id", models.map((_, i) => i + 1), pl.Int64),
+      model: pl.Series("model", models, pl.String),
+      celsius: models.map((_, i) => 20 + i),
+    }));
+  return { root, readings, pipeline, write };
+}
+
+Deno.test("checks: a failing error check stops the run, shows the rows and publishes nothing", async () => {
+  const { root, readings, pipeline, write } = await lab("error");
+  try {
+    await write(["a", null, "c"]);
+    await assert.rejects(() => pipeline.run({ mode: "local", quiet: true }), (error: unknown) => {
+      assert.ok(error instanceof CheckFailedError, String(error));
+      assert.match(
+        error.message,
+        /check 'not_null\(model\)' failed on bucket 'lab\/out\/readings\.parquet': 1 row fails; it is:\n {2}\{"sensor_id":2,"model":null,"celsius":21\}/,
+      );
+      assert.deepEqual(
+        error.results.map((r) => [r.name, r.passed, r.failingRows]),
+        [["not_null(model)", false, 1], ["row_count(min 1)", true, 0]],
+      );
+      return true;
+    });
+    await assert.rejects(() => readings.read(), NoDataError);
+
+    await write(["a", "b"]);
+    await pipeline.run({ mode: "local", quiet: true });
+    await write([null]);
+    await assert.rejects(() => pipeline.run({ mode: "local", quiet: true }), CheckFailedError);
+    assert.deepEqual((await readings.read()).getColumn("model").toArray(), ["a", "b"]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("checks: a failing warn check publishes", async () => {
+  const { root, readings, pipeline, write } = await lab("warn");
+  try {
+    await write(["a", null]);
+    const report = await pipeline.run({ mode: "local", quiet: true });
+    assert.equal(report.status, "succeeded");
+    assert.deepEqual((await readings.read()).getColumn("model").toArray(), ["a", null]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("checks: a row count check fails an empty output", async () => {
+  const { root, pipeline, write } = await lab("warn");
+  try {
+    await write([]);
+    await assert.rejects(
+      () => pipeline.run({ mode: "local", quiet: true }),
+      /check 'row_count\(min 1\)' failed on bucket 'lab\/out\/readings\.parquet': it has 0 rows/,
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
