@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { GetObjectCommand, PutObjectCommand } from "../../src/io/s3/_sdk.ts";
 import {
+  CheckFailedError,
   pl,
   Provider,
   schema,
@@ -57,6 +58,14 @@ export const timesOut = orders.transform(slow).to(provider.bucket({ bucket: "lam
 const liar = lambda.task({ name: "lam_liar", input: Orders, output: Orders }, (df) =>
   df.withColumns(pl.col("amount").cast(pl.Int64)));
 export const wrongSchema = orders.transform(liar).to(provider.bucket({ bucket: "lam", path: "liar.parquet", schema: Orders }));
+const upper = lambda.task({ name: "lam_upper", input: Orders, output: Orders }, (df) =>
+  df.withColumns(pl.col("region").str.toUpperCase()));
+export const audited = orders.transform(upper).to(provider.bucket({
+  bucket: "lam",
+  path: "audited.parquet",
+  schema: Orders,
+  checks: (c) => [c.acceptedValues("region", ["EU", "US"]), c.between("amount", 0, null, { severity: "warn" })],
+}));
 `,
   );
   return module;
@@ -148,6 +157,36 @@ Deno.test("serverless tasks run on the Lambda runtime protocol and give the rows
               return true;
             });
             await assert.rejects(m.wrongSchema.read({ mode: "cloud" }), StorageError);
+          },
+        );
+
+        await test.step(
+          "checks run inside the function: an error check that fails publishes nothing, a warn check publishes",
+          async () => {
+            await assert.rejects(m.audited.run({ mode: "cloud", quiet: true }), (e: Error) => {
+              assert.ok(e instanceof CheckFailedError, `${e}`);
+              assert.match(
+                e.message,
+                /check 'accepted_values\(region\)' failed on bucket 'lam\/audited.parquet': 1 row fails; it is:\n {2}\{"order_id":4,"region":"APAC","amount":7\}/,
+              );
+              assert.deepEqual(
+                e.results.map((r) => [r.name, r.severity, r.passed, r.failingRows]),
+                [["accepted_values(region)", "error", false, 1], [
+                  "between(amount, 0, null)",
+                  "warn",
+                  false,
+                  1,
+                ]],
+              );
+              return true;
+            });
+            await assert.rejects(m.audited.read({ mode: "cloud" }), StorageError);
+            await m.orders.write(ordersFrame.filter(pl.col("region").neq(pl.lit("apac"))), {
+              mode: "cloud",
+            });
+            await m.audited.run({ mode: "cloud", quiet: true });
+            assert.equal((await m.audited.read({ mode: "cloud" })).height, 4);
+            await m.orders.write(ordersFrame, { mode: "cloud" });
           },
         );
 

@@ -32,6 +32,7 @@ import { InvokeCommand, LambdaClient } from "./_sdk.ts";
 import type { ProbeEvent, ProbeResult, TaskEvent, TaskFailure, TaskResult } from "./protocol.ts";
 import { codeFingerprint } from "../../engine/fingerprint.ts";
 import { env } from "../../core/env.ts";
+import { enforceChecks } from "../../core/checks_audit.ts";
 
 /** How many times a throttled invocation is tried, and the first backoff. */
 const THROTTLE_ATTEMPTS = 6;
@@ -57,8 +58,10 @@ export function lambdaConnection(region: string): { client: LambdaClient; endpoi
  * @param step the step, its sources and target at the partition it computes.
  * @param session the run's storage; it must be S3 (cloud mode).
  * @param context the run around the step: the partition, sent with the event.
- * @returns rows and bytes the function wrote.
+ * @returns rows and bytes the function wrote, and the results of the checks it ran on them.
  * @throws {GlacierError} naming the task and the function when the invocation fails.
+ * @throws {CheckFailedError} when a check of severity `error` failed inside the function (which
+ *   then uploaded nothing).
  */
 export async function runOnLambda(
   step: Step,
@@ -123,8 +126,13 @@ export async function runOnLambda(
         `result: ${text.slice(0, 200)}; is the function built from this pipeline module?`,
     );
   }
+  if (result.checks) enforceChecks(result.checks);
   await session.stagedRemotely(step.target);
-  return { rows: result.rows, bytes: result.bytes };
+  return {
+    rows: result.rows,
+    bytes: result.bytes,
+    ...(result.checks ? { checks: result.checks } : {}),
+  };
 }
 
 function functionFailure(

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { CheckResult } from "../../core/reports.ts";
 
 /** An S3 object. */
 export interface ObjectLocation {
@@ -62,6 +63,12 @@ export interface TaskResult {
   readonly seconds: number;
   /** `sha256:HEX` of the output as written. */
   readonly content?: string;
+  /**
+   * The target bucket's quality checks, run inside the function on the output it wrote: present
+   * when the bucket has checks. When a check of severity `error` failed, the function uploaded
+   * nothing.
+   */
+  readonly checks?: readonly CheckResult[];
 }
 
 /** What a failed invocation returns, as the Lambda runtime API reports errors. */

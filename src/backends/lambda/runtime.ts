@@ -1,8 +1,9 @@
 /**
  * The Lambda runtime of a Glacier function: implements the Lambda Runtime API loop (next
  * invocation, response, error, init error), resolves each event's task by name in the packaged
- * pipeline module, reads its inputs from S3, runs it, validates its output and writes it to the
- * key the event names, and answers rows, bytes and seconds.
+ * pipeline module, reads its inputs from S3, runs it, validates its output, audits it with the
+ * target bucket's quality checks, writes it to the key the event names (unless a check of
+ * severity `error` failed), and answers rows, bytes, seconds and the checks' results.
  *
  * @module
  */
@@ -21,6 +22,7 @@ import type { Step } from "../../core/lineage.ts";
 import type { Written } from "../../core/session.ts";
 import { formatOf } from "../../io/file_format.ts";
 import { applyTask } from "../../core/apply_task.ts";
+import { auditFrame, enforceChecks } from "../../core/checks_audit.ts";
 import { countRows, scanValidated, sinkFile } from "../../io/formats.ts";
 import { hashFile } from "../../io/file_identity.ts";
 import { DeployedRun, type StepDecision } from "../../engine/deployed_run.ts";
@@ -54,11 +56,12 @@ export async function stepsOf(module: string): Promise<Map<string, Step>> {
 }
 
 /**
- * Runs one task event: inputs from S3, the task, its output to S3.
+ * Runs one task event: inputs from S3, the task, the target's checks, its output to S3.
  *
  * @param steps the module's steps, by task name.
  * @param event the invocation.
- * @returns rows, bytes and seconds.
+ * @returns rows, bytes, seconds and the checks' results (a failed check is a result, not an
+ *   error: the executor decides).
  * @throws {GlacierError} naming the task, bucket or column when anything fails.
  */
 export async function runTaskEvent(
@@ -121,10 +124,17 @@ export async function runTaskEvent(
       countRows(out, format, step.target.schema, step.target.csv),
       hashFile(out),
     ]);
-    await storage.upload(out, event.output.bucket, event.output.key, {
-      location: step.target.location,
-    });
-    return { rows, bytes, seconds: (performance.now() - started) / 1000, content };
+    const uri = `s3://${event.output.bucket}/${event.output.key}`;
+    const checks = step.target.checks?.length
+      ? await auditFrame(step.target, scanValidated(step.target, out, uri))
+      : undefined;
+    if (!checks?.some((c) => !c.passed && c.severity === "error")) {
+      await storage.upload(out, event.output.bucket, event.output.key, {
+        location: step.target.location,
+      });
+    }
+    const seconds = (performance.now() - started) / 1000;
+    return { rows, bytes, seconds, content, ...(checks ? { checks } : {}) };
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
@@ -195,6 +205,7 @@ export async function runDeployedEvent(
       output: decision.output,
       fingerprint: decision.code,
     });
+    if (result.checks) enforceChecks(result.checks);
     return await run.record(decision, result);
   } catch (error) {
     await run.fail(task, error).catch(() => {});
