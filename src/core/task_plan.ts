@@ -185,8 +185,15 @@ export function stringifyPlan(plan: unknown): string {
   );
 }
 
-/** An empty lazy frame of a declared input, with its marker column, limited to its columns. */
-function markedFrame(name: string, schema: Schema): pl.LazyDataFrame {
+/**
+ * An empty lazy frame of a declared input, with its marker column, limited to its columns: what a
+ * captured plan starts from (the Spark backend also builds its quality checks' plans on one).
+ *
+ * @param name the input's name, which the marker column carries.
+ * @param schema its columns.
+ * @returns the frame.
+ */
+export function markedFrame(name: string, schema: Schema): pl.LazyDataFrame {
   const columns = [
     ...Object.entries(schema).map(([column, dtype]) => pl.lit(null).cast(dtype).alias(column)),
     pl.lit(null).cast(pl.Bool).alias(INPUT_MARKER + name),

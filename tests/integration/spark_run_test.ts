@@ -16,6 +16,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "../../src/io/s3/_sdk.ts";
 import {
+  CheckFailedError,
   Pipeline,
   pl,
   Provider,
@@ -246,6 +247,53 @@ Deno.test("spark tasks in cloud mode on local[2] (SparkConfig master) give local
     });
   });
 });
+
+Deno.test("a spark task's checks run inside its job (Spark Connect), on the output it wrote (a CSV here)", () =>
+  withSparkConnect(async (_server, provider) => {
+    const spark = provider.spark();
+    const orders = provider.bucket({
+      bucket: "spark-checks",
+      path: "orders.parquet",
+      schema: Orders,
+    });
+    const checked = (severity: "error" | "warn") =>
+      provider.bucket({
+        bucket: "spark-checks",
+        path: `${severity}.csv`,
+        schema: Orders,
+        checks: (c) => [c.between("amount", 0, null, { severity }), c.unique("customer_id")],
+      });
+    const copy = (name: string) =>
+      spark.task(
+        { name, input: Orders, output: Orders },
+        (df) => df.filter(pl.col("order_id").lt(7)),
+      );
+    await orders.write(ordersFrame.filter(pl.col("customer_id").neq(10)), { mode: "cloud" });
+    const failing = orders.transform(copy("spark_audited")).to(checked("error"));
+    await assert.rejects(failing.run({ mode: "cloud", quiet: true }), (e: Error) => {
+      assert.ok(e instanceof CheckFailedError, `${e.name}: ${e.message}`);
+      assert.match(
+        e.message,
+        /check 'between\(amount, 0, null\)' failed on bucket 'spark-checks\/error.csv': 1 row fails; it is:\n {2}\{"order_id":2,"customer_id":20,"amount":-1\}/,
+      );
+      assert.deepEqual(
+        e.results.map((r) => [r.name, r.passed, r.failingRows]),
+        [["between(amount, 0, null)", false, 1], ["unique(customer_id)", false, 2]],
+      );
+      return true;
+    });
+    await assert.rejects(checked("error").read({ mode: "cloud" }), StorageError);
+    const warned = orders.transform(copy("spark_audited_warn")).to(checked("warn"));
+    await assert.rejects(warned.run({ mode: "cloud", quiet: true }), /unique\(customer_id\)/);
+    await orders.write(
+      ordersFrame.filter(pl.col("order_id").gt(1).and(pl.col("order_id").lt(5))),
+      {
+        mode: "cloud",
+      },
+    );
+    await warned.run({ mode: "cloud", quiet: true });
+    assert.equal((await checked("warn").read({ mode: "cloud" })).height, 3);
+  }));
 
 Deno.test("spark tasks in cloud mode through Spark Connect (SPARK_REMOTE), one session per run, give local mode's rows", async (test) => {
   const connect = await sharedSparkConnect();

@@ -208,6 +208,7 @@ export class SparkConnectSession {
             rows: answer.rows ?? 0,
             bytes: answer.bytes ?? 0,
             seconds: answer.seconds ?? 0,
+            ...(answer.checks ? { checks: answer.checks } : {}),
           },
         });
       }

@@ -14,6 +14,7 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { SparkJob } from "./job.ts";
+import type { CheckResult } from "../../core/reports.ts";
 import { env } from "../../core/env.ts";
 
 /** What the runner answers on its last line when the job succeeded. */
@@ -24,6 +25,8 @@ export interface SparkJobResult {
   readonly bytes: number;
   /** Seconds the runner took, Spark's start included. */
   readonly seconds: number;
+  /** The results of the target bucket's quality checks, when it has any. */
+  readonly checks?: readonly CheckResult[];
 }
 
 /** What the runner answers on its last line when the job failed. */
@@ -264,7 +267,12 @@ export async function submitSparkJob(
     if (status.success && typeof answer?.rows === "number" && typeof answer.bytes === "number") {
       return {
         ok: true,
-        result: { rows: answer.rows, bytes: answer.bytes, seconds: answer.seconds ?? 0 },
+        result: {
+          rows: answer.rows,
+          bytes: answer.bytes,
+          seconds: answer.seconds ?? 0,
+          ...(answer.checks ? { checks: answer.checks } : {}),
+        },
       };
     }
     throw new SubmitError(

@@ -126,6 +126,7 @@ import { PlanOracle } from "../../core/plan_oracle.ts";
 import { PlanCompiler } from "./_plan_compiler.ts";
 import { arrowType, sparkType, UnsupportedDtype } from "./_types.ts";
 import type { SparkColumn, SparkJob, SparkTable } from "./job.ts";
+import { compileChecks, type SparkChecks } from "./checks_sql.ts";
 
 /** A task compiled to Spark SQL, before it is bound to storage. */
 export interface CompiledSparkSql {
@@ -139,6 +140,8 @@ export interface CompiledSparkSql {
   readonly columns: readonly SparkColumn[];
   /** Whether the query orders its rows (the task sorts); the output must keep that order. */
   readonly sorted: boolean;
+  /** The target bucket's quality checks, compiled, when it has any. */
+  readonly checks?: SparkChecks;
 }
 
 /** Where a job's inputs and output live. */
@@ -237,7 +240,8 @@ function compileOnce(step: Step): CompiledSparkSql {
     const columns = output.map(([name, dtype]) => [name, typeFor(task.name, name, dtype)] as const);
     const compiler = new PlanCompiler(task.name, new PlanOracle(), views);
     const { sql, sorted } = compiler.query(captured.plan, output);
-    return { task: task.name, sql, views, columns, sorted };
+    const checks = compileChecks(step.target, auditView(task.name), task.name);
+    return { task: task.name, sql, views, columns, sorted, ...(checks ? { checks } : {}) };
   } catch (error) {
     if (error instanceof GlacierError) throw error;
     throw new UnsupportedError(
@@ -302,6 +306,7 @@ export function sparkJob(step: Step, bindings: SparkBindings): SparkJob {
         }
         : {}),
     },
+    ...(compiled.checks ? { checks: compiled.checks } : {}),
   };
 }
 
@@ -322,6 +327,14 @@ function typeFor(task: string, column: string, dtype: pl.DataType): string {
       }, which Spark cannot hold; declare the task on provider.local() or provider.serverless()`,
     );
   }
+}
+
+/**
+ * The view a job's output is read back as for its checks: one per task, since the jobs of one
+ * Spark Connect session share its views, and apart from the input views (`glacier_<task>_<input>`).
+ */
+function auditView(task: string): string {
+  return `glacier__audit_${task.replace(/[^A-Za-z0-9_]/g, "_")}`;
 }
 
 /** A distinct, valid temporary view name per input. */

@@ -330,7 +330,12 @@ export async function runJobOnEmrServerless(
     if (progress.succeeded && typeof answer?.rows === "number") {
       return {
         ok: true,
-        result: { rows: answer.rows, bytes: answer.bytes ?? 0, seconds: answer.seconds ?? 0 },
+        result: {
+          rows: answer.rows,
+          bytes: answer.bytes ?? 0,
+          seconds: answer.seconds ?? 0,
+          ...(answer.checks ? { checks: answer.checks } : {}),
+        },
         jobRunId,
       };
     }

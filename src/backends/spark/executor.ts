@@ -62,6 +62,7 @@ import {
 } from "./emr_serverless.ts";
 import type { SparkJob } from "./job.ts";
 import { connectPython, ConnectSessionError, SparkConnectSession } from "./_connect.ts";
+import { enforceChecks } from "../../core/checks_audit.ts";
 import { env } from "../../core/env.ts";
 
 /** The Spark a task runs on, by the selection rule of this module. */
@@ -290,8 +291,10 @@ async function checkAddress(step: Step, url: string, pattern: RegExp, from: stri
  * @param step the step.
  * @param session the run's storage; it must be S3 (cloud mode).
  * @param context the run around the step.
- * @returns rows and bytes the job wrote.
+ * @returns rows and bytes the job wrote, and the results of the checks the job ran on its output.
  * @throws {GlacierError} naming the task and the Spark, with Spark's own error, when it fails.
+ * @throws {CheckFailedError} when a check of severity `error` failed on the output (the job
+ *   then placed nothing).
  */
 async function runOnSpark(
   step: Step,
@@ -345,8 +348,10 @@ async function runOnSpark(
     const family = remoteErrorFamily(outcome.failure.type);
     throw new family(`task '${task}' failed on ${where}: ${outcome.failure.error}`);
   }
+  const { rows, bytes, checks } = outcome.result;
+  if (checks) enforceChecks(checks);
   await session.stagedRemotely(step.target);
-  return { rows: outcome.result.rows, bytes: outcome.result.bytes };
+  return { rows, bytes, ...(checks ? { checks } : {}) };
 }
 
 /** Reports a missing input with the run's own words, before a job starts for nothing. */

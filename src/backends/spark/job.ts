@@ -9,6 +9,8 @@ import type { ArrowSpec } from "./_types.ts";
 
 export type { ArrowSpec } from "./_types.ts";
 
+import type { SparkChecks } from "./checks_sql.ts";
+
 /** A column: its name and its Spark SQL type (`BIGINT`, `STRING`, `ARRAY<STRING>`, ...). */
 export type SparkColumn = readonly [name: string, type: string];
 
@@ -64,4 +66,6 @@ export interface SparkJob {
   readonly inputs: Readonly<Record<string, SparkInput>>;
   /** Where the output goes: one object or file, not a directory of parts. */
   readonly output: SparkTable;
+  /** The target bucket's quality checks, which the runner runs on the file it wrote. */
+  readonly checks?: SparkChecks;
 }

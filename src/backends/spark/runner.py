@@ -11,11 +11,14 @@ or, as a Spark Connect client that runs every job of one pipeline run in one ses
 JOB is a job file's path, an ``s3://`` URI of one, or the job's JSON itself. The runner registers
 each input as the temporary view the job names, with the declared column types, runs the job's
 one SQL query, checks the result's columns and types against the declared output, and writes the
-result as ONE file in the output's format to exactly ``output.uri``. Its last line on stdout is
-one JSON object: ``{"rows", "bytes", "seconds"}`` on success, ``{"error", "type"}`` on failure
-(with Spark's own message, a few lines, not a JVM trace), and it then exits with status 1. With
-``--result URI`` the same object is also written to that URI (EMR Serverless keeps no stdout that
-a caller can read back).
+result as ONE file in the output's format to exactly ``output.uri``. When the job has
+``checks`` (the target bucket's quality checks, compiled to SQL), the runner reads the file it
+wrote back as a view, runs them, and adds their results as ``checks``; when a check of severity
+``error`` failed it does not place the file (nothing is published). Its last line on stdout is
+one JSON object: ``{"rows", "bytes", "seconds", "checks"?}`` on success, ``{"error", "type"}`` on
+failure (with Spark's own message, a few lines, not a JVM trace), and it then exits with status
+1. With ``--result URI`` the same object is also written to that URI (EMR Serverless keeps no
+stdout that a caller can read back).
 
 With ``--serve``, the runner opens one Spark Connect session and reads requests from stdin, one JSON
 object a line: ``{"id", "job"}`` runs a job (several may run at once, each on its own thread; jobs
@@ -289,8 +292,70 @@ def run_job(spark, io, job):
     result = result.observe(observation, F.count(F.lit(1)).alias("rows"))
     local = write_output(spark, io, task, result, output)
     rows = int(observation.get["rows"])
-    size = io.put(local, output["uri"])
-    return {"rows": rows, "bytes": size}
+    if not job.get("checks"):
+        return {"rows": rows, "bytes": io.put(local, output["uri"])}
+    written = read_input(spark, io, task, "output", dict(output, uri=local))
+    checks = run_checks(spark, written, job["checks"])
+    if any(not c["passed"] and c["severity"] == "error" for c in checks):
+        return {"rows": rows, "bytes": 0, "checks": checks}  # nothing to publish
+    return {"rows": rows, "bytes": io.put(local, output["uri"]), "checks": checks}
+
+
+# ---------------------------------------------------------------------------------------------
+# Quality checks
+
+
+def run_checks(spark, frame, checks):
+    """Runs a job's compiled quality checks (src/backends/spark/checks_sql.ts) on its written
+    output: one query of counts, then, for each check that failed, one query of up to five
+    failing rows. Returns one result per check, as Glacier's CheckResult has them."""
+    frame.createOrReplaceTempView(checks["view"])
+    counts = spark.sql(checks["counts"]).collect()[0].asDict()
+    results = []
+    # Parquet's page index (column index) of a float column holding NaN makes parquet-mr skip
+    # pages with matching rows when a comparison is pushed down; the counts push nothing (their
+    # conditions sit inside aggregates), the sample queries would.
+    pushdown = spark.conf.get("spark.sql.parquet.filterPushdown")
+    spark.conf.set("spark.sql.parquet.filterPushdown", "false")
+    try:
+        for check in checks["checks"]:
+            passed = bool(counts[check["passed"]])
+            sample = []
+            if not passed and check.get("sample"):
+                sample = [plain_row(r.asDict()) for r in spark.sql(check["sample"]).collect()]
+            results.append({"name": check["name"], "bucket": check["bucket"],
+                            "severity": check["severity"], "passed": passed,
+                            "failingRows": int(counts[check["failing"]] or 0), "sample": sample})
+    finally:
+        spark.conf.set("spark.sql.parquet.filterPushdown", pushdown)
+    return results
+
+
+def plain_row(row):
+    """A failing row as plain JSON, written as polars' side writes it: dates as 2026-01-31,
+    datetimes as ISO 8601 in UTC with milliseconds, NaN and infinities as text."""
+    import datetime
+    import decimal
+    import math
+
+    def plain(value):
+        if isinstance(value, datetime.datetime):
+            if value.tzinfo is not None:
+                value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+            return value.isoformat(timespec="milliseconds") + "Z"
+        if isinstance(value, datetime.date):
+            return value.isoformat()
+        if isinstance(value, decimal.Decimal):
+            return float(value)
+        if isinstance(value, float) and not math.isfinite(value):
+            return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        if hasattr(value, "asDict"):
+            return {k: plain(v) for k, v in value.asDict().items()}
+        return value
+
+    return {name: plain(value) for name, value in row.items()}
 
 
 # ---------------------------------------------------------------------------------------------
