@@ -1,7 +1,8 @@
 /**
  * Auditing a bucket version with polars: every check of the bucket in one pass over the data (one
- * `select` of counts: the row count and, per row check, how many rows fail), then, only for a
- * check that failed, one more pass that takes up to five of its failing rows. The in-process
+ * `select` of counts: the row count and, per row check, how many rows fail; for `unique`, how many
+ * distinct keys there are), then, only for a check that failed, one more pass that takes up to
+ * five of its failing rows (and for `unique`, one that counts them). The in-process
  * executor and the Lambda runtime both call {@linkcode auditFrame}; the Spark backend compiles
  * the same definitions to SQL.
  *
@@ -62,27 +63,31 @@ export async function auditFrame(
 ): Promise<CheckResult[]> {
   if (checks.length === 0) return [];
   const failing = checks.map((check) => failingRowExpr(check, ref.schema));
-  const counts = await frame.select(
-    pl.len().alias("rows"),
-    ...failing.flatMap((expr, i) => expr ? [expr.sum().alias(`failing_${i}`)] : []),
-  ).collect();
-  const row = counts.toRecords()[0] as Record<string, number | bigint | null>;
+  const counts = checks.flatMap((check, i) => {
+    const expr = failing[i];
+    return expr ? [countExpr(check, expr).alias(`count_${i}`)] : [];
+  });
+  const row = (await frame.select(pl.len().alias("rows"), ...counts).collect({ streaming: true }))
+    .toRecords()[0] as Record<string, number | bigint | null>;
   const rows = Number(row.rows ?? 0);
   return await Promise.all(checks.map(async (check, i): Promise<CheckResult> => {
     const base = { name: check.name, bucket: ref.location, severity: check.severity };
     const expr = failing[i];
-    if (check.kind === "row_count" || expr === undefined) {
+    if (expr === undefined) {
       const passed = rowCountPasses(check, rows);
       return { ...base, passed, failingRows: passed ? 0 : rows, sample: [] };
     }
-    const failingRows = Number(row[`failing_${i}`] ?? 0);
+    let failingRows = Number(row[`count_${i}`] ?? 0);
+    if (check.kind === "unique") {
+      failingRows = failingRows === rows ? 0 : await countRows(frame.filter(expr));
+    }
     if (failingRows === 0) return { ...base, passed: true, failingRows, sample: [] };
-    const sample = (await frame.filter(expr).head(SAMPLE_ROWS).collect()).toRecords();
+    const sample = await frame.filter(expr).head(SAMPLE_ROWS).collect({ streaming: true });
     return {
       ...base,
       passed: false,
       failingRows,
-      sample: sample.map((r) => plainRow(r as Record<string, unknown>, ref.schema)),
+      sample: sample.toRecords().map((r) => plainRow(r as Record<string, unknown>, ref.schema)),
     };
   }));
 }
@@ -140,6 +145,26 @@ export async function auditBucket(
   const checks = options.checks ?? ref.checks ?? [];
   if (checks.length === 0) return [];
   return await auditFrame(ref, await session.input(ref, options.missing), checks);
+}
+
+/**
+ * What the counting pass computes for a row check: its failing rows (for `not_null`, the null
+ * count polars keeps with the data, which reads no values), or for `unique` the number
+ * of distinct keys (for several columns, of distinct key hashes), which is cheaper than marking
+ * duplicates (a tenth of the time on 10M rows) and proves the check passed when it equals the row
+ * count; only otherwise are the failing rows counted, in a pass of their own.
+ */
+function countExpr(check: QualityCheck, failing: pl.Expr): pl.Expr {
+  if (check.kind === "not_null") return pl.col(check.column).nullCount();
+  if (check.kind !== "unique") return failing.sum();
+  const [first, ...rest] = check.columns;
+  return rest.length === 0
+    ? pl.col(first).nUnique()
+    : pl.struct(check.columns.map((c) => pl.col(c))).hash().nUnique();
+}
+
+async function countRows(frame: pl.LazyDataFrame): Promise<number> {
+  return Number((await frame.select(pl.len().alias("n")).collect()).getColumn("n").get(0));
 }
 
 /** Whether a row count passes a `row_count` check; any other check passes. */
