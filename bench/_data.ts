@@ -7,7 +7,7 @@
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { pl } from "../mod.ts";
+import { pl, schema, t } from "../mod.ts";
 
 /** Bump when the generator changes, so stale cached inputs are rebuilt. */
 const GENERATOR_VERSION = 2;
@@ -41,6 +41,17 @@ export const STATUS_CYCLE: readonly string[] = [
   "cancelled",
   "refunded",
 ];
+
+/** The columns of the orders file. */
+export const Orders = schema({
+  order_id: t.int64,
+  customer_id: t.int64,
+  amount: t.float64,
+  status: t.string,
+});
+
+/** The columns of the customers file. */
+export const Customers = schema({ customer_id: t.int64, region: t.string, segment: t.string });
 
 /** The cached input files of one size. */
 export interface Inputs {

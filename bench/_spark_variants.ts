@@ -18,7 +18,7 @@ import {
   SparkConfig,
   t,
 } from "../mod.ts";
-import type { Inputs } from "./_data.ts";
+import { Customers, type Inputs, Orders } from "./_data.ts";
 import { MASTER, type SparkTooling, submitScript } from "./_spark_submit.ts";
 import {
   cleanOrders,
@@ -41,13 +41,6 @@ export const HANDWRITTEN_BUCKET = "handwritten";
 /** The input objects in {@linkcode SHOP}. */
 export const INPUT_KEYS = { orders: "raw/orders.parquet", customers: "raw/customers.parquet" };
 
-const Orders = schema({
-  order_id: t.int64,
-  customer_id: t.int64,
-  amount: t.float64,
-  status: t.string,
-});
-const Customers = schema({ customer_id: t.int64, region: t.string, segment: t.string });
 const Cleaned = schema({
   order_id: t.int64,
   customer_id: t.int64,

@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { type Bucket, Pipeline, pl, Provider, schema, t } from "../mod.ts";
-import type { Inputs } from "./_data.ts";
+import { Customers, type Inputs, Orders } from "./_data.ts";
 
 /** The statuses the clean step keeps. */
 const VALID_STATUSES = ["paid", "shipped"];
@@ -60,13 +60,6 @@ export interface Variant {
   run(dir: string, inputs: Inputs): Promise<void>;
 }
 
-const Orders = schema({
-  order_id: t.int64,
-  customer_id: t.int64,
-  amount: t.float64,
-  status: t.string,
-});
-const Customers = schema({ customer_id: t.int64, region: t.string, segment: t.string });
 const Cleaned = schema({
   order_id: t.int64,
   customer_id: t.int64,
