@@ -7,7 +7,10 @@
  */
 import assert from "node:assert/strict";
 import {
+  type CheckBuilder,
   CheckFailedError,
+  daily,
+  type GlacierError,
   NoDataError,
   pl,
   Provider,
@@ -91,6 +94,54 @@ Deno.test("checks: a row count check fails an empty output", async () => {
       () => pipeline.run({ mode: "local", quiet: true }),
       /check 'row_count\(min 1\)' failed on bucket 'lab\/out\/readings\.parquet': it has 0 rows/,
     );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("checks: with partitions, a failing check fails only its own partition", async () => {
+  const root = await Deno.makeTempDir({ prefix: "glacier-checks-" });
+  try {
+    const provider = new Provider({ localRoot: root });
+    const Day = schema({ sensor_id: t.int64, model: t.string });
+    const keys = { date: daily({ start: "2026-01-01", end: "2026-01-02" }) };
+    const raw = provider.bucket({
+      bucket: "lab",
+      path: "raw/{date}.parquet",
+      schema: Day,
+      partitions: keys,
+    });
+    const clean = provider.bucket({
+      bucket: "lab",
+      path: "clean/{date}.parquet",
+      schema: Day,
+      partitions: keys,
+      // A partitioned bucket's `c` is annotated: its overload infers the whole spec at once.
+      checks: (c: CheckBuilder<typeof Day, "lab/clean/{date}.parquet">) => [c.notNull("model")],
+    });
+    const copy = provider.local().task({ name: "copy", input: Day, output: Day }, (df) => df);
+    const pipeline = raw.transform(copy).to(clean).withName("days");
+    const day = (model: string | null) =>
+      pl.DataFrame({
+        sensor_id: pl.Series("sensor_id", [1], pl.Int64),
+        model: pl.Series("model", [model], pl.String),
+      });
+    await raw.write(day("a"), { partition: { date: "2026-01-01" } });
+    await raw.write(day(null), { partition: { date: "2026-01-02" } });
+    await assert.rejects(
+      () => pipeline.run({ mode: "local", quiet: true }),
+      (error: GlacierError) => {
+        assert.match(error.message, /failed for 1 of 2 partitions, and published the others/);
+        assert.match(error.message, /check 'not_null\(model\)' failed on bucket 'lab\/clean/);
+        assert.deepEqual(
+          error.report?.steps.map((s) => [s.partition?.date, s.status]).sort(),
+          [["2026-01-01", "ran"], ["2026-01-02", "failed"]],
+        );
+        return true;
+      },
+    );
+    assert.equal((await clean.read({ partition: { date: "2026-01-01" } })).height, 1);
+    await assert.rejects(() => clean.read({ partition: { date: "2026-01-02" } }), NoDataError);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
