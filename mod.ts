@@ -155,6 +155,7 @@ export {
 export { AwsConfig, LambdaConfig, SparkConfig } from "./src/provider/config.ts";
 export {
   type BucketCheck,
+  type BucketChecks,
   type BucketSpec,
   type KeysOf,
   Provider,

@@ -6,10 +6,10 @@
  * in one module (`buckets.ts`), tasks and the chain in another (`pipeline.ts`). Every fourth step
  * is a multi-source join of the two previous steps' buckets (so each of those buckets feeds two
  * steps); the others are single-source steps chained on the previous bucket. Task bodies use
- * polars' typed `select(...)` and `join({ on })`. The unpartitioned buckets declare quality checks
- * whose column names are type-checked: `notNull` and a two-column `unique` on the key, the join
- * steps' buckets also `between` and `rowCount`. Every bucket declares four quality checks
- * (`notNull`, a two-column `unique`, `between`, `rowCount`), whose column names are type-checked.
+ * polars' typed `select(...)` and `join({ on })`. The unpartitioned buckets of the steps declare
+ * quality checks whose column names are type-checked: `notNull` and a two-column `unique` on the
+ * key, the join steps' buckets also `between` and `rowCount` (the source bucket declares none, so
+ * that the 0-step pipeline is the library alone).
  *
  * @module
  */
@@ -47,6 +47,15 @@ export function isJoin(i: number): boolean {
   return i % 4 === 0;
 }
 
+/**
+ * The quality checks of step `i`'s unpartitioned bucket: `notNull` and a two-column `unique` on its
+ * key, and on a join step's bucket `between` and `rowCount` too.
+ */
+function checksOf(i: number): string {
+  const range = isJoin(i) ? `, c.between("k", 0, null), c.rowCount({ min: 1 })` : "";
+  return `, checks: (c) => [c.notNull("k"), c.unique(["k", "${columns(i)[0]}"])${range}]`;
+}
+
 function columns(i: number): string[] {
   return ["a", "b", "c", "d"].map((c) => `s${i}_${c}`);
 }
@@ -76,8 +85,7 @@ export function generatePipeline(steps: number, modUrl: string, nonce = ""): Gen
         ? `export const b${i} = provider.bucket({ bucket: "bench", path: ` +
           `"step${i}/{site}/{day}.parquet", schema: S${i}, partitions: keys });\n`
         : `export const b${i} = provider.bucket({ bucket: "bench", path: "step${i}.parquet", ` +
-          `schema: S${i}, checks: (c) => [c.notNull("k"), c.unique(["k", "${columns(i)[0]}"])` +
-          `${isJoin(i) ? `, c.between("k", 0, null), c.rowCount({ min: 1 })` : ""}] });\n`,
+          `schema: S${i}${i === 0 ? "" : checksOf(i)} });\n`,
     );
   }
 

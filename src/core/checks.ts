@@ -432,7 +432,7 @@ class CheckBuilderImpl implements CheckBuilder<Schema, string> {
     return this.#make({ kind: "expr", predicate }, name, options);
   }
 
-  #column(column: string, check: string, kinds?: ReadonlySet<string>): pl.DataType {
+  #column(column: string, check: string, kinds?: Set<string>): pl.DataType {
     const dtype = typeof column === "string" && Object.hasOwn(this.#schema, column)
       ? this.#schema[column]
       : undefined;

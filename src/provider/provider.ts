@@ -74,6 +74,16 @@ export interface BucketSpec<
    * ```
    */
   readonly partitions?: PartitionKeys;
+}
+
+/**
+ * The quality checks of an unpartitioned bucket's declaration, apart from {@linkcode BucketSpec}
+ * so that only `provider.bucket` calls pay for their column checks.
+ *
+ * @typeParam S the bucket's schema.
+ * @typeParam L its location `bucket/path`, for messages.
+ */
+export interface BucketChecks<S extends Schema, L extends string> {
   /**
    * Quality checks, run on every version of the bucket before it is published (a bucket no task
    * writes: when a run reads it). A failing check of severity `error` (the default) fails the run
@@ -107,7 +117,7 @@ export interface BucketSpec<
    * ]);
    * ```
    */
-  readonly checks?: ChecksOf<S, `${B}/${P}`>;
+  readonly checks?: ChecksOf<S, L>;
 }
 
 /** A bucket's keys as its spec declares them; `{}` without `partitions`. */
@@ -183,7 +193,7 @@ export class Provider {
    * wrong CSV options.
    */
   bucket<const B extends string, const P extends string, const S extends Schema>(
-    spec: BucketSpec<B, P, S> & { readonly partitions?: undefined },
+    spec: BucketSpec<B, P, S> & BucketChecks<S, `${B}/${P}`> & { readonly partitions?: undefined },
     // deno-lint-ignore ban-types
   ): Bucket<S, `${B}/${P}`, {}>;
   /**
@@ -196,7 +206,7 @@ export class Provider {
   bucket<const Spec extends BucketSpec & { readonly partitions: PartitionKeys }>(
     spec: Spec & NoInfer<BucketCheck<Spec>>,
   ): Bucket<Spec["schema"], `${Spec["bucket"]}/${Spec["path"]}`, KeysOf<Spec>>;
-  bucket(spec: BucketSpec): Bucket {
+  bucket(spec: BucketSpec & { readonly checks?: unknown }): Bucket {
     const { bucket, path, schema } = spec;
     if (typeof bucket !== "string" || !S3_BUCKET.test(bucket) || bucket.includes("..")) {
       throw new TypeError(
@@ -232,9 +242,11 @@ export class Provider {
     const keys = partitionKeys(`${bucket}/${path}`, spec.partitions);
     const issues = declarationIssues(`${bucket}/${path}`, path, Object.keys(schema), keys ?? {});
     if (issues.length > 0) throw new WiringError(issues.join("; "));
-    const checks = spec.checks === undefined
-      ? undefined
-      : declareChecks(`${bucket}/${path}`, schema, spec.checks);
+    const checks = spec.checks === undefined ? undefined : declareChecks<Schema, string>(
+      `${bucket}/${path}`,
+      schema,
+      spec.checks as ChecksOf<Schema, string>,
+    );
     return new BucketImpl({
       ref: Object.freeze({
         bucket,
