@@ -6,7 +6,7 @@
  */
 import type { Bucket } from "../core/bucket.ts";
 import type { PlanReport, StorageMode } from "../core/reports.ts";
-import { formatBytes, formatCount } from "../engine/progress.ts";
+import { checksLine, formatBytes, formatCount } from "../engine/progress.ts";
 import type { Ledger, RunRecord, RunSummary } from "../engine/ledger/ledger.ts";
 import type { CliIo } from "./main.ts";
 
@@ -155,6 +155,13 @@ export function formatRun(run: RunRecord): string {
       [4, 5, 6],
     ),
   );
+  for (const step of run.steps.filter((s) => s.checks?.length)) {
+    lines.push("", `${step.task} ${checksLine(step.checks!)}`);
+    for (const check of step.checks!.filter((c) => !c.passed && c.sample.length > 0)) {
+      lines.push(`  ${check.name} on ${check.bucket}, failing rows:`);
+      for (const row of check.sample) lines.push(`    ${JSON.stringify(row)}`);
+    }
+  }
   for (const step of run.steps.filter((s) => s.error)) {
     lines.push("", `${step.task} failed:`, step.error!);
   }

@@ -7,6 +7,7 @@
  */
 import pl from "../polars.ts";
 import {
+  CheckFailedError,
   CommitError,
   firstLine,
   GlacierError,
@@ -32,7 +33,14 @@ import { atPartition, objectName } from "../core/partition_map.ts";
 import { partitionFromText as partitionOf, partitionText } from "../core/partitions.ts";
 import { expandWork, type ItemInput, type WorkItem } from "./partition_work.ts";
 import { timeoutOf } from "../core/task.ts";
-import type { ExecuteOptions, FailedPartition, RunReport, StepReport } from "../core/reports.ts";
+import type {
+  CheckResult,
+  ExecuteOptions,
+  FailedPartition,
+  RunReport,
+  StepReport,
+} from "../core/reports.ts";
+import { VersionAudits } from "./audits.ts";
 import type { RunSession, StepContext, StepExecutor, Written } from "../core/session.ts";
 import { locateParseError } from "../io/text_input.ts";
 import { failpoint } from "../io/_failpoint.ts";
@@ -205,6 +213,20 @@ export async function executeGraph(
     options.force === true ||
     (Array.isArray(options.force) && options.force.includes(step.task.name));
 
+  const audits = new VersionAudits(ledger, session);
+  /** The checks of the inputs no step of the run writes, run (or found cached) as they are read. */
+  const inputChecks = async (item: WorkItem): Promise<CheckResult[]> => {
+    const results: CheckResult[] = [];
+    for (const [name, input] of Object.entries(item.inputs)) {
+      for (const part of input.parts) {
+        if (producers.has(part.ref.location) || !part.ref.checks?.length) continue;
+        const key = await inputKey(part.ref);
+        if (key === undefined) continue;
+        results.push(...await audits.of(part.ref, key, context.missing(item.step, name)));
+      }
+    }
+    return results;
+  };
   const reportOf = new Map<WorkItem, StepReport>();
   const backfill = partitioned ? progress.backfill?.(work) : undefined;
   const finish = async (item: WorkItem, report: StepReport) => {
@@ -252,8 +274,42 @@ export async function executeGraph(
         fingerprint,
         startedAt: startedAtText,
       };
+      let checks: CheckResult[] = [];
+      const failedChecks = async (error: unknown) => {
+        await finish(item, {
+          ...base,
+          status: "failed",
+          reason: firstLine(error),
+          rows: 0,
+          bytes: 0,
+          seconds: (performance.now() - stepStarted) / 1000,
+          error: error instanceof Error ? error.message : String(error),
+          ...(checks.length > 0 ? { checks } : {}),
+        });
+        throw error;
+      };
+      try {
+        checks = await inputChecks(item);
+        enforceChecks(checks);
+      } catch (error) {
+        await failedChecks(error);
+      }
       if (reason === "up to date") {
         now.set(slotOf(item.target), versionKey(held!));
+        // The version the target holds is audited for checks it has not met yet.
+        try {
+          checks = [
+            ...checks,
+            ...await audits.of(
+              item.target,
+              versionKey(held!),
+              `bucket '${step.target.location}' has no data`,
+            ),
+          ];
+          enforceChecks(checks);
+        } catch (error) {
+          await failedChecks(error);
+        }
         progress.skipped(step, position, work.length, reason, item.partition);
         await finish(item, {
           ...base,
@@ -262,6 +318,7 @@ export async function executeGraph(
           rows: held!.rows ?? 0,
           bytes: held!.bytes ?? 0,
           seconds: (performance.now() - stepStarted) / 1000,
+          ...(checks.length > 0 ? { checks } : {}),
         });
         return;
       }
@@ -292,6 +349,7 @@ export async function executeGraph(
             ),
         );
       } catch (error) {
+        const audited = [...checks, ...checkResultsOf(error)];
         await finish(item, {
           ...base,
           status: "failed",
@@ -300,6 +358,7 @@ export async function executeGraph(
           bytes: 0,
           seconds: (performance.now() - stepStarted) / 1000,
           error: error instanceof Error ? error.message : String(error),
+          ...(audited.length > 0 ? { checks: audited } : {}),
         });
         throw error;
       }
@@ -322,6 +381,8 @@ export async function executeGraph(
         inputs,
         createdAt: new Date().toISOString(),
       });
+      if (written.checks?.length) await audits.record(item.target, content, written.checks);
+      checks = [...checks, ...(written.checks ?? [])];
       await finish(item, {
         ...base,
         status: "ran",
@@ -329,6 +390,7 @@ export async function executeGraph(
         rows: written.rows,
         bytes: written.bytes,
         seconds: (performance.now() - stepStarted) / 1000,
+        ...(checks.length > 0 ? { checks } : {}),
       });
     },
     {
@@ -527,6 +589,14 @@ export async function executeGraph(
 }
 
 /** A warning: printed even for a quiet run, since something did not go as it should. */
+/** The check results a failed step's error carries, through its causes. */
+function checkResultsOf(error: unknown): readonly CheckResult[] {
+  for (let e = error; e instanceof Error; e = e.cause) {
+    if (e instanceof CheckFailedError) return e.results;
+  }
+  return [];
+}
+
 function warn(text: string): void {
   console.error(`glacier: warning: ${text}`);
 }

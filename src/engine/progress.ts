@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { RunReport, StepReport } from "../core/reports.ts";
+import type { CheckResult, RunReport, StepReport } from "../core/reports.ts";
 import type { Step } from "../core/lineage.ts";
 import { partitionText, type PartitionValues } from "../core/partitions.ts";
 
@@ -113,16 +113,16 @@ export function printer(write: (line: string) => void = (l) => console.error(l))
       };
     },
     finished(r) {
-      if (r.status === "skipped") return;
       if (r.status === "failed") {
         write(`  failed ${r.task}: ${r.reason}`);
-        return;
+      } else if (r.status === "ran") {
+        write(
+          `  done ${r.task}: ${formatCount(r.rows)} rows, ${formatBytes(r.bytes)}, ${
+            r.seconds.toFixed(2)
+          } s`,
+        );
       }
-      write(
-        `  done ${r.task}: ${formatCount(r.rows)} rows, ${formatBytes(r.bytes)}, ${
-          r.seconds.toFixed(2)
-        } s`,
-      );
+      if (r.checks?.length) write(`  ${checksLine(r.checks)}`);
     },
     waiting(step, seconds) {
       write(`  ... ${step.task.name} still running (${seconds} s)`);
@@ -157,6 +157,7 @@ export function summaryTable(report: RunReport): string {
       .trimEnd();
   const count = (status: string) => report.steps.filter((s) => s.status === status).length;
   const failed = count("failed");
+  const failing = report.steps.flatMap((s) => (s.checks ?? []).filter((c) => !c.passed));
   return [
     `pipeline '${report.pipeline}' (${report.mode}) ${report.status} in ${
       report.seconds.toFixed(2)
@@ -166,7 +167,32 @@ export function summaryTable(report: RunReport): string {
     line(head),
     line(widths.map((w) => "-".repeat(w))),
     ...rows.map(line),
+    ...failing.map((c) => `check ${c.severity === "warn" ? "warning" : "failed"}: ${checkText(c)}`),
   ].join("\n");
+}
+
+/**
+ * A step's check results in one line: how many passed, and each one that failed.
+ *
+ * @param checks the results.
+ * @returns `checks: 5 passed, 1 warned (between(celsius, -60, 60) on lab/raw.parquet: 3 rows)`.
+ */
+export function checksLine(checks: readonly CheckResult[]): string {
+  const passed = checks.filter((c) => c.passed).length;
+  const warned = checks.filter((c) => !c.passed && c.severity === "warn");
+  const failed = checks.filter((c) => !c.passed && c.severity === "error");
+  const list = (cs: readonly CheckResult[]) => cs.map(checkText).join("; ");
+  return [
+    `checks: ${passed} passed`,
+    ...(warned.length > 0 ? [`${warned.length} warned (${list(warned)})`] : []),
+    ...(failed.length > 0 ? [`${failed.length} failed (${list(failed)})`] : []),
+  ].join(", ");
+}
+
+function checkText(c: CheckResult): string {
+  return `${c.name} on ${c.bucket}: ${formatCount(c.failingRows)} row${
+    c.failingRows === 1 ? "" : "s"
+  }`;
 }
 
 /** A run over partitions: one line per task with its partitions by status, then the failures. */

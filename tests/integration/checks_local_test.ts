@@ -146,3 +146,91 @@ Deno.test("checks: with partitions, a failing check fails only its own partition
     await Deno.remove(root, { recursive: true });
   }
 });
+
+/** The same pipeline with a raw input that has checks, and the output's checks given. */
+function audited(root: string, outputChecks: (c: CheckBuilder<typeof Raw, string>) => unknown[]) {
+  const provider = new Provider({ localRoot: root });
+  const raw = provider.bucket({
+    bucket: "lab",
+    path: "raw/readings.csv",
+    schema: Raw,
+    checks: (c) => [c.between("celsius", -60, 60, { severity: "warn" })],
+  });
+  const readings = provider.bucket({
+    bucket: "lab",
+    path: "out/readings.parquet",
+    schema: Raw,
+    // deno-lint-ignore no-explicit-any
+    checks: outputChecks as any,
+  });
+  const clean = provider.local().task(
+    { name: "clean", input: Raw, output: Raw },
+    (df) => df.filter(pl.col("celsius").ltEq(100)),
+  );
+  return { raw, pipeline: raw.transform(clean).to(readings).withName("lab") };
+}
+
+Deno.test("checks: results are in the step report, the summary and the ledger; a rerun reuses them, and an added check audits the kept version without recomputing it", async () => {
+  const root = await Deno.makeTempDir({ prefix: "glacier-checks-" });
+  try {
+    const first = audited(root, (c) => [c.notNull("model")]);
+    await first.raw.write(pl.DataFrame({
+      sensor_id: pl.Series("sensor_id", [1, 2, 3], pl.Int64),
+      model: ["a", "b", "b"],
+      celsius: [20, 75, 99],
+    }));
+    const ran = await first.pipeline.run({ mode: "local", quiet: true });
+    const names = (r: typeof ran) =>
+      r.steps[0].checks!.map((c) => `${c.bucket} ${c.name} ${c.passed} ${c.failingRows}`);
+    // The raw input's warn check (two readings above 60) is reported, and the run publishes.
+    assert.deepEqual(names(ran), [
+      "lab/raw/readings.csv between(celsius, -60, 60) false 2",
+      "lab/out/readings.parquet not_null(model) true 0",
+    ]);
+    assert.equal(ran.status, "succeeded");
+
+    // Nothing changed: the step is skipped, the results come from the ledger.
+    const again = await first.pipeline.run({ mode: "local", quiet: true });
+    assert.equal(again.steps[0].status, "skipped");
+    assert.deepEqual(names(again), names(ran));
+    const { DatabaseSync } = await import("node:sqlite");
+    const db = new DatabaseSync(`${root}/.glacier/ledger.sqlite`);
+    const audits = db.prepare("SELECT DISTINCT run_id FROM check_results").all();
+    db.close();
+    assert.deepEqual(audits.map((r) => r.run_id), [ran.runId], "the rerun audited nothing");
+
+    // A check added to the output audits the version it holds: the step is not recomputed, and
+    // the new check's failure fails the run.
+    const stricter = audited(root, (c) => [c.notNull("model"), c.unique("model")]);
+    await assert.rejects(
+      () => stricter.pipeline.run({ mode: "local", quiet: true }),
+      (error: GlacierError) => {
+        assert.match(
+          error.message,
+          /check 'unique\(model\)' failed on bucket 'lab\/out\/readings\.parquet': 2 rows fail/,
+        );
+        const step = error.report!.steps[0];
+        assert.equal(step.status, "failed");
+        assert.deepEqual(step.checks!.map((c) => `${c.name} ${c.passed}`), [
+          "between(celsius, -60, 60) false",
+          "not_null(model) true",
+          "unique(model) false",
+        ]);
+        return true;
+      },
+    );
+    const relaxed = audited(
+      root,
+      (c) => [c.notNull("model"), c.unique("model", { severity: "warn" })],
+    );
+    const warned = await relaxed.pipeline.run({ mode: "local", quiet: true });
+    assert.equal(warned.steps[0].status, "skipped");
+    assert.deepEqual(warned.steps[0].checks!.map((c) => `${c.name} ${c.severity} ${c.passed}`), [
+      "between(celsius, -60, 60) warn false",
+      "not_null(model) error true",
+      "unique(model) warn false",
+    ]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { RunReport, StepReport, StorageMode } from "../../core/reports.ts";
+import type { CheckResult, RunReport, StepReport, StorageMode } from "../../core/reports.ts";
 import type { CodeParts } from "../fingerprint.ts";
 
 /** The ledger's schema version; a newer ledger is refused, an older one migrated forward. */
@@ -212,6 +212,26 @@ export interface Ledger {
    * @returns the run, or `undefined` when there is none.
    */
   run(runId: string): Promise<RunRecord | undefined>;
+  /**
+   * The quality-check results recorded for a bucket version.
+   *
+   * @param versionKey the version's key ({@linkcode versionKey}).
+   * @returns each result, by the check's definition hash.
+   */
+  checkResults(versionKey: string): Promise<Map<string, CheckResult>>;
+  /**
+   * Records quality-check results of a bucket version. A result depends only on the data and the
+   * check's definition, so it holds for that version whichever run found it.
+   *
+   * @param runId the run that ran the checks.
+   * @param versionKey the version's key.
+   * @param results each result, by the check's definition hash.
+   */
+  recordChecks(
+    runId: string,
+    versionKey: string,
+    results: ReadonlyMap<string, CheckResult>,
+  ): Promise<void>;
   /**
    * Removes runs that started before a time, with their steps and the versions they wrote that
    * are no longer current (current versions stay: they are what the next run compares with).

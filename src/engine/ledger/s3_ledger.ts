@@ -6,9 +6,10 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import { StorageError } from "../../core/errors.ts";
-import type { RunReport, StepReport } from "../../core/reports.ts";
+import type { CheckResult, RunReport, StepReport } from "../../core/reports.ts";
 import type { S3Storage } from "../../io/s3/s3_storage.ts";
 import {
   type CurrentVersion,
@@ -24,6 +25,11 @@ import {
 const HEAD = "ledger/head.json";
 const RUNS = "ledger/runs/";
 const ATTEMPTS = 50;
+
+/** Where the check results of a bucket version are kept. */
+function checksKey(versionKey: string): string {
+  return `ledger/checks/${createHash("sha256").update(versionKey).digest("hex")}.json`;
+}
 
 interface Head {
   readonly schemaVersion: number;
@@ -162,6 +168,36 @@ export class S3Ledger implements Ledger {
       }
     }
     return removed;
+  }
+
+  async checkResults(versionKey: string): Promise<Map<string, CheckResult>> {
+    const found = await this.#storage.getText(this.#state, checksKey(versionKey));
+    if (!found) return new Map();
+    return new Map(Object.entries(JSON.parse(found.text) as Record<string, CheckResult>));
+  }
+
+  async recordChecks(
+    _runId: string,
+    versionKey: string,
+    results: ReadonlyMap<string, CheckResult>,
+  ): Promise<void> {
+    // Results depend only on the data and the check, so writers never disagree: the last write
+    // of a version's results object keeps what was there and adds its own.
+    const key = checksKey(versionKey);
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      const found = await this.#storage.getText(this.#state, key);
+      const merged = {
+        ...(found ? JSON.parse(found.text) as Record<string, CheckResult> : {}),
+        ...Object.fromEntries(results),
+      };
+      const written = await this.#storage.putTextIf(
+        this.#state,
+        key,
+        JSON.stringify(merged),
+        found?.etag ?? null,
+      );
+      if (written !== undefined) return;
+    }
   }
 
   close(): void {}

@@ -9,7 +9,7 @@ import { dirname } from "node:path";
 import { hostname } from "node:os";
 import { StorageError } from "../../core/errors.ts";
 import { partitionText } from "../../core/partitions.ts";
-import type { RunReport, StepReport, StorageMode } from "../../core/reports.ts";
+import type { CheckResult, RunReport, StepReport, StorageMode } from "../../core/reports.ts";
 import {
   type CurrentVersion,
   type Ledger,
@@ -280,6 +280,32 @@ export class SqliteLedger implements Ledger {
       );
     });
     return Promise.resolve(removed);
+  }
+
+  checkResults(versionKey: string): Promise<Map<string, CheckResult>> {
+    const rows = this.#db.prepare(
+      "SELECT check_id, result FROM check_results WHERE version_key = ?",
+    ).all(versionKey) as unknown as { check_id: string; result: string }[];
+    return Promise.resolve(
+      new Map(rows.map((r) => [r.check_id, JSON.parse(r.result) as CheckResult])),
+    );
+  }
+
+  recordChecks(
+    runId: string,
+    versionKey: string,
+    results: ReadonlyMap<string, CheckResult>,
+  ): Promise<void> {
+    this.#transaction(() => {
+      const insert = this.#db.prepare(
+        "INSERT OR REPLACE INTO check_results (version_key, check_id, result, run_id) " +
+          "VALUES (?, ?, ?, ?)",
+      );
+      for (const [hash, result] of results) {
+        insert.run(versionKey, hash, JSON.stringify(result), runId);
+      }
+    });
+    return Promise.resolve();
   }
 
   close(): void {
