@@ -68,6 +68,14 @@ export interface RunSession {
    */
   partitions(ref: BucketRef): Promise<PartitionValues[]>;
   /**
+   * Whether the output this run staged for a bucket holds exactly the bytes the bucket holds now,
+   * for a session that can tell without hashing every output (two local files side by side).
+   *
+   * @param ref the bucket.
+   * @returns `true` when they are equal.
+   */
+  sameAsStored?(ref: BucketRef): Promise<boolean>;
+  /**
    * A bucket's data as this run sees it: its staged output when this run produced it, else its
    * stored data; validated against the bucket's schema, limited to its columns.
    *

@@ -10,7 +10,7 @@ import type { BucketRef } from "../core/lineage.ts";
 import { objectName } from "../core/partition_map.ts";
 import type { PartitionValues } from "../core/partitions.ts";
 import { FileStorage, type FileTransaction } from "./file_storage.ts";
-import { fileIdentity, hashFile } from "./file_identity.ts";
+import { fileIdentity, sameBytes } from "./file_identity.ts";
 import { newRunId, type RunSession, type Written } from "../core/session.ts";
 
 /** Stages outputs under each root and commits them through each root's journal. */
@@ -64,6 +64,11 @@ export class FileRunSession implements RunSession {
     return fileIdentity(this.uriOf(ref));
   }
 
+  sameAsStored(ref: BucketRef): Promise<boolean> {
+    const { storage, txn } = this.#at(ref);
+    return sameBytes(txn.stagePath(ref), storage.pathOf(ref));
+  }
+
   async partitions(ref: BucketRef): Promise<PartitionValues[]> {
     return await this.#at(ref).storage.partitions(ref);
   }
@@ -79,12 +84,11 @@ export class FileRunSession implements RunSession {
     await storage.sinkTo(ref, plan, staged);
     let written: Written;
     try {
-      const [described, content, identity] = await Promise.all([
+      const [described, identity] = await Promise.all([
         storage.describe(ref, staged),
-        hashFile(staged),
         fileIdentity(staged),
       ]);
-      written = { ...described, content, ...(identity ? { identity } : {}) };
+      written = { ...described, ...(identity ? { identity } : {}) };
     } catch (error) {
       throw new StorageError(
         `the output staged for bucket '${ref.location}' at ${staged} could not be read back: ${
