@@ -59,7 +59,7 @@ if (flags.child !== undefined) {
     const result = JSON.parse(new TextDecoder().decode(out.stdout));
     console.error(
       `run ${i + 1}/${runs}: module loaded in ${result.loadSeconds.toFixed(2)} s, plan of ` +
-        `${result.steps} steps in ${result.planSeconds.toFixed(2)} s`,
+        `${result.steps} entries (steps, one per partition) in ${result.planSeconds.toFixed(2)} s`,
     );
     measured.push(result);
   }
@@ -67,7 +67,10 @@ if (flags.child !== undefined) {
   await writeReport([
     "# `plan` of a generated module",
     "",
-    `A generated ${steps}-step pipeline (\`bench/_gen_pipeline.ts\`: every fourth step a join), ` +
+    `A generated ${steps}-step pipeline (\`bench/_gen_pipeline.ts\`: every fourth step a join, ` +
+    `half the buckets partitioned; ${
+      measured[0].steps
+    } plan entries, one per step and partition), ` +
     'planned with `run({ mode: "plan" })` in a fresh process each time: every task\'s code ' +
     "fingerprint computed from its polars plan, every bucket's stored identity looked up, the " +
     "ledger read, and the cost model run for the steps that would run.",

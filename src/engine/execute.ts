@@ -254,8 +254,10 @@ export async function executeGraph(
     if (!partitioned || report.status !== "skipped") {
       await ledger.recordStep(session.runId, report);
     }
-    await observers.stepFinished(observed, item.step, report);
+    await observers.stepFinished(observed, observedSteps.get(item) ?? item.step, report);
   };
+  /** Each started item's step as its partition resolves it, for observers. */
+  const observedSteps = new Map<WorkItem, Step>();
   let index = 0;
   const outcome = await scheduleNodes(
     work,
@@ -339,7 +341,12 @@ export async function executeGraph(
         return;
       }
       progress.started(step, position, work.length, reason, item.partition);
-      await observers.stepStarted(observed, step);
+      // Observers see the step as this item computes it: a partition's own files.
+      const resolved: Step = item.missing
+        ? step
+        : { ...step, sources: sourcesOf(step, item), target: item.target };
+      observedSteps.set(item, resolved);
+      await observers.stepStarted(observed, resolved);
       let written: Written;
       try {
         if (item.missing) {
@@ -348,7 +355,6 @@ export async function executeGraph(
               `'${step.target.location}': there is no partition ${item.missing.join(", ")}`,
           );
         }
-        const resolved: Step = { ...step, sources: sourcesOf(step, item), target: item.target };
         written = await withHeartbeat(
           step,
           progress,

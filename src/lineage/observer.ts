@@ -9,6 +9,7 @@
  * @module
  */
 import { firstLine } from "../core/errors.ts";
+import { partitionText } from "../core/partitions.ts";
 import type { Step } from "../core/lineage.ts";
 import type { ObservedRun, RunObserver } from "../core/observer.ts";
 import type { RunReport, StepReport } from "../core/reports.ts";
@@ -133,7 +134,12 @@ export class OpenLineageObserver implements RunObserver {
     const state = this.#runs.get(run.runId);
     if (state === undefined) return;
     const current: StepState = {
-      runId: await lineageRunId(`${run.runId}/${step.task.name}`),
+      // One OpenLineage run per step, and per partition of a partitioned step.
+      runId: await lineageRunId(
+        `${run.runId}/${step.task.name}${
+          step.target.partition ? `/${partitionText(step.target.partition)}` : ""
+        }`,
+      ),
       lineage: this.#columnLineage(step),
     };
     state.steps.set(step, current);

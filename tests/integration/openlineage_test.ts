@@ -563,3 +563,31 @@ Deno.test("a real run emits its events through the transport its environment nam
     },
   );
 });
+
+Deno.test("a backfill's events name each partition's own files, one OpenLineage run per partition of a step", async () => {
+  const root = await Deno.makeTempDir({ prefix: "glacier-lineage-parts-" });
+  const { salesOf, runSales, salesPipeline } = await import("./_sales.ts");
+  const { sales } = salesPipeline(root);
+  for (const date of ["2026-01-01", "2026-01-02"]) {
+    for (const region of ["north", "south"]) {
+      await sales.write(salesOf(date, region), { partition: { date, region } });
+    }
+  }
+  const path = join(await Deno.makeTempDir(), "events.jsonl");
+  await withEnv(
+    { OPENLINEAGE__TRANSPORT__TYPE: "file", OPENLINEAGE__TRANSPORT__LOG_FILE_PATH: path },
+    () => runSales(root, "2026-01-01", "2026-01-02"),
+  );
+  const sent = (await Deno.readTextFile(path)).trimEnd().split("\n").map((l) =>
+    JSON.parse(l) as RunEvent
+  );
+  assertValid(sent);
+  const cleaned = sent.filter((e) =>
+    e.eventType === "COMPLETE" && e.job.name === "sales.clean_sales"
+  );
+  assert.equal(cleaned.length, 4, story(sent).join("\n"));
+  assert.equal(new Set(cleaned.map((e) => e.run.runId)).size, 4);
+  const outputs = cleaned.map((e) => e.outputs[0].name).sort();
+  assert.ok(outputs.every((name) => !name.includes("{")), outputs.join("\n"));
+  assert.ok(outputs.some((name) => name.includes("2026-01-02") && name.includes("south")));
+});
