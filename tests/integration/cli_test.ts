@@ -103,7 +103,9 @@ Deno.test("glacier reports usage mistakes with status 2 and missing features wit
   assert.match(generate.err, /warning: task 'double' runs on provider\.local\(\)/);
   assert.match(generate.err, /warning: task 'sum' runs on provider\.local\(\)/);
   const tf = JSON.parse(await Deno.readTextFile(join(out, "totals", "cdk.tf.json")));
+  // Each task's function, and the run's (begin, commit and abort of a deployed run).
   assert.deepEqual(Object.keys(tf.resource.aws_lambda_function).sort(), [
+    "run",
     "task_double",
     "task_sum",
   ]);

@@ -43,7 +43,10 @@ Deno.test("every example runs locally on its own sample data and prints its resu
 
   const complete = await example("complete", ["run"]);
   assert.equal(complete.code, 0, complete.err);
-  assert.match(complete.err, /complete.ts \(6 pipelines\)' \(local\): 6 steps/);
+  assert.match(
+    complete.err,
+    /pipeline 'complete' \(local\) succeeded in [0-9.]+ s: 6 ran, 0 skipped/,
+  );
   assert.match(complete.out, /regional_sales.parquet:\nshape: \(3, 3\)/);
 
   // A second run finds its inputs and does not write them again.
@@ -128,10 +131,12 @@ Deno.test("the complete example checks, draws itself, and says what is not built
     [
       "glacier-category_sales",
       "glacier-clean_orders",
+      "glacier-complete-run",
       "glacier-normalize_customers",
       "glacier-regional_sales",
     ],
-    "each serverless and local task once (a runnable step for every task), although three " +
+    "each serverless and local task once (a runnable step for every task), and the run's own " +
+      "function (begin, commit, abort), although three " +
       "pipelines share them",
   );
   // Spark tasks run as EMR Serverless jobs: with the functions, every task has a runnable step.

@@ -457,7 +457,7 @@ Deno.test("stack up --module runs a module's functions behind the router, and st
       runDoubled(edited),
       (e: Error) =>
         e.name === "StaleDeploymentError" &&
-        /task 'double' \(function 'glacier-double'\): built from another version of the task/
+        /task 'double' failed on Lambda function 'glacier-double': built from another version of task 'double'/
           .test(e.message) &&
         /nothing was read or written/.test(e.message) &&
         /glacier stack up --module MODULE/.test(e.message),

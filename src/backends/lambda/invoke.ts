@@ -11,7 +11,6 @@
 import {
   type GlacierError,
   remoteErrorFamily,
-  StaleDeploymentError,
   StorageError,
   TaskError,
   UnsupportedError,
@@ -29,7 +28,7 @@ import {
   type Written,
 } from "../../core/session.ts";
 import { InvokeCommand, LambdaClient } from "./_sdk.ts";
-import type { ProbeEvent, ProbeResult, TaskEvent, TaskFailure, TaskResult } from "./protocol.ts";
+import type { TaskEvent, TaskFailure, TaskResult } from "./protocol.ts";
 import { codeFingerprint } from "../../engine/fingerprint.ts";
 import { env } from "../../core/env.ts";
 import { enforceChecks } from "../../core/checks_audit.ts";
@@ -208,11 +207,10 @@ const EXPANSION: Readonly<Record<string, number>> = {
 
 /**
  * Refuses, before the run, serverless steps whose inputs that already exist in S3 clearly exceed
- * their function's memory, then those whose function was built from another version of the task.
+ * their function's memory.
  *
  * @param graph the pipeline about to run.
  * @throws {UnsupportedError} naming the task, the sizes and what to do.
- * @throws {StaleDeploymentError} when a function was built from another version of its task.
  */
 export async function preflightLambda(graph: PipelineGraph): Promise<void> {
   const produced = new Set(graph.steps.map((s) => s.target.location));
@@ -239,92 +237,6 @@ export async function preflightLambda(graph: PipelineGraph): Promise<void> {
       );
     }
   }
-  await checkDeployedCode(graph);
-}
-
-/**
- * Refuses, before the run, serverless steps whose Lambda function was built from another version
- * of their task: each function is asked which tasks it was built from (a probe event, answered
- * without running anything) and its code fingerprints are compared with the module's.
- *
- * @param graph the pipeline about to run.
- * @throws {StaleDeploymentError} naming each task, its function and how to redeploy.
- */
-export async function checkDeployedCode(graph: PipelineGraph): Promise<void> {
-  const steps = graph.steps.filter((s) => s.task.resource.kind === "serverless");
-  const stale: string[] = [];
-  const answers = new Map<
-    string,
-    Promise<Readonly<Record<string, string>> | string | undefined>
-  >();
-  for (const step of steps) {
-    const name = lambdaFunctionName(step.task);
-    let answer = answers.get(name);
-    if (!answer) answers.set(name, answer = probe(name, step));
-    const found = await answer;
-    const wanted = codeFingerprint(step).value;
-    // A probe that timed out (a cold start slower than the function's timeout) proves nothing
-    // either way; the task event carries the fingerprint, and the function checks it then.
-    if (found === undefined) continue;
-    if (typeof found === "string") {
-      stale.push(`task '${step.task.name}' (function '${name}'): ${found}`);
-    } else if (found[step.task.name] === undefined) {
-      stale.push(
-        `task '${step.task.name}' (function '${name}'): the function was built from a module ` +
-          "without this task",
-      );
-    } else if (found[step.task.name] !== wanted) {
-      stale.push(
-        `task '${step.task.name}' (function '${name}'): built from another version of the task ` +
-          `(code fingerprint ${found[step.task.name].slice(0, 12)}, the module's ${
-            wanted.slice(0, 12)
-          })`,
-      );
-    }
-  }
-  if (stale.length > 0) {
-    throw new StaleDeploymentError(
-      `deployed code does not match the pipeline module, so nothing was read or written: ${
-        stale.join("; ")
-      }. Redeploy: on the local stack, glacier stack up --module MODULE; on AWS, glacier MODULE ` +
-        "generate, then terraform apply",
-    );
-  }
-}
-
-/**
- * Asks a function for its tasks' fingerprints; a string says why it could not answer, `undefined`
- * that it ran out of time.
- */
-async function probe(
-  name: string,
-  step: Step,
-): Promise<Readonly<Record<string, string>> | string | undefined> {
-  const { client, endpoint } = lambdaConnection(step.target.settings.region);
-  const event: ProbeEvent = { glacier: 1, probe: true };
-  let answer: { FunctionError?: string; Payload?: Uint8Array };
-  try {
-    answer = await client.send(
-      new InvokeCommand({
-        FunctionName: name,
-        Payload: new TextEncoder().encode(JSON.stringify(event)),
-      }),
-    );
-  } catch (error) {
-    throw invokeFailure(error, { task: step.task.name, name, endpoint, attempts: 1 });
-  } finally {
-    client.destroy();
-  }
-  const text = new TextDecoder().decode(answer.Payload ?? new Uint8Array());
-  try {
-    const result = JSON.parse(text) as Partial<ProbeResult> & Partial<TaskFailure>;
-    if (!answer.FunctionError && result.fingerprints) return result.fingerprints;
-    if (result.errorType === "Sandbox.Timedout") return undefined;
-  } catch {
-    // told below
-  }
-  return `the function does not say which code it was built from (it was built by an older ` +
-    `Glacier, or is not a Glacier function): ${text.slice(0, 160)}`;
 }
 
 /**

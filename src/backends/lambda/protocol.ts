@@ -39,20 +39,6 @@ export interface TaskEvent {
   readonly fingerprint?: string;
 }
 
-/** Asks a function which tasks it was built from, without running any. */
-export interface ProbeEvent {
-  /** The protocol version. */
-  readonly glacier: 1;
-  /** Always `true`. */
-  readonly probe: true;
-}
-
-/** What a function answers a probe: the code fingerprint of each task it can run. */
-export interface ProbeResult {
-  /** Code fingerprints, by task name. */
-  readonly fingerprints: Readonly<Record<string, string>>;
-}
-
 /** What a successful invocation returns. */
 export interface TaskResult {
   /** Rows written. */

@@ -31,8 +31,6 @@ import { locateParseError } from "../../io/text_input.ts";
 import type {
   BeginResult,
   DeployedRunEvent,
-  ProbeEvent,
-  ProbeResult,
   TaskEvent,
   TaskFailure,
   TaskResult,
@@ -81,9 +79,10 @@ export async function runTaskEvent(
   const mine = codeFingerprint(step).value;
   if (event.fingerprint !== undefined && event.fingerprint !== mine) {
     throw new StaleDeploymentError(
-      `this function was built from another version of task '${event.task}' (code fingerprint ` +
-        `${mine.slice(0, 12)}, the run's ${event.fingerprint.slice(0, 12)}); nothing was read ` +
-        "or written. Redeploy it from the current pipeline module",
+      `built from another version of task '${event.task}' (code fingerprint ` +
+        `${mine.slice(0, 12)}, the module's ${event.fingerprint.slice(0, 12)}); nothing was read ` +
+        "or written. Redeploy: on the local stack, glacier stack up --module MODULE; on AWS, " +
+        "glacier MODULE generate, then terraform apply",
     );
   }
   const storage = new S3Storage(step.target.settings.region);
@@ -262,20 +261,6 @@ function caughtError(error: unknown): string {
 }
 
 /**
- * Answers a probe: the code fingerprint of every task this function can run.
- *
- * @param steps the module's steps, by task name.
- * @returns the fingerprints.
- */
-export function probeAnswer(steps: Map<string, Step>): ProbeResult {
-  return {
-    fingerprints: Object.fromEntries(
-      [...steps].map(([task, step]) => [task, codeFingerprint(step).value]),
-    ),
-  };
-}
-
-/**
  * An error as the runtime API reports it.
  *
  * @param error anything thrown.
@@ -317,10 +302,8 @@ export async function serveLambda(module: string, api: string): Promise<void> {
     let body: string;
     let outcome: "response" | "error";
     try {
-      const event = (await next.json()) as TaskEvent | ProbeEvent | DeployedRunEvent;
-      const result = "probe" in event
-        ? probeAnswer(steps)
-        : "deployed" in event
+      const event = (await next.json()) as TaskEvent | DeployedRunEvent;
+      const result = "deployed" in event
         ? await runDeployedEvent(pipelines, event)
         : await runTaskEvent(steps, event);
       body = JSON.stringify(result);

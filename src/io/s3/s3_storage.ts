@@ -763,7 +763,7 @@ export class S3Storage {
   ): Promise<Set<string>> {
     const finished = new Set<string>();
     let journals: ObjectInfo[];
-    if (create) await this.ensureBucket(state);
+    if (create) await this.ensureBucket(state, purpose.location);
     try {
       journals = await this.list(state, JOURNAL_PREFIX, { ...purpose, op: "list" });
     } catch (error) {
