@@ -182,7 +182,7 @@ def run(spark, args, timings):
 def explain(spark, job_file):
     """The physical plans of Glacier's compiled join and of the hand-written one."""
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src",
-                                    "spark"))
+                                    "backends", "spark"))
     import runner
     from pyspark.sql import Observation
     from pyspark.sql import functions as F
