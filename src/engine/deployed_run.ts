@@ -35,7 +35,13 @@ import { LOCK_TTL, type LockLease, S3Storage, stateBucketOf } from "../io/s3/s3_
 import { JOURNAL_PREFIX, removeRunObjects } from "../io/s3/s3_journal.ts";
 import { codeFingerprint, stepFingerprint } from "./fingerprint.ts";
 import { whyRun } from "./freshness.ts";
-import { versionHeld, versionKey, type VersionRecord, versionSlot } from "./ledger/ledger.ts";
+import {
+  foundVersion,
+  versionHeld,
+  versionKey,
+  type VersionRecord,
+  versionSlot,
+} from "./ledger/ledger.ts";
 import { S3Ledger } from "./ledger/s3_ledger.ts";
 
 /** Where deployed runs keep their state in the state bucket. */
@@ -531,21 +537,7 @@ export class DeployedRun {
   }
 
   #foundVersion(ref: BucketRef, identity: string): VersionRecord {
-    return {
-      location: ref.location,
-      partition: "",
-      content: null,
-      identity,
-      rows: null,
-      bytes: null,
-      schema: describeSchema(ref.schema),
-      runId: this.runId,
-      task: null,
-      fingerprint: null,
-      code: null,
-      inputs: null,
-      createdAt: new Date().toISOString(),
-    };
+    return foundVersion(ref.location, "", describeSchema(ref.schema), identity, this.runId);
   }
 
   #report(

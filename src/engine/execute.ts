@@ -23,6 +23,7 @@ import { describeSchema, emptyFrame } from "../schema/schema.ts";
 import { codeFingerprint, sha256, stepFingerprint } from "./fingerprint.ts";
 import { whyRun } from "./freshness.ts";
 import {
+  foundVersion,
   type Ledger,
   versionHeld,
   versionKey,
@@ -182,21 +183,16 @@ export async function executeGraph(
     const held = versionHeld(recorded.get(slot), identity);
     if (held) return versionKey(held);
     // Data Glacier did not write (seeded, or changed by hand): recorded as found.
-    versions.set(slot, {
-      location: ref.location,
-      partition: partitionText(ref.partition),
-      content: null,
-      identity,
-      rows: null,
-      bytes: null,
-      schema: describeSchema(ref.schema),
-      runId: session.runId,
-      task: null,
-      fingerprint: null,
-      code: null,
-      inputs: null,
-      createdAt: new Date().toISOString(),
-    });
+    versions.set(
+      slot,
+      foundVersion(
+        ref.location,
+        partitionText(ref.partition),
+        describeSchema(ref.schema),
+        identity,
+        session.runId,
+      ),
+    );
     return identity;
   };
   const inputIdentity = async (input: ItemInput): Promise<string> => {

@@ -61,6 +61,40 @@ export interface CurrentVersion {
 }
 
 /**
+ * A version of data Glacier did not write (seeded, or changed by hand), as a run finds it.
+ *
+ * @param location the bucket, as `bucket/path`.
+ * @param partition the partition, as `key=value/...`; empty for none.
+ * @param schema the bucket's schema, as `{ id: Int64, ... }`.
+ * @param identity the stored data's identity.
+ * @param runId the run that found it.
+ * @returns the version, with no task, fingerprint or content hash.
+ */
+export function foundVersion(
+  location: string,
+  partition: string,
+  schema: string,
+  identity: string,
+  runId: string,
+): VersionRecord {
+  return {
+    location,
+    partition,
+    content: null,
+    identity,
+    rows: null,
+    bytes: null,
+    schema,
+    runId,
+    task: null,
+    fingerprint: null,
+    code: null,
+    inputs: null,
+    createdAt: new Date().toISOString(),
+  };
+}
+
+/**
  * The version a bucket holds: the recorded one whose identity the stored data has.
  *
  * @param current what the ledger knows of the bucket.
