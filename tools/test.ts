@@ -63,6 +63,7 @@ async function installChromium(): Promise<void> {
 /** Integration tests that need a server the harness starts. */
 const STACK_TESTS = [
   "tests/integration/analyze_test.ts",
+  "tests/integration/deployed_partitions_test.ts",
   "tests/integration/deployed_run_test.ts",
   "tests/integration/examples_test.ts",
   "tests/integration/lambda_run_test.ts",

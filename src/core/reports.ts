@@ -64,6 +64,13 @@ export interface GenerateOptions {
    * hand (`aws stepfunctions start-execution`).
    */
   readonly schedule?: string;
+  /**
+   * For a pipeline with partitioned steps: how many partitions its state machine's `Map` state
+   * runs at once (default 8). A scheduled execution runs the partitions its time completes; an
+   * execution started by hand with `{"partitions": {...}}` runs that selection, a range of days
+   * among them.
+   */
+  readonly partitionConcurrency?: number;
   /** The pipeline module (a path or URL), for the artifacts built from its code. */
   readonly module?: string;
 }

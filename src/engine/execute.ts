@@ -20,7 +20,7 @@ import type { PipelineGraph } from "../core/graph.ts";
 import type { BucketRef, Step } from "../core/lineage.ts";
 import type { ObservedRun, RunObserver } from "../core/observer.ts";
 import { describeSchema, emptyFrame } from "../schema/schema.ts";
-import { codeFingerprint, sha256, stepFingerprint } from "./fingerprint.ts";
+import { codeFingerprint, inputVersionKey, stepFingerprint } from "./fingerprint.ts";
 import { whyRun } from "./freshness.ts";
 import {
   foundVersion,
@@ -196,14 +196,11 @@ export async function executeGraph(
     return identity;
   };
   const inputIdentity = async (input: ItemInput): Promise<string> => {
-    if (input.mapping !== "all" && input.parts.length === 1) {
-      return (await inputKey(input.parts[0].ref)) ?? "missing";
-    }
-    const keys: string[] = [];
+    const keys: [string, string | undefined][] = [];
     for (const part of input.parts) {
-      keys.push(partitionText(part.partition), (await inputKey(part.ref)) ?? "missing");
+      keys.push([partitionText(part.partition), await inputKey(part.ref)]);
     }
-    return `partitions:${sha256(...keys)}`;
+    return inputVersionKey(input.mapping !== "all", keys);
   };
   const forced = (step: Step) =>
     options.force === true ||

@@ -68,6 +68,23 @@ export function sha256(...parts: readonly string[]): string {
 }
 
 /**
+ * The version key of one input as a step reads it: the key of its one object, or for every
+ * partition or a window of them, a hash of each partition with its key.
+ *
+ * @param single whether the step reads one object of the input (its own partition, or the whole
+ *   of an unpartitioned bucket).
+ * @param parts each partition read, as text, with its version key (`undefined` when missing).
+ * @returns the key.
+ */
+export function inputVersionKey(
+  single: boolean,
+  parts: readonly (readonly [string, string | undefined])[],
+): string {
+  if (single && parts.length === 1) return parts[0][1] ?? "missing";
+  return `partitions:${sha256(...parts.flatMap(([text, key]) => [text, key ?? "missing"]))}`;
+}
+
+/**
  * A step's code fingerprint, computed once per step.
  *
  * @param step the step.

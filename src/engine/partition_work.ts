@@ -179,6 +179,54 @@ export async function expandWork(graph: PipelineGraph, context: WorkContext): Pr
   return items;
 }
 
+/**
+ * The partitions a time completes: each time key of the pipeline's partitioned buckets at its
+ * last complete value at that time (in the key's time zone), each `values` key unnamed (so all its
+ * values). A deployed run on a schedule runs this selection at the schedule's time, as
+ * `run({ partitions })` would.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { daily, Provider, schema, t } from "@glacier/glacier";
+ * import { selectionAt } from "./partition_work.ts";
+ * const provider = new Provider({ localRoot: await Deno.makeTempDir() });
+ * const S = schema({ id: t.int64 });
+ * const partitions = { date: daily({ start: "2026-01-01", timezone: "Europe/Paris" }) };
+ * const copy = provider.local().task({ name: "copy", input: S, output: S }, (df) => df);
+ * const out = provider.bucket({ bucket: "b", path: "in/{date}.parquet", schema: S, partitions })
+ *   .transform(copy).to(provider.bucket({ bucket: "b", path: "out/{date}.parquet", schema: S, partitions }));
+ * // 23:30 UTC on 3 January is already 4 January in Paris, so 3 January is complete there.
+ * assert.deepEqual(selectionAt(out.graph(), new Date("2026-01-03T23:30:00Z")), { date: "2026-01-03" });
+ * ```
+ *
+ * @param graph the pipeline.
+ * @param at the time.
+ * @returns the selection.
+ * @throws {WiringError} when two buckets give one time key different calendars, so that no one
+ *   value is the last complete.
+ */
+export function selectionAt(graph: PipelineGraph, at: Date): PartitionSelection {
+  const out: Record<string, string> = {};
+  const from: Record<string, string> = {};
+  for (const ref of graph.buckets) {
+    for (const [key, def] of Object.entries(ref.partitions ?? {})) {
+      if (def.kind === "values") continue;
+      const value = lastComplete(def, at);
+      if (out[key] !== undefined && out[key] !== value) {
+        throw new WiringError(
+          `partition key '${key}' of bucket '${ref.location}' and of bucket '${from[key]}' ` +
+            `follow different calendars, so ${at.toISOString()} completes ${out[key]} in one and ` +
+            `${value} in the other; name the partitions to run`,
+        );
+      }
+      out[key] = value;
+      from[key] = ref.location;
+    }
+  }
+  return out;
+}
+
 /** The partitions of a target a run covers: each key's values, crossed. */
 function product(
   target: BucketRef,

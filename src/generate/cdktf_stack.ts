@@ -334,7 +334,11 @@ function declareStack(stack: TerraformStack, plan: TerraformPlan): void {
         scheduleExpression: plan.schedule.expression,
         flexibleTimeWindow: { mode: "OFF" },
         kmsKeyArn: key.arn,
-        target: { arn: machine.arn, roleArn: roles.get(plan.schedule.id)!.arn, input: "{}" },
+        target: {
+          arn: machine.arn,
+          roleArn: roles.get(plan.schedule.id)!.arn,
+          input: plan.schedule.input,
+        },
       }),
       plan.schedule.id,
     );

@@ -44,8 +44,8 @@ export const TERRAFORM_FILE = "cdk.tf.json";
  * ```
  *
  * @param graph the pipeline.
- * @param options `{ mode: "generate", outputDir, schedule?, module? }`; `module` is the pipeline
- * module that artifacts are built from (default: the main module).
+ * @param options `{ mode: "generate", outputDir, schedule?, partitionConcurrency?, module? }`;
+ * `module` is the pipeline module that artifacts are built from (default: the main module).
  * @param backends the backends that build each task's artifact (default: Glacier's own).
  * @returns the files written, relative to `outputDir`, and what is still missing before
  * `terraform apply` can work.
@@ -68,7 +68,7 @@ export async function generateTerraform(
         "for a bucket that a .transform(task).to(bucket) chain returns",
     );
   }
-  checkDeployable(graph, options.schedule);
+  checkDeployable(graph, options);
   const outputDir = options.outputDir;
   await Deno.mkdir(outputDir, { recursive: true });
   const artifacts = await collectArtifacts(
@@ -77,7 +77,7 @@ export async function generateTerraform(
     options.module ? { module: options.module } : {},
     backends,
   );
-  const plan = planTerraform(graph, artifacts.byTask, options.schedule, backends);
+  const plan = planTerraform(graph, artifacts.byTask, options, backends);
   const { synthesizeTerraform } = await import("./cdktf_stack.ts");
   const text = await synthesizeTerraform(plan);
   await replaceTextFile(join(outputDir, TERRAFORM_FILE), text);

@@ -40,7 +40,13 @@ import {
   taskStorageStatements,
   TRACING_ACTIONS,
 } from "../core/deploy/policies.ts";
-import { stateMachineDefinition, type TaskState } from "../core/deploy/state_machine.ts";
+import {
+  DEFAULT_PARTITION_CONCURRENCY,
+  stateMachineDefinition,
+  type TaskState,
+} from "../core/deploy/state_machine.ts";
+import { deployedStages } from "../core/deploy/stages.ts";
+import type { GenerateOptions } from "../core/reports.ts";
 import type {
   PlannedArtifact,
   PlannedBucket,
@@ -55,11 +61,21 @@ import type {
   TerraformPlan,
 } from "../core/deploy/terraform_plan.ts";
 
+/** How a pipeline is deployed: when it runs on its own, and how many partitions run at once. */
+export type DeployOptions = Pick<GenerateOptions, "schedule" | "partitionConcurrency">;
+
 /** The Terraform identifier of the function, role and log group of the run's handlers. */
 const RUN_ID = "run";
 /** The memory and time limit of the run's handlers (a Spark step's record reads its output). */
 const RUN_MEMORY_MB = 1024;
 const RUN_TIMEOUT_SECONDS = 900;
+
+/**
+ * What the schedule gives each execution: the time it was scheduled for, which EventBridge
+ * Scheduler fills in (its `<aws.scheduler.scheduled-time>` context attribute), so that a late or
+ * retried start still runs the partitions of its own time.
+ */
+const SCHEDULE_INPUT = JSON.stringify({ scheduledTime: "<aws.scheduler.scheduled-time>" });
 
 const SCHEDULE =
   /^(rate\(\s*\d+\s+(minute|minutes|hour|hours|day|days)\s*\)|cron\([^()]+\)|at\([0-9T:-]+\))$/;
@@ -68,15 +84,27 @@ const IAM_WILDCARDS = /[*?]/;
 /**
  * Refuses, before anything is built, what Terraform cannot express: buckets in several regions, a
  * bucket path that IAM would read as a wildcard, a schedule that is not `rate(...)`, `cron(...)`
- * or `at(...)`.
+ * or `at(...)`, a partition concurrency that is not a positive whole number, and a pipeline
+ * shape that deployed runs cannot run (`deployedStages`).
  *
  * @param graph the pipeline.
- * @param schedule the schedule expression, when there is one.
+ * @param options the schedule expression and the partition concurrency, when given.
  * @returns the pipeline's region.
- * @throws {UnsupportedError} naming the bucket or the expression.
+ * @throws {UnsupportedError} naming the bucket, the task or the expression.
  */
-export function checkDeployable(graph: PipelineGraph, schedule?: string): string {
+export function checkDeployable(graph: PipelineGraph, options: DeployOptions = {}): string {
+  const { schedule, partitionConcurrency } = options;
   const region = regionOf(graph);
+  deployedStages(graph);
+  if (
+    partitionConcurrency !== undefined &&
+    (!Number.isInteger(partitionConcurrency) || partitionConcurrency < 1)
+  ) {
+    throw new UnsupportedError(
+      `partitionConcurrency ${partitionConcurrency} is not a whole number of partitions at ` +
+        `once; give 1 or more (default ${DEFAULT_PARTITION_CONCURRENCY})`,
+    );
+  }
   for (const b of graph.buckets) {
     if (IAM_WILDCARDS.test(b.path)) {
       throw new UnsupportedError(
@@ -111,7 +139,7 @@ export function checkDeployable(graph: PipelineGraph, schedule?: string): string
  *   task: "copy", kind: "serverless" as const, file: "artifacts/copy.zip",
  *   runtime: "provided.al2023", handler: "bootstrap", built: false,
  * }]]);
- * const plan = planTerraform(out.graph(), artifacts, "rate(1 day)");
+ * const plan = planTerraform(out.graph(), artifacts, { schedule: "rate(1 day)" });
  * assert.deepEqual(plan.roles.map((r) => r.name), [
  *   "glacier-demo-out-b-parquet-task-copy",
  *   "glacier-demo-out-b-parquet-run",
@@ -122,19 +150,24 @@ export function checkDeployable(graph: PipelineGraph, schedule?: string): string
  *
  * @param graph the pipeline.
  * @param artifacts the artifacts of its serverless and Spark tasks, by task name.
- * @param schedule an EventBridge Scheduler expression, when the pipeline runs on a schedule.
+ * @param options an EventBridge Scheduler expression, when the pipeline runs on a schedule, and
+ *   how many partitions its `Map` state runs at once.
  * @param backends what each kind of task declares (default: Glacier's own).
  * @returns the plan.
  * @throws {UnsupportedError} for buckets in several regions, a bucket path that IAM would read
- * as a wildcard, or a schedule expression that is not `rate(...)`, `cron(...)` or `at(...)`.
+ * as a wildcard, a schedule expression that is not `rate(...)`, `cron(...)` or `at(...)`, or a
+ * pipeline shape that deployed runs cannot run.
  */
 export function planTerraform(
   graph: PipelineGraph,
   artifacts: ReadonlyMap<string, PlannedArtifact>,
-  schedule?: string,
+  options: DeployOptions = {},
   backends: Backends = BACKENDS,
 ): TerraformPlan {
-  const region = checkDeployable(graph, schedule);
+  const region = checkDeployable(graph, options);
+  const schedule = options.schedule;
+  const stages = deployedStages(graph);
+  const mapped = new Set(stages.partitioned.flat());
   const prefix = awsName(["glacier", slug(graph.name)], 40);
   const pipeline = literal(graph.name);
   const keyArn = ref("aws_kms_key", "pipeline", "arn");
@@ -212,6 +245,7 @@ export function planTerraform(
       what,
       ...(artifact ? { artifact } : {}),
       ...(limit === undefined ? {} : { timeoutSeconds: Math.ceil(limit) }),
+      partitioned: mapped.has(graph.steps[index]),
       upload,
     });
     roles.push({
@@ -322,8 +356,15 @@ export function planTerraform(
     name: machineName,
     definition: stateMachineDefinition(
       pipeline,
-      graph.levels.map((level) => level.map((step) => states.get(step)!)),
+      {
+        before: stages.before.map((wave) => wave.map((step) => states.get(step)!)),
+        partitioned: stages.partitioned.map((wave) => wave.map((step) => states.get(step)!)),
+        after: stages.after.map((wave) => wave.map((step) => states.get(step)!)),
+      },
       runHandler,
+      options.partitionConcurrency === undefined
+        ? {}
+        : { partitionConcurrency: options.partitionConcurrency },
     ),
   };
 
@@ -333,6 +374,7 @@ export function planTerraform(
       id: "schedule",
       name: awsName([prefix], 64),
       expression: schedule.trim(),
+      input: SCHEDULE_INPUT,
     };
     roles.push({
       id: "schedule",

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { CheckResult } from "../../core/reports.ts";
+import type { CheckResult, FailedPartition, RunReport } from "../../core/reports.ts";
 
 /** An S3 object. */
 export interface ObjectLocation {
@@ -12,6 +12,12 @@ export interface ObjectLocation {
   readonly bucket: string;
   /** The key. */
   readonly key: string;
+}
+
+/** One partition of an input, where it is. */
+export interface PartLocation extends ObjectLocation {
+  /** The partition's values, which the task gets as String columns. */
+  readonly partition: Readonly<Record<string, string>>;
 }
 
 /** One task invocation. */
@@ -24,6 +30,12 @@ export interface TaskEvent {
   readonly run: string;
   /** Where each input is, by input name (`input` for single-source tasks). */
   readonly inputs: Readonly<Record<string, ObjectLocation>>;
+  /**
+   * For an input read as several partitions (every partition into an unpartitioned target, or a
+   * window of them): each partition, read with its keys as String columns and concatenated, as
+   * in local mode. An input named here is not in `inputs`.
+   */
+  readonly parts?: Readonly<Record<string, readonly PartLocation[]>>;
   /** Where to write the output (the run's staging key for the target bucket). */
   readonly output: ObjectLocation;
   /**
@@ -66,16 +78,17 @@ export interface TaskFailure {
 }
 
 /**
- * A handler of a deployed run, as the generated state machine calls it: `begin` takes the locks
- * and records the run; `step` decides a step, runs it in this invocation unless it is up to date,
- * and records it; `decide` and `record` bracket a step whose job runs elsewhere (a Spark job);
- * `commit` publishes; `abort` drops what the run staged and records its failure.
+ * A handler of a deployed run, as the generated state machine calls it: `begin` takes the locks,
+ * selects the partitions and records the run; `step` decides a step (at one partition), runs it
+ * in this invocation unless it is up to date, and records it; `decide` and `record` bracket a
+ * step whose job runs elsewhere (a Spark job); `fail` records a partition that failed, so the
+ * others go on; `commit` publishes; `abort` drops what the run staged and records its failure.
  */
 export interface DeployedRunEvent {
   /** The protocol version. */
   readonly glacier: 1;
   /** The handler. */
-  readonly deployed: "begin" | "step" | "decide" | "record" | "commit" | "abort";
+  readonly deployed: "begin" | "step" | "decide" | "record" | "fail" | "commit" | "abort";
   /** The pipeline, by name. */
   readonly pipeline: string;
   /**
@@ -89,11 +102,21 @@ export interface DeployedRunEvent {
   readonly task?: string;
   /** `begin`: what holds the run's locks, for messages (the state machine execution). */
   readonly execution?: string;
+  /**
+   * `begin`: the execution's input. `{ "partitions": { ... } }` selects partitions, as
+   * `run({ partitions })` does; `{ "scheduledTime": "..." }` (what the schedule sends) selects the
+   * ones that time completes; anything else, the ones the execution's start completes.
+   */
+  readonly input?: unknown;
+  /** `begin`: when the execution started, ISO 8601. */
+  readonly startTime?: string;
+  /** `step`, `decide`, `record`, `fail`: the partition, for a step that writes partitions. */
+  readonly partition?: Readonly<Record<string, string>>;
   /** `begin`: recompute every step (`true`) or the named tasks'. */
   readonly force?: boolean | readonly string[];
   /** `record`: what `decide` answered. */
   readonly decision?: unknown;
-  /** `abort`: the error the state machine caught (`{ Error, Cause }`). */
+  /** `abort`, `fail`: the error the state machine caught (`{ Error, Cause }`). */
   readonly error?: unknown;
 }
 
@@ -101,4 +124,14 @@ export interface DeployedRunEvent {
 export interface BeginResult {
   /** The run's id, which every later handler is given. */
   readonly runId: string;
+  /** The partitions the run's partitioned steps compute: the `Map` state's items. */
+  readonly partitions: readonly Readonly<Record<string, string>>[];
+}
+
+/** What `commit` answers: the run's report, with every field the state machine selects. */
+export interface CommitResult extends RunReport {
+  /** The partitions that failed, with their errors; empty when none did. */
+  readonly failedPartitions: readonly FailedPartition[];
+  /** What went wrong; empty when the run succeeded. */
+  readonly error: string;
 }

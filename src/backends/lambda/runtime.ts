@@ -15,6 +15,7 @@ import {
   GlacierError,
   StaleDeploymentError,
   StorageError,
+  UnsupportedError,
   WiringError,
 } from "../../core/errors.ts";
 import { codeFingerprint } from "../../engine/fingerprint.ts";
@@ -28,9 +29,12 @@ import { hashFile } from "../../io/file_identity.ts";
 import { DeployedRun, type StepDecision } from "../../engine/deployed_run.ts";
 import { S3Storage } from "../../io/s3/s3_storage.ts";
 import { locateParseError } from "../../io/text_input.ts";
+import { emptyFrame } from "../../schema/schema.ts";
 import type {
   BeginResult,
+  CommitResult,
   DeployedRunEvent,
+  ObjectLocation,
   TaskEvent,
   TaskFailure,
   TaskResult,
@@ -89,24 +93,43 @@ export async function runTaskEvent(
   const dir = await Deno.makeTempDir({ prefix: "glacier-task-" });
   try {
     const frames: Record<string, ReturnType<typeof scanValidated>> = {};
-    for (const [name, ref] of Object.entries(step.sources)) {
-      const at = event.inputs[name];
-      if (at === undefined) {
-        throw new WiringError(`the event for task '${event.task}' gives no input '${name}'`);
-      }
-      const file = join(dir, `in-${name}`);
+    const read = async (ref: Step["target"], at: ObjectLocation, file: string) => {
       await storage.download(at.bucket, at.key, file, {
         location: ref.location,
         missing: `bucket '${ref.location}' has no data at s3://${at.bucket}/${at.key}`,
       });
-      const frame = scanValidated(ref, file, `s3://${at.bucket}/${at.key}`);
+      return scanValidated(ref, file, `s3://${at.bucket}/${at.key}`);
+    };
+    for (const [name, ref] of Object.entries(step.sources)) {
       // A partition of a partitioned input carries its keys as String columns, as in local mode.
-      const keys = Object.keys(ref.partitions ?? {}).filter((k) =>
-        event.partition?.[k] !== undefined
-      );
-      frames[name] = keys.length === 0
-        ? frame
-        : frame.withColumns(...keys.map((k) => pl.lit(event.partition![k]).cast(pl.Utf8).alias(k)));
+      const withKeys = (frame: pl.LazyDataFrame, partition: Readonly<Record<string, string>>) => {
+        const keys = Object.keys(ref.partitions ?? {}).filter((k) => partition[k] !== undefined);
+        return keys.length === 0
+          ? frame
+          : frame.withColumns(...keys.map((k) => pl.lit(partition[k]).cast(pl.Utf8).alias(k)));
+      };
+      const parts = event.parts?.[name];
+      if (parts !== undefined) {
+        const partFrames: pl.LazyDataFrame[] = [];
+        for (const [i, part] of parts.entries()) {
+          partFrames.push(
+            withKeys(await read(ref, part, join(dir, `in-${name}-${i}`)), part.partition),
+          );
+        }
+        const keys = Object.keys(ref.partitions ?? {});
+        frames[name] = partFrames.length === 0
+          ? emptyFrame(ref.schema).lazy()
+            .withColumns(...keys.map((k) => pl.lit(null).cast(pl.Utf8).alias(k)))
+          : partFrames.length === 1
+          ? partFrames[0]
+          : pl.concat(partFrames, { how: "vertical" });
+        continue;
+      }
+      const at = event.inputs[name];
+      if (at === undefined) {
+        throw new WiringError(`the event for task '${event.task}' gives no input '${name}'`);
+      }
+      frames[name] = withKeys(await read(ref, at, join(dir, `in-${name}`)), event.partition ?? {});
     }
     const plan = applyTask(step, frames, event.partition ?? {});
     const out = join(dir, "out");
@@ -170,8 +193,10 @@ export async function runDeployedEvent(
     const run = await DeployedRun.begin(graph, {
       ...(event.execution === undefined ? {} : { holder: `execution ${event.execution}` }),
       ...(event.force === undefined ? {} : { force: event.force }),
+      input: event.input,
+      ...(event.startTime === undefined ? {} : { startTime: event.startTime }),
     });
-    return { runId: run.runId } satisfies BeginResult;
+    return { runId: run.runId, partitions: run.partitions } satisfies BeginResult;
   }
   const runId = event.run;
   if (typeof runId !== "string" || runId === "") {
@@ -181,39 +206,70 @@ export async function runDeployedEvent(
     );
   }
   const run = await DeployedRun.open(graph, runId);
-  if (event.deployed === "commit") return await run.commit();
+  if (event.deployed === "commit") {
+    const report = await run.commit();
+    return {
+      ...report,
+      failedPartitions: report.failedPartitions ?? [],
+      error: report.error ?? "",
+    } satisfies CommitResult;
+  }
   if (event.deployed === "abort") return await run.abort(caughtError(event.error));
+  if (event.deployed === "fail") {
+    await run.failPartition(event.partition ?? {}, caughtError(event.error));
+    return { partition: event.partition, error: caughtError(event.error) };
+  }
   const task = event.task ?? "";
+  const partition = event.partition;
   try {
     if (event.deployed === "decide") {
-      const decision = await run.decide(task);
-      return { ...decision, bind: bindingOf(decision) };
+      const decision = await run.decide(task, { ...(partition ? { partition } : {}) });
+      return { ...decision, bind: bindingOf(graph.steps, decision) };
     }
     if (event.deployed === "record") {
       const decision = event.decision as StepDecision;
       return await run.record(decision, await stagedSize(graph.steps, decision));
     }
-    const decision = await run.decide(task, { holdFor: LAMBDA_MAX_SECONDS });
-    if (decision.action === "skip") return decision.report;
+    const decision = await run.decide(task, {
+      holdFor: LAMBDA_MAX_SECONDS,
+      ...(partition ? { partition } : {}),
+    });
+    if (decision.action === "skip") return decision.report ?? decision;
     const steps = new Map(graph.steps.map((s) => [s.task.name, s]));
     const result = await runTaskEvent(steps, {
       glacier: 1,
       task,
       run: runId,
       inputs: decision.inputs,
+      ...(decision.parts ? { parts: decision.parts } : {}),
       output: decision.output,
+      ...(decision.partition ? { partition: decision.partition } : {}),
       fingerprint: decision.code,
     });
     if (result.checks) enforceChecks(result.checks);
     return await run.record(decision, result);
   } catch (error) {
-    await run.fail(task, error).catch(() => {});
+    await run.fail(task, error, partition).catch(() => {});
     throw error;
   }
 }
 
-/** Where a job that runs elsewhere reads and writes, as JSON text for its command line. */
-function bindingOf(decision: StepDecision): string {
+/**
+ * Where a job that runs elsewhere reads and writes, as JSON text for its command line: one
+ * object per input and the output; a job is not given a partition's keys or several partitions.
+ */
+function bindingOf(steps: readonly Step[], decision: StepDecision): string {
+  if (decision.action === "run" && (decision.partition || decision.parts)) {
+    const step = steps.find((s) => s.task.name === decision.task)!;
+    const read = Object.entries(step.sources).find(([, ref]) => ref.partitions !== undefined);
+    throw new UnsupportedError(
+      `task '${decision.task}' runs as a job outside the run's functions, and deployed runs do ` +
+        `not give such a job partitions yet (bucket '${
+          (read?.[1] ?? step.target).location
+        }' is partitioned); declare the task on provider.serverless() or provider.local(), or ` +
+        "run the pipeline in cloud mode from a machine",
+    );
+  }
   const uri = (at: { bucket: string; key: string }) => `s3://${at.bucket}/${at.key}`;
   return JSON.stringify({
     inputs: Object.fromEntries(Object.entries(decision.inputs).map(([n, at]) => [n, uri(at)])),

@@ -1,7 +1,8 @@
 /**
  * What a serverless task declares in generated Terraform: a Lambda function with its package in
  * the artifacts bucket, a log group, a role Lambda assumes, and a state that invokes its deployed
- * run's step handler (which decides, runs the task in the same invocation and records it).
+ * run's step handler (which decides, runs the task in the same invocation and records it), for a
+ * step that writes partitions with the partition its `Map` iteration runs.
  *
  * @module
  */
@@ -24,7 +25,7 @@ export const lambdaTerraform: DeclaredTerraform = {
     ...DEFAULT_LAMBDA,
     built: false,
   }),
-  deploy(step, { pipeline, id, what, artifact: built, timeoutSeconds, upload }) {
+  deploy(step, { pipeline, id, what, artifact: built, timeoutSeconds, upload, partitioned }) {
     const task = step.task.name;
     const artifact = built ?? lambdaTerraform.placeholder(step)!;
     const settings = settingsOf(step.task.resource, "serverless");
@@ -79,6 +80,7 @@ export const lambdaTerraform: DeclaredTerraform = {
               pipeline,
               task,
               "run.$": "$.run.runId",
+              ...(partitioned ? { "partition.$": "$.partition" } : {}),
               stateBucket: ref("aws_s3_bucket", STATE_BUCKET_ID, "bucket"),
             },
           },

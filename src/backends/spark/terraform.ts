@@ -24,6 +24,7 @@ import {
 } from "../../core/deploy/state_machine.ts";
 import { EMR_RELEASE_LABEL, SPARK_IDLE_MINUTES } from "../../core/deploy/terraform_plan.ts";
 import { settingsOf } from "../../core/resource.ts";
+import { UnsupportedError } from "../../core/errors.ts";
 
 /** One EMR Serverless application per pipeline; a job per task. */
 export const sparkTerraform: DeclaredTerraform = {
@@ -37,6 +38,19 @@ export const sparkTerraform: DeclaredTerraform = {
   }),
   deploy(step, { pipeline, prefix, id, artifact: built, timeoutSeconds: limit, upload }) {
     const task = step.task.name;
+    // A job is bound to one object per input and its output (`--bind`): no partition's keys,
+    // no several partitions of an input.
+    const partitioned = [step.target, ...Object.values(step.sources)].find((r) =>
+      r.partitions !== undefined && Object.keys(r.partitions).length > 0
+    );
+    if (partitioned) {
+      throw new UnsupportedError(
+        `task '${task}' runs on Spark and reads or writes partitioned bucket ` +
+          `'${partitioned.location}', and deployed runs do not give a Spark job partitions yet; ` +
+          "declare the task on provider.serverless() or provider.local(), or run the pipeline in " +
+          "cloud mode from a machine",
+      );
+    }
     const artifact = built ?? sparkTerraform.placeholder(step)!;
     const settings = settingsOf(step.task.resource, "spark");
     const application = {

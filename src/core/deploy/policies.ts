@@ -74,14 +74,27 @@ export function bucketArn(bucket: string): string {
 }
 
 /**
- * The ARN of an object, or of objects matching a key pattern, in a bucket the stack declares.
+ * The ARN of an object, or of objects matching a key pattern, in a bucket the stack declares. A
+ * partitioned bucket's path matches each of its partitions: each `{key}` becomes `*`, so the ARN
+ * covers exactly the keys under the path's fixed parts (`raw/*` + `/` + `*.parquet` for
+ * `raw/{site}/{date}.parquet`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { objectArn } from "./policies.ts";
+ * assert.equal(
+ *   objectArn("lab", "raw/{site}/{date}.parquet"),
+ *   "${aws_s3_bucket.bucket_lab.arn}/raw/*" + "/*.parquet",
+ * );
+ * ```
  *
  * @param bucket the S3 bucket's name.
- * @param key the key; `*` in it is a wildcard.
+ * @param key the key; `*` in it is a wildcard, and so is each `{placeholder}` of a path.
  * @returns the ARN as a Terraform template.
  */
 export function objectArn(bucket: string, key: string): string {
-  return `${bucketArn(bucket)}/${literal(key)}`;
+  return `${bucketArn(bucket)}/${literal(key.replace(/\{[^{}]*\}/g, "*"))}`;
 }
 
 /**

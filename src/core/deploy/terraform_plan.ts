@@ -140,6 +140,8 @@ export interface PlannedSchedule {
   readonly name: string;
   /** `rate(...)`, `cron(...)` or `at(...)`. */
   readonly expression: string;
+  /** The input of each execution it starts, JSON: the time it was scheduled for. */
+  readonly input: string;
 }
 
 /** A Terraform output. */
@@ -224,6 +226,11 @@ export interface DeploymentContext {
   readonly artifact?: PlannedArtifact;
   /** The task's own time limit in seconds (`timeoutSeconds`), when it has one. */
   readonly timeoutSeconds?: number;
+  /**
+   * Whether the step writes partitions: its state then runs in the state machine's `Map` state,
+   * once per partition, and passes the iteration's partition (`$.partition`) on to the step.
+   */
+  readonly partitioned?: boolean;
   /**
    * Uploads a file of the output directory to the artifacts bucket, once whatever uses it.
    *
