@@ -15,7 +15,18 @@
 import assert from "node:assert/strict";
 import { join, relative } from "node:path";
 import type { Bucket, GenerateReport, PipelineGraph } from "../../mod.ts";
-import { LambdaConfig, Provider, schema, SparkConfig, t, UnsupportedError } from "../../mod.ts";
+import {
+  AwsConfig,
+  daily,
+  LambdaConfig,
+  pl,
+  Provider,
+  schema,
+  SparkConfig,
+  t,
+  UnsupportedError,
+  values,
+} from "../../mod.ts";
 import { main } from "../../cli.ts";
 import { createHash } from "node:crypto";
 import type { ArtifactBuilder, Backends } from "../../src/core/backend.ts";
@@ -45,7 +56,7 @@ const NO_BUILDERS: Backends = Object.freeze({
 /** `pipeline.run({ mode: "generate", ... })` with the given backends. */
 function generate(
   pipeline: Bucket,
-  options: { outputDir: string; schedule?: string },
+  options: { outputDir: string; schedule?: string; partitionConcurrency?: number },
   backends: Backends = NO_BUILDERS,
 ): Promise<GenerateReport> {
   return generateTerraform(pipeline.graph(), { mode: "generate", ...options }, backends);
@@ -120,6 +131,67 @@ export const telemetry = new Pipeline({ sessions_df: sessionized, hourly_df: hou
   .transform(summarize).to(report).withName("telemetry report", "Daily telemetry per country");
 `;
 
+/**
+ * A partitioned pipeline: daily readings per site are cleaned and summarized partition by
+ * partition (a serverless task that uses its partition's date, a local one), then every
+ * partition is totalled into one unpartitioned report.
+ */
+function labPipeline(): Bucket {
+  const provider = new Provider({ config: new AwsConfig({ region: "eu-west-1" }) });
+  const keys = {
+    date: daily({ start: "2026-01-01", timezone: "Europe/Paris" }),
+    site: values(["north", "south"]),
+  };
+  const Readings = schema({ sensor: t.string, value: t.float64 });
+  const Clean = schema({ sensor: t.string, value: t.float64, day: t.string });
+  const Daily = schema({ sensor: t.string, mean: t.float64 });
+  const Totals = schema({ site: t.string, mean: t.float64, days: t.uint32 });
+  const lambda = provider.serverless({
+    config: new LambdaConfig({ memoryMb: 1024, timeoutSeconds: 120 }),
+  });
+  const raw = provider.bucket({
+    bucket: "lab-raw",
+    path: "readings/{site}/{date}.csv",
+    schema: Readings,
+    partitions: keys,
+  });
+  const clean = provider.bucket({
+    bucket: "lab-curated",
+    path: "clean/{site}/{date}.parquet",
+    schema: Clean,
+    partitions: keys,
+  });
+  const daily_ = provider.bucket({
+    bucket: "lab-curated",
+    path: "daily/{site}/{date}.parquet",
+    schema: Daily,
+    partitions: keys,
+  });
+  const totals = provider.bucket({ bucket: "lab-reports", path: "totals.parquet", schema: Totals });
+  const cleanTask = lambda.task(
+    { name: "clean_readings", input: Readings, output: Clean },
+    (df, { date }) => df.filter(pl.col("value").isNotNull()).withColumns(pl.lit(date).alias("day")),
+  );
+  const meanTask = provider.local().task(
+    { name: "daily_mean", input: Clean, output: Daily },
+    (df) => df.groupBy("sensor").agg(pl.col("value").mean().alias("mean")),
+  );
+  const totalTask = provider.local().task(
+    {
+      name: "site_totals",
+      input: schema({ mean: t.float64, site: t.string, date: t.string }),
+      output: Totals,
+    },
+    (df) =>
+      df.groupBy("site").agg(
+        pl.col("mean").mean().alias("mean"),
+        pl.col("date").nUnique().cast(pl.UInt32).alias("days"),
+      ),
+  );
+  return raw.transform(cleanTask).to(clean).transform(meanTask).to(daily_).transform(totalTask)
+    .to(totals).withName("lab", "Daily readings per site, and their totals");
+}
+
 let unseen: Promise<{ file: string; pipeline: Bucket }> | undefined;
 
 /** The unseen module, written once to a temporary file, and the pipeline it exports. */
@@ -156,18 +228,20 @@ function generateAll(): Promise<{ root: string; all: Generated[] }> {
   generated ??= (async () => {
     const root = await Deno.makeTempDir({ prefix: "glacier-tf-" });
     const telemetry = await unseenPipeline();
-    const cases: [string, Bucket, string?][] = [
+    const cases: [string, Bucket, string?, number?][] = [
       ["complete/regional_sales", regionalReport],
       ["complete/category_sales", categoryReport],
       ["complete/customer_value", customerReport],
       ["telemetry", telemetry],
       ["telemetry_scheduled", telemetry, SCHEDULE],
+      ["lab", labPipeline(), SCHEDULE, 4],
     ];
     const all: Generated[] = [];
-    for (const [name, pipeline, schedule] of cases) {
+    for (const [name, pipeline, schedule, partitionConcurrency] of cases) {
       const report = await generate(pipeline, {
         outputDir: join(root, name),
         ...(schedule ? { schedule } : {}),
+        ...(partitionConcurrency ? { partitionConcurrency } : {}),
       });
       const text = await Deno.readTextFile(join(root, name, "cdk.tf.json"));
       all.push({ name, pipeline, report, text, tf: JSON.parse(text) });
@@ -267,37 +341,59 @@ function packageOf(tf: Json, functionId: string): Json {
   return tf.resource.aws_s3_object[key.match(/^\$\{aws_s3_object\.([^.]+)\.key\}$/)![1]];
 }
 
-/** The states of a definition, including those inside `Parallel` branches, with their wave. */
+/**
+ * The task states of a definition, including those inside `Parallel` branches and the partitions'
+ * `Map` state, with their wave (in the order they run), where a failure goes, and whether they
+ * run once per partition.
+ */
 function taskStates(
   definition: Json,
-): Map<string, { state: Json; wave: number; fail: Json; catch: Json }> {
-  const out = new Map<string, { state: Json; wave: number; fail: Json; catch: Json }>();
+): Map<string, { state: Json; wave: number; fail: Json; catch: Json; partitioned: boolean }> {
+  const out = new Map<
+    string,
+    { state: Json; wave: number; fail: Json; catch: Json; partitioned: boolean }
+  >();
   assert.equal(definition.StartAt, "begin run", "a run begins through the engine");
-  let name: string | undefined = definition.States["begin run"].Next;
   let wave = 0;
-  while (name !== undefined && name !== "commit run") {
-    const state = definition.States[name];
-    assert.ok(state, `state '${name}' is not defined`);
-    assert.equal(state.Type, "Parallel");
-    for (const branch of state.Branches) {
-      // A job that runs outside the engine is bracketed: decide, skip when up to date, record.
-      const start: string = branch.StartAt.replace(/^decide /, "");
-      const task = branch.States[start];
-      assert.equal(task.Type, "Task");
-      assert.ok(!out.has(start), `task '${start}' runs twice`);
-      const abort = definition.States[state.Catch[0].Next];
-      out.set(start, {
-        state: task,
-        wave,
-        catch: state.Catch,
-        fail: definition.States[abort.Next],
-      });
+  const walk = (states: Json, start: string | undefined, partitioned: boolean) => {
+    let name = start;
+    while (name !== undefined && name !== "commit run") {
+      const state = states[name];
+      assert.ok(state, `state '${name}' is not defined`);
+      if (state.Type === "Map") {
+        assert.equal(partitioned, false, "one Map state, not nested");
+        walk(state.ItemProcessor.States, state.ItemProcessor.StartAt, true);
+        name = state.Next;
+        continue;
+      }
+      assert.equal(state.Type, "Parallel");
+      for (const branch of state.Branches) {
+        // A job that runs outside the engine is bracketed: decide, skip when up to date, record.
+        const begin: string = branch.StartAt.replace(/^decide /, "");
+        const task = branch.States[begin];
+        assert.equal(task.Type, "Task");
+        assert.ok(!out.has(begin), `task '${begin}' runs twice`);
+        const caught = states[state.Catch[0].Next] ?? definition.States[state.Catch[0].Next];
+        out.set(begin, {
+          state: task,
+          wave,
+          catch: state.Catch,
+          fail: caught.Next ? definition.States[caught.Next] : caught,
+          partitioned,
+        });
+      }
+      name = state.Next;
+      wave++;
     }
-    name = state.Next;
-    wave++;
-  }
+  };
+  walk(definition.States, definition.States["begin run"].Next, false);
   assert.equal(definition.States["commit run"]?.Catch[0].Next, "abort run");
   return out;
+}
+
+/** A bucket path as IAM policies name it: each partition key's placeholder a wildcard. */
+function keyPattern(path: string): string {
+  return path.replace(/\{[^{}]*\}/g, "*");
 }
 
 interface PolicyStatement {
@@ -424,9 +520,22 @@ function assertStructure(g: Generated): void {
     assert.ok(mine.state.Retry.length > 0, `${name}: '${step.task.name}' retries`);
     for (const retry of mine.state.Retry) assert.ok(retry.BackoffRate > 1, "backoff");
     assert.deepEqual(mine.catch[0].ErrorEquals, ["States.ALL"]);
-    assert.equal(mine.catch[0].Next, "abort run", `${name}: a failure aborts the run`);
-    assert.equal(mine.fail.Type, "Fail");
-    assert.match(mine.fail.Cause, /failed and published nothing/);
+    const lastPartitionWave = Math.max(
+      -1,
+      ...[...states.values()].filter((s) => s.partitioned).map((s) => s.wave),
+    );
+    if (mine.partitioned) {
+      // A failed partition is recorded, and the other partitions go on.
+      assert.equal(mine.catch[0].Next, "partition failed", `${name}: a partition fails alone`);
+      assert.equal(mine.state.Parameters.Payload["partition.$"], "$.partition");
+    } else if (lastPartitionWave >= 0 && mine.wave > lastPartitionWave) {
+      // After the partitions, a failure still publishes the partitions that succeeded.
+      assert.equal(mine.catch[0].Next, "commit run", `${name}: the partitions still publish`);
+    } else {
+      assert.equal(mine.catch[0].Next, "abort run", `${name}: a failure aborts the run`);
+      assert.equal(mine.fail.Type, "Fail");
+      assert.match(mine.fail.Cause, /failed and published nothing/);
+    }
   }
   const waves = new Set([...states.values()].map((s) => s.wave)).size;
   assert.equal(waves, graph.levels.length, `${name}: one wave per level, parallel inside`);
@@ -450,16 +559,18 @@ function assertStructure(g: Generated): void {
     const lockOf = (b: { bucket: string; path: string }) =>
       `\${aws_s3_bucket.state.arn}/locks/${b.bucket}/${b.path}.lock`;
     const allowed = new Set([
-      ...Object.values(step.sources).map((s) => `${arnOf(s.bucket)}/${s.path}`),
+      ...Object.values(step.sources).map((s) => `${arnOf(s.bucket)}/${keyPattern(s.path)}`),
       // A deployed run's step reads what this run's earlier steps staged, renews the run's
       // locks, reads the ledger and records itself.
-      ...Object.values(step.sources).map((s) => `${arnOf(s.bucket)}/.glacier/staging/*/${s.path}`),
+      ...Object.values(step.sources).map((s) =>
+        `${arnOf(s.bucket)}/.glacier/staging/*/${keyPattern(s.path)}`
+      ),
       ...graph.steps.map((s) => lockOf(s.target)),
       "${aws_s3_bucket.state.arn}/deployed/*",
       "${aws_s3_bucket.state.arn}/ledger/head.json",
-      `${arnOf(out.bucket)}/${out.path}`,
-      `${arnOf(out.bucket)}/.glacier/staging/*/${out.path}`,
-      `${arnOf(out.bucket)}/.glacier/previous/*/${out.path}`,
+      `${arnOf(out.bucket)}/${keyPattern(out.path)}`,
+      `${arnOf(out.bucket)}/.glacier/staging/*/${keyPattern(out.path)}`,
+      `${arnOf(out.bucket)}/.glacier/previous/*/${keyPattern(out.path)}`,
       `\${aws_s3_bucket.state.arn}/locks/${out.bucket}/${out.path}.lock`,
       "${aws_s3_bucket.state.arn}/journal/*",
       "${aws_s3_bucket.state.arn}/runs/*",
@@ -519,7 +630,7 @@ function assertStructure(g: Generated): void {
           assert.ok(
             stateKeys.includes(resource) ||
               resource.startsWith(`${arnOf(out.bucket)}/`) &&
-                (resource.endsWith(out.path) ||
+                (resource.endsWith(keyPattern(out.path)) ||
                   (step.task.resource.kind === "spark" &&
                     resource.endsWith("/.glacier/scratch/*"))),
             `${name}: '${task}' may write ${resource}, which is not its output`,
@@ -536,7 +647,7 @@ function assertStructure(g: Generated): void {
       assert.ok(
         policy.some((s) =>
           s.Action.includes("s3:GetObject") &&
-          s.Resource.includes(`${arnOf(source.bucket)}/${source.path}`)
+          s.Resource.includes(`${arnOf(source.bucket)}/${keyPattern(source.path)}`)
         ),
         `${name}: '${task}' cannot read its input ${source.location}`,
       );
@@ -719,6 +830,106 @@ Deno.test("a schedule starts the state machine through EventBridge Scheduler wit
     );
     return true;
   });
+});
+
+Deno.test("a partitioned pipeline: the schedule passes its time, the partitions run in a Map state, IAM names their keys", async () => {
+  const g = await one("lab");
+  const r = g.tf.resource;
+  // The schedule gives each execution the time it was scheduled for; begin selects from it.
+  assert.deepEqual(JSON.parse(r.aws_scheduler_schedule.schedule.target.input), {
+    scheduledTime: "<aws.scheduler.scheduled-time>",
+  });
+  const definition = JSON.parse(r.aws_sfn_state_machine.pipeline.definition);
+  const begin = definition.States["begin run"];
+  assert.equal(begin.Parameters.Payload["input.$"], "$");
+  assert.equal(begin.Parameters.Payload["startTime.$"], "$$.Execution.StartTime");
+  assert.equal(begin.ResultSelector["partitions.$"], "$.Payload.partitions");
+  assert.equal(begin.Next, "each partition");
+  const map = definition.States["each partition"];
+  assert.equal(map.Type, "Map");
+  assert.equal(map.MaxConcurrency, 4, "generate's partitionConcurrency");
+  assert.equal(map.ItemsPath, "$.run.partitions");
+  assert.equal(map.ItemSelector["partition.$"], "$$.Map.Item.Value");
+  assert.equal(map.Catch[0].Next, "abort run");
+  assert.deepEqual(Object.keys(map.ItemProcessor.States), [
+    "partition wave 1",
+    "partition wave 2",
+    "partition failed",
+  ]);
+  assert.equal(map.ItemProcessor.States["partition failed"].Parameters.Payload.deployed, "fail");
+  const states = taskStates(definition);
+  assert.deepEqual(
+    [...states.entries()].map(([task, s]) => [task, s.wave, s.partitioned]),
+    [["clean_readings", 0, true], ["daily_mean", 1, true], ["site_totals", 2, false]],
+  );
+  // The execution fails, with the run's error, when some partitions did not publish.
+  assert.equal(definition.States["commit run"].Next, "published every partition?");
+  assert.equal(definition.States["partitions failed"].Error, "Glacier.PartitionsFailed");
+  assert.equal(definition.States["partitions failed"].CausePath, "$.report.error");
+  // Each role names the partitions' keys under the bucket's path, no more.
+  const policy = statementsOf(g.tf, r.aws_iam_role_policy.task_clean_readings.policy);
+  assert.deepEqual(policy.find((s) => s.Sid === "WriteOutput")?.Resource, [
+    "${aws_s3_bucket.bucket_lab-curated.arn}/clean/*/*.parquet",
+  ]);
+  assert.deepEqual(policy.find((s) => s.Sid === "ReadInputs")?.Resource, [
+    "${aws_s3_bucket.bucket_lab-raw.arn}/readings/*/*.csv",
+    "${aws_s3_bucket.bucket_lab-raw.arn}/.glacier/staging/*/readings/*/*.csv",
+  ]);
+  await assert.rejects(
+    generate(labPipeline(), { outputDir: await Deno.makeTempDir(), partitionConcurrency: 0 }),
+    /partitionConcurrency 0 is not a whole number of partitions at once/,
+  );
+});
+
+Deno.test("partitioned shapes a deployed run cannot run yet are refused at generate time, naming the task and bucket", async () => {
+  const provider = new Provider({ localRoot: await Deno.makeTempDir() });
+  const S = schema({ n: t.int64 });
+  const keys = { date: daily({ start: "2026-01-01" }) };
+  const partitions = keys;
+  const raw = provider.bucket({
+    bucket: "refused",
+    path: "days/{date}.parquet",
+    schema: S,
+    partitions,
+  });
+  const a = provider.bucket({ bucket: "refused", path: "a/{date}.parquet", schema: S, partitions });
+  const b = provider.bucket({ bucket: "refused", path: "b/{date}.parquet", schema: S, partitions });
+  const c = provider.bucket({ bucket: "refused", path: "c/{date}.parquet", schema: S, partitions });
+  const d = provider.bucket({ bucket: "refused", path: "d/{date}.parquet", schema: S, partitions });
+  const copy = (name: string) => provider.local().task({ name, input: S, output: S }, (df) => df);
+  const days = raw.transform(copy("to_days")).to(a);
+  const window = days.lookback({ date: 2 }).transform(copy("windowed")).to(b);
+  const whole = days.transform(copy("gather")).to(
+    provider.bucket({ bucket: "refused", path: "all.parquet", schema: S }),
+  );
+  const again = whole.transform(copy("spread")).to(c);
+  const spark = raw.transform(
+    provider.spark().task({ name: "on_spark", input: S, output: S }, (df) => df),
+  ).to(d);
+  const cases: [Bucket, RegExp][] = [
+    [
+      window,
+      /task 'windowed' of pipeline .* \(bucket 'refused\/b\/\{date\}\.parquet'\) reads a window of partitions \(lookback\) of bucket 'refused\/a\/\{date\}\.parquet', which the same run writes/,
+    ],
+    [
+      again,
+      /task 'spread' .* writes partitions from bucket 'refused\/all\.parquet', which a step writes after reading every partition/,
+    ],
+    [
+      spark,
+      /task 'on_spark' runs on Spark and reads or writes partitioned bucket 'refused\/d\/\{date\}\.parquet', and deployed runs do not give a Spark job partitions yet/,
+    ],
+  ];
+  for (const [pipeline, message] of cases) {
+    await assert.rejects(
+      generate(pipeline, { outputDir: await Deno.makeTempDir() }),
+      (e: Error) => {
+        assert.ok(e instanceof UnsupportedError, `${e}`);
+        assert.match(e.message, message);
+        return true;
+      },
+    );
+  }
 });
 
 Deno.test("generation is deterministic: same pipeline, same bytes, wherever it is written", async () => {
