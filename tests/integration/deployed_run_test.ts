@@ -1,19 +1,21 @@
 /**
- * Deployed runs on the local stack: the handlers the generated state machine calls (`begin`, one
- * `step` per step in the step's own function, `commit`, or `abort`), each a separate invocation of
- * the module's Lambda artifact under the Lambda Runtime Interface Emulator, over a real S3 server,
- * in the order the state machine calls them. The run goes through the engine: locks, ledger,
+ * Deployed runs on the local stack: the generated state machine, run by an ASL interpreter
+ * (`_state_machine.ts`), calls the run's handlers (`begin`, one `step` per step in the step's own
+ * function, `commit`, or `abort`), each a separate invocation of the module's Lambda artifact
+ * under the Lambda Runtime Interface Emulator, over a real S3 server. The run goes through the engine: locks, ledger,
  * skipping what is up to date, the journal's commit.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { InvokeCommand, LambdaClient } from "../../src/backends/lambda/_sdk.ts";
-import { pl, type RunReport, type StepReport, StorageError } from "../../mod.ts";
+import { type Bucket, pl, type RunReport, type StepReport, StorageError } from "../../mod.ts";
 import { S3Storage } from "../../src/io/s3/s3_storage.ts";
 import { S3Ledger } from "../../src/engine/ledger/s3_ledger.ts";
 import type { DeployedRunEvent } from "../../src/backends/lambda/protocol.ts";
 import { withLambdaStack } from "./_lambda_stack.ts";
+import { runExecution, type StateMachineStack } from "./_state_machine.ts";
+import { planTerraform } from "../../src/generate/resource_plan.ts";
 import { withS3Server } from "./_s3_server.ts";
 import { withAwsEnv } from "../_env.ts";
 
@@ -73,44 +75,40 @@ async function handler(
   return { ...(out.FunctionError ? { error: out.FunctionError } : {}), body };
 }
 
-/** A whole execution: begin, each step in its task's function, commit. */
-async function execute(client: LambdaClient, pipeline: string, tasks: readonly string[]) {
-  const begun = await handler(client, "glacier-double", { deployed: "begin", pipeline });
-  assert.equal(begun.error, undefined, JSON.stringify(begun.body));
-  const run = String(begun.body.runId);
-  const steps: StepReport[] = [];
-  for (const task of tasks) {
-    const step = await handler(client, `glacier-${task}`, {
-      deployed: "step",
-      pipeline,
-      run,
-      task,
-    });
-    if (step.error) {
-      const aborted = await handler(client, "glacier-double", {
-        deployed: "abort",
-        pipeline,
-        run,
-        error: { Error: String(step.body.errorType), Cause: JSON.stringify(step.body) },
-      });
-      assert.equal(aborted.error, undefined, JSON.stringify(aborted.body));
-      return { run, steps, report: aborted.body as unknown as RunReport };
-    }
-    steps.push(step.body as unknown as StepReport);
-  }
-  const committed = await handler(client, "glacier-double", { deployed: "commit", pipeline, run });
-  assert.equal(committed.error, undefined, JSON.stringify(committed.body));
-  return { run, steps, report: committed.body as unknown as RunReport };
+/**
+ * A whole execution of the state machine that generate plans for a pipeline, run by an ASL
+ * interpreter: begin, each step in its task's function, commit, or abort; what it did is what
+ * the ledger recorded of its run.
+ */
+async function execute(stack: StateMachineStack, pipeline: Bucket) {
+  const definition = planTerraform(pipeline.graph(), new Map()).stateMachine.definition;
+  const execution = await runExecution(definition, {}, stack);
+  const begun = execution.states.find((s) => s.name === "begin run")?.output as {
+    run: { runId: string };
+  };
+  const run = begun.run.runId;
+  const report = await withAwsEnv(
+    stack.env,
+    () =>
+      new S3Ledger(new S3Storage(stack.env.AWS_REGION), stack.env.GLACIER_STATE_BUCKET).run(run),
+  );
+  assert.ok(report, `run ${run} is not in the ledger`);
+  return { run, steps: report.steps, report, execution };
 }
 
 Deno.test("deployed runs go through the engine: locks, ledger, skipping, the journal's commit", async (t) => {
   const m = await import(pathToFileURL(module).href);
   await withS3Server((s3) =>
-    withLambdaStack({ module, s3, cacheDir }, async (stack) => {
-      const env = stack.env();
+    withLambdaStack({ module, s3, cacheDir }, async (lambdaStack) => {
+      const env = lambdaStack.env();
       const state = env.GLACIER_STATE_BUCKET;
+      const stack: StateMachineStack = {
+        endpoint: lambdaStack.endpoint,
+        env,
+        functionOf: (id) => id === "run" ? "glacier-double" : `glacier-${id.slice("task_".length)}`,
+      };
       const client = new LambdaClient({
-        endpoint: stack.endpoint,
+        endpoint: lambdaStack.endpoint,
         region: env.AWS_REGION,
         credentials: {
           accessKeyId: env.AWS_ACCESS_KEY_ID,
@@ -133,7 +131,8 @@ Deno.test("deployed runs go through the engine: locks, ledger, skipping, the jou
         await t.step(
           "begin, each step, commit: local mode's rows, the ledger's reasons",
           async () => {
-            const { run, steps, report } = await execute(client, "totals", ["double", "sum"]);
+            const { run, steps, report, execution } = await execute(stack, m.totals);
+            assert.equal(execution.error, undefined, JSON.stringify(execution.error));
             assert.deepEqual(steps.map((s) => [s.task, s.status, s.reason, s.rows]), [
               ["double", "ran", "no previous run", 4],
               ["sum", "ran", "no previous run", 1],
@@ -157,7 +156,7 @@ Deno.test("deployed runs go through the engine: locks, ledger, skipping, the jou
         );
 
         await t.step("a second execution skips every step, up to date", async () => {
-          const { run, steps, report } = await execute(client, "totals", ["double", "sum"]);
+          const { run, steps, report } = await execute(stack, m.totals);
           assert.deepEqual(steps.map((s) => [s.task, s.status, s.reason]), [
             ["double", "skipped", "up to date"],
             ["sum", "skipped", "up to date"],
@@ -210,7 +209,9 @@ Deno.test("deployed runs go through the engine: locks, ledger, skipping, the jou
         );
 
         await t.step("a failing step aborts: nothing published, the locks released", async () => {
-          const { run, report } = await execute(client, "broken", ["double", "explode"]);
+          const { run, report, execution } = await execute(stack, m.broken);
+          assert.equal(execution.error?.name, "Glacier.TaskFailed");
+          assert.match(execution.error!.cause, /pipeline 'broken' failed and published nothing/);
           assert.equal(report.status, "failed");
           assert.match(String(report.error), /no luck with these numbers/);
           assert.deepEqual(report.steps.map((s) => [s.task, s.status]), [
