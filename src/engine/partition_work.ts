@@ -194,8 +194,8 @@ export async function expandWork(graph: PipelineGraph, context: WorkContext): Pr
  * const S = schema({ id: t.int64 });
  * const partitions = { date: daily({ start: "2026-01-01", timezone: "Europe/Paris" }) };
  * const copy = provider.local().task({ name: "copy", input: S, output: S }, (df) => df);
- * const out = provider.bucket({ bucket: "b", path: "in/{date}.parquet", schema: S, partitions })
- *   .transform(copy).to(provider.bucket({ bucket: "b", path: "out/{date}.parquet", schema: S, partitions }));
+ * const out = provider.bucket({ bucket: "lab", path: "in/{date}.parquet", schema: S, partitions })
+ *   .transform(copy).to(provider.bucket({ bucket: "lab", path: "out/{date}.parquet", schema: S, partitions }));
  * // 23:30 UTC on 3 January is already 4 January in Paris, so 3 January is complete there.
  * assert.deepEqual(selectionAt(out.graph(), new Date("2026-01-03T23:30:00Z")), { date: "2026-01-03" });
  * ```

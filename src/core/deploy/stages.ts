@@ -41,9 +41,9 @@ export interface DeployedStages {
  * const date = daily({ start: "2026-01-01" });
  * const copy = provider.serverless().task({ name: "copy", input: S, output: S }, (df) => df);
  * const total = provider.serverless().task({ name: "total", input: S, output: S }, (df) => df);
- * const out = provider.bucket({ bucket: "b", path: "in/{date}.parquet", schema: S, partitions: { date } })
- *   .transform(copy).to(provider.bucket({ bucket: "b", path: "day/{date}.parquet", schema: S, partitions: { date } }))
- *   .transform(total).to(provider.bucket({ bucket: "b", path: "total.parquet", schema: S }));
+ * const out = provider.bucket({ bucket: "lab", path: "in/{date}.parquet", schema: S, partitions: { date } })
+ *   .transform(copy).to(provider.bucket({ bucket: "lab", path: "day/{date}.parquet", schema: S, partitions: { date } }))
+ *   .transform(total).to(provider.bucket({ bucket: "lab", path: "total.parquet", schema: S }));
  * const stages = deployedStages(out.graph());
  * assert.deepEqual(stages.partitioned.map((w) => w.map((s) => s.task.name)), [["copy"]]);
  * assert.deepEqual(stages.after.map((w) => w.map((s) => s.task.name)), [["total"]]);
