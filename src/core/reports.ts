@@ -80,6 +80,14 @@ export interface AnalyzeOptions {
    * run in the provider's cloud mode runs it).
    */
   readonly asDeployed?: boolean;
+  /**
+   * The partitions to price, by key, as a run's `partitions` (CLI `--partition
+   * date=2026-01-01..2026-01-31`). Default: every partition from each key's start to its end or
+   * the last complete one. A partition whose input has no data yet is priced at the size of a
+   * typical existing partition of that bucket, else its `sizeHint` (per partition), else the
+   * model's default, and the assumptions say so.
+   */
+  readonly partitions?: PartitionSelection;
 }
 
 /** Options for `plan`: what a run would do, without running anything. */
@@ -125,6 +133,8 @@ export interface PlanReport {
   readonly steps: readonly PlannedStep[];
   /** The estimated cost of the steps that would run, in US dollars. */
   readonly estimatedUsd: number;
+  /** For a partitioned pipeline: how many partitions have a step that would run. */
+  readonly partitions?: number;
   /** What to know about the prediction (tasks whose fingerprint uses their source text). */
   readonly notes: readonly string[];
 }
@@ -307,6 +317,31 @@ export interface StepEstimate {
   readonly seconds: number;
   /** Estimated cost in US dollars. */
   readonly usd: number;
+  /**
+   * For a step whose target is partitioned: how many partitions it computes in the range; the
+   * figures above are then their sums.
+   */
+  readonly partitions?: number;
+  /** For a step whose target is partitioned: the estimate of each partition, in order. */
+  readonly perPartition?: readonly PartitionEstimate[];
+}
+
+/** The estimate of one partition of a step. */
+export interface PartitionEstimate {
+  /** The partition, `{ date: "2026-01-03" }`. */
+  readonly partition: Readonly<Record<string, string>>;
+  /** Estimated bytes read: its own data, its window, every partition or a whole input. */
+  readonly inputBytes: number;
+  /** Estimated rows read. */
+  readonly inputRows: number;
+  /** Estimated bytes written. */
+  readonly outputBytes: number;
+  /** Estimated rows written. */
+  readonly outputRows: number;
+  /** Estimated run time in seconds. */
+  readonly seconds: number;
+  /** Estimated cost in US dollars. */
+  readonly usd: number;
 }
 
 /** The result of cost analysis. */
@@ -315,6 +350,8 @@ export interface Analysis {
   readonly pipeline: string;
   /** One estimate per step, in dependency order. */
   readonly steps: readonly StepEstimate[];
+  /** For a partitioned pipeline: how many partitions the estimate covers. */
+  readonly partitions?: number;
   /** Problems found, such as a serverless task that will not fit Lambda's limits. */
   readonly warnings: readonly string[];
   /**
