@@ -6,6 +6,8 @@
  */
 import type { PipelineGraph } from "../core/graph.ts";
 import type { BucketRef, Step } from "../core/lineage.ts";
+import { isPartitioned, mappingOf } from "../core/partition_map.ts";
+import type { PartitionKey } from "../core/partitions.ts";
 
 /** A bucket as a node of the drawing. */
 export interface BucketNode {
@@ -19,6 +21,8 @@ export interface BucketNode {
   readonly readers: readonly string[];
   /** The name of the task that writes the bucket; undefined for a source. */
   readonly writer?: string;
+  /** Its partition keys, each as `date: daily from 2026-01-01`; empty when unpartitioned. */
+  readonly keys: readonly string[];
 }
 
 /** A step as a node of the drawing: the task, where it runs and what it reads and writes. */
@@ -41,6 +45,11 @@ export interface Edge {
   readonly to: string;
   /** The input name, on the edges into a multi-source task. */
   readonly label?: string;
+  /**
+   * How the task reads the input's partitions, when it is not the same partition:
+   * `all partitions`, `lookback 6 days`, `read whole`.
+   */
+  readonly mapping?: string;
 }
 
 /** The nodes and edges of a pipeline graph, as every rendering draws them. */
@@ -95,6 +104,7 @@ export function drawPlan(graph: PipelineGraph): DrawPlan {
       ref,
       readers: readers.get(ref.location) ?? [],
       writer: writer.get(ref.location),
+      keys: Object.entries(ref.partitions ?? {}).map(([name, key]) => `${name}: ${keyText(key)}`),
     };
     bucketIds.set(ref.location, node.id);
     nodes.push(node);
@@ -114,18 +124,71 @@ export function drawPlan(graph: PipelineGraph): DrawPlan {
       addBucket(step.target);
       for (const [input, ref] of Object.entries(step.sources)) {
         const from = bucketIds.get(ref.location)!;
-        edges.push(
-          step.task.kind === "multi" ? { from, to: task.id, label: input } : {
-            from,
-            to: task.id,
-          },
-        );
+        const mapping = mappingText(step, input);
+        edges.push({
+          from,
+          to: task.id,
+          ...(step.task.kind === "multi" ? { label: input } : {}),
+          ...(mapping === undefined ? {} : { mapping }),
+        });
       }
       edges.push({ from: task.id, to: bucketIds.get(step.target.location)! });
     }
     levels.push(row);
   });
   return { nodes, buckets, levels, edges };
+}
+
+/**
+ * A partition key in a few words: `daily from 2026-01-01 (Europe/Paris)`, `north|south`.
+ *
+ * @param key the key's definition.
+ * @returns the text.
+ */
+export function keyText(key: PartitionKey): string {
+  if (key.kind === "values") return key.values.join("|");
+  return `${key.kind} from ${key.start}${key.end === undefined ? "" : ` to ${key.end}`}` +
+    (key.timezone === undefined ? "" : ` (${key.timezone})`);
+}
+
+const UNITS: Readonly<Record<string, string>> = {
+  hourly: "hour",
+  daily: "day",
+  weekly: "week",
+  monthly: "month",
+};
+
+/**
+ * How a step reads one input's partitions, when it is not simply the same partition: every
+ * partition as one frame, a window of earlier ones, or an unpartitioned input read whole for each
+ * partition.
+ *
+ * @param step the step.
+ * @param input the input's name.
+ * @returns `all partitions`, `lookback 6 days`, `read whole`, or undefined.
+ */
+export function mappingText(step: Step, input: string): string | undefined {
+  const mapping = mappingOf(step, input);
+  if (mapping === "all") return "all partitions";
+  if (mapping === "whole") return isPartitioned(step.target) ? "read whole" : undefined;
+  const keys = step.sources[input].partitions ?? {};
+  const window = Object.entries(step.lookback?.[input] ?? {}).filter(([, n]) => n > 0);
+  if (window.length === 0) return undefined;
+  return "lookback " + window.map(([key, n]) => {
+    const unit = UNITS[keys[key]?.kind] ?? key;
+    return `${window.length > 1 ? `${key} ` : ""}${n} ${unit}${n === 1 ? "" : "s"}`;
+  }).join(", ");
+}
+
+/**
+ * What an edge says: the input name, how the partitions are read, or both (`sites: read whole`).
+ *
+ * @param edge the edge.
+ * @returns the text, or undefined for an edge that says nothing.
+ */
+export function edgeText(edge: Edge): string | undefined {
+  const words = [edge.label, edge.mapping].filter((w) => w !== undefined);
+  return words.length === 0 ? undefined : words.join(": ");
 }
 
 /**
