@@ -6,8 +6,7 @@
  */
 import type { PipelineGraph } from "../core/graph.ts";
 import type { BucketRef, Step } from "../core/lineage.ts";
-import { isPartitioned, mappingOf } from "../core/partition_map.ts";
-import type { PartitionKey } from "../core/partitions.ts";
+import { keySummaries, mappingSummary } from "../core/partition_map.ts";
 
 /** A bucket as a node of the drawing. */
 export interface BucketNode {
@@ -104,7 +103,7 @@ export function drawPlan(graph: PipelineGraph): DrawPlan {
       ref,
       readers: readers.get(ref.location) ?? [],
       writer: writer.get(ref.location),
-      keys: Object.entries(ref.partitions ?? {}).map(([name, key]) => `${name}: ${keyText(key)}`),
+      keys: keySummaries(ref),
     };
     bucketIds.set(ref.location, node.id);
     nodes.push(node);
@@ -124,7 +123,7 @@ export function drawPlan(graph: PipelineGraph): DrawPlan {
       addBucket(step.target);
       for (const [input, ref] of Object.entries(step.sources)) {
         const from = bucketIds.get(ref.location)!;
-        const mapping = mappingText(step, input);
+        const mapping = mappingSummary(step, input);
         edges.push({
           from,
           to: task.id,
@@ -137,47 +136,6 @@ export function drawPlan(graph: PipelineGraph): DrawPlan {
     levels.push(row);
   });
   return { nodes, buckets, levels, edges };
-}
-
-/**
- * A partition key in a few words: `daily from 2026-01-01 (Europe/Paris)`, `north|south`.
- *
- * @param key the key's definition.
- * @returns the text.
- */
-export function keyText(key: PartitionKey): string {
-  if (key.kind === "values") return key.values.join("|");
-  return `${key.kind} from ${key.start}${key.end === undefined ? "" : ` to ${key.end}`}` +
-    (key.timezone === undefined ? "" : ` (${key.timezone})`);
-}
-
-const UNITS: Readonly<Record<string, string>> = {
-  hourly: "hour",
-  daily: "day",
-  weekly: "week",
-  monthly: "month",
-};
-
-/**
- * How a step reads one input's partitions, when it is not simply the same partition: every
- * partition as one frame, a window of earlier ones, or an unpartitioned input read whole for each
- * partition.
- *
- * @param step the step.
- * @param input the input's name.
- * @returns `all partitions`, `lookback 6 days`, `read whole`, or undefined.
- */
-export function mappingText(step: Step, input: string): string | undefined {
-  const mapping = mappingOf(step, input);
-  if (mapping === "all") return "all partitions";
-  if (mapping === "whole") return isPartitioned(step.target) ? "read whole" : undefined;
-  const keys = step.sources[input].partitions ?? {};
-  const window = Object.entries(step.lookback?.[input] ?? {}).filter(([, n]) => n > 0);
-  if (window.length === 0) return undefined;
-  return "lookback " + window.map(([key, n]) => {
-    const unit = UNITS[keys[key]?.kind] ?? key;
-    return `${window.length > 1 ? `${key} ` : ""}${n} ${unit}${n === 1 ? "" : "s"}`;
-  }).join(", ");
 }
 
 /**

@@ -5,7 +5,8 @@
  */
 import type { PipelineGraph } from "../core/graph.ts";
 import type { Step } from "../core/lineage.ts";
-import { type BucketNode, drawPlan, mappingText, titleOf } from "./_drawing.ts";
+import { mappingSummary } from "../core/partition_map.ts";
+import { type BucketNode, drawPlan, titleOf } from "./_drawing.ts";
 
 /** Lines longer than this are wrapped before the task arrow. */
 const WIDTH = 100;
@@ -60,7 +61,7 @@ function next(node: BucketNode): string {
  */
 function inputs(step: Step): string[] {
   return Object.entries(step.sources).map(([name, ref]) => {
-    const mapping = mappingText(step, name);
+    const mapping = mappingSummary(step, name);
     return (step.task.kind === "multi"
       ? `${printable(name)}=${box(ref.location)}`
       : box(ref.location)) +
