@@ -299,13 +299,12 @@ export interface CostEstimate {
   readonly assumptions: readonly string[];
 }
 
-/** The estimate of one step. */
-export interface StepEstimate {
-  /** The task's name. */
-  readonly task: string;
-  /** The resource kind it runs on. */
-  readonly resource: string;
-  /** Estimated bytes read. */
+/** What an estimate says of a piece of work: what it reads and writes, its time and cost. */
+export interface EstimateFigures {
+  /**
+   * Estimated bytes read; for a partition, its own data, its window, every partition or a whole
+   * input.
+   */
   readonly inputBytes: number;
   /** Estimated rows read. */
   readonly inputRows: number;
@@ -317,9 +316,17 @@ export interface StepEstimate {
   readonly seconds: number;
   /** Estimated cost in US dollars. */
   readonly usd: number;
+}
+
+/** The estimate of one step. */
+export interface StepEstimate extends EstimateFigures {
+  /** The task's name. */
+  readonly task: string;
+  /** The resource kind it runs on. */
+  readonly resource: string;
   /**
    * For a step whose target is partitioned: how many partitions it computes in the range; the
-   * figures above are then their sums.
+   * figures are then their sums.
    */
   readonly partitions?: number;
   /** For a step whose target is partitioned: the estimate of each partition, in order. */
@@ -327,21 +334,9 @@ export interface StepEstimate {
 }
 
 /** The estimate of one partition of a step. */
-export interface PartitionEstimate {
+export interface PartitionEstimate extends EstimateFigures {
   /** The partition, `{ date: "2026-01-03" }`. */
   readonly partition: Readonly<Record<string, string>>;
-  /** Estimated bytes read: its own data, its window, every partition or a whole input. */
-  readonly inputBytes: number;
-  /** Estimated rows read. */
-  readonly inputRows: number;
-  /** Estimated bytes written. */
-  readonly outputBytes: number;
-  /** Estimated rows written. */
-  readonly outputRows: number;
-  /** Estimated run time in seconds. */
-  readonly seconds: number;
-  /** Estimated cost in US dollars. */
-  readonly usd: number;
 }
 
 /** The result of cost analysis. */
