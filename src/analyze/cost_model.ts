@@ -8,7 +8,9 @@
 import type { PipelineGraph } from "../core/graph.ts";
 import type { BucketRef, Step } from "../core/lineage.ts";
 import type { Backends } from "../core/backend.ts";
-import type { CostFigures, ModelSettings } from "../core/cost.ts";
+import type { CostFigures, ModelSettings, StepWork } from "../core/cost.ts";
+import { isPartitioned, objectName } from "../core/partition_map.ts";
+import { partitionText, type PartitionValues } from "../core/partitions.ts";
 import { BACKENDS } from "../backends/mod.ts";
 import type { Analysis, CostEstimate, StepEstimate } from "../core/reports.ts";
 import { formatOf } from "../io/file_format.ts";
@@ -22,7 +24,7 @@ import {
   type SizeAssumptions,
 } from "./sizes.ts";
 import type { MeasuredSize } from "./size_probe.ts";
-import { formatBytes } from "../core/units.ts";
+import { formatBytes, formatCount } from "../core/units.ts";
 
 export type { ModelSettings } from "../core/cost.ts";
 export { parseMemoryGb } from "../backends/spark/cost.ts";
@@ -80,6 +82,96 @@ interface Sized {
   readonly rows: number;
 }
 
+/** One execution the model prices: a step over one partition of its target, or over all of it. */
+export interface PricedItem {
+  /** The step. */
+  readonly step: Step;
+  /** The partition it computes; `{}` for an unpartitioned target. */
+  readonly partition: PartitionValues;
+  /** The target, or the target's partition. */
+  readonly target: BucketRef;
+  /**
+   * What it reads, by input name: one partition, a window, every partition, or the whole bucket
+   * (read whole again for each partition of the target).
+   */
+  readonly inputs: Readonly<
+    Record<string, { readonly parts: readonly { readonly ref: BucketRef }[] }>
+  >;
+}
+
+/** The size of a typical partition of a partitioned bucket, from those that hold data. */
+export interface TypicalPartition {
+  /** The median size, in bytes. */
+  readonly bytes: number;
+  /** How many partitions it is the median of. */
+  readonly count: number;
+}
+
+/** What the model prices besides each step's own figures. */
+export interface EstimateScope {
+  /** The executions of a run, upstream first (default: each step once, its inputs read whole). */
+  readonly items?: readonly PricedItem[];
+  /** For each partitioned bucket with data, by location: its typical partition. */
+  readonly typical?: ReadonlyMap<string, TypicalPartition>;
+}
+
+/** What a partitioned bucket's partitions were sized from, for the assumptions. */
+interface PartitionTally {
+  readonly role: "input" | "output";
+  /** Sizes of the partitions measured and read. */
+  readonly measured: number[];
+  /** Partitions read that have no data yet. */
+  assumed: number;
+  /** The size each of those was given. */
+  assumedBytes: number;
+  /** Where that size comes from. */
+  basis: string;
+  /** Partitions written whose previous output sized the estimate. */
+  previous: number;
+}
+
+function newTally(role: "input" | "output"): PartitionTally {
+  return { role, measured: [], assumed: 0, assumedBytes: 0, basis: "", previous: 0 };
+}
+
+/** The assumptions a partitioned bucket's sizes rest on. */
+function tallyNotes(location: string, t: PartitionTally): string[] {
+  const plural = (n: number) => `${formatCount(n)} partition${n === 1 ? "" : "s"}`;
+  const notes: string[] = [];
+  if (t.measured.length > 0) {
+    const total = t.measured.reduce((sum, b) => sum + b, 0);
+    notes.push(
+      `${t.role} '${location}': ${plural(t.measured.length)} read, ${formatBytes(total)} ` +
+        `measured (${formatBytes(Math.min(...t.measured))} to ` +
+        `${formatBytes(Math.max(...t.measured))} each)`,
+    );
+  }
+  if (t.assumed > 0) {
+    notes.push(
+      `${t.role} '${location}': ${plural(t.assumed)} read without data yet, each assumed ` +
+        `${formatBytes(t.assumedBytes)}: ${t.basis}`,
+    );
+  }
+  if (t.previous > 0) {
+    notes.push(
+      `output '${location}': ${plural(t.previous)} sized from a previous run's output`,
+    );
+  }
+  return notes;
+}
+
+/** A step as one execution over its whole inputs. */
+function wholeItem(step: Step): PricedItem {
+  return {
+    step,
+    partition: {},
+    target: step.target,
+    inputs: Object.fromEntries(
+      Object.entries(step.sources).map(([name, ref]) => [name, { parts: [{ ref }] }]),
+    ),
+  };
+}
+
 /** The options of a cost model: every figure can be replaced, for tests and what-ifs. */
 export interface CostModelOptions {
   /** The prices. */
@@ -127,21 +219,35 @@ export class CostModel {
    * Estimates one run of a pipeline.
    *
    * @param graph the pipeline.
-   * @param measured the real sizes of the buckets that hold data, by location.
+   * @param measured the real sizes of the buckets (and partitions) that hold data, by object name
+   *   (`bucket/path`, a partition's values filled in).
+   * @param scope what a run would compute, when it is not each step once over whole inputs, and
+   *   the typical partition of each partitioned bucket.
    * @returns the analysis: one estimate per step, warnings, and the cost with its assumptions.
    */
   estimate(
     graph: PipelineGraph,
     measured: ReadonlyMap<string, MeasuredSize>,
+    scope: EstimateScope = {},
   ): PipelineAnalysis {
     const p = this.#prices;
     const s = this.#settings;
-    const sizes = new Map<string, Sized>();
+    const items = scope.items ?? graph.steps.map(wholeItem);
     const sizeNotes: string[] = [];
-    const rowNotes: string[] = [];
+    const rowNotes = new Set<string>();
     const warnings: string[] = [];
+    /** Sizes of data no priced item writes, and estimates of what items write, by object name. */
+    const sizes = new Map<string, Sized>();
+    const tallies = new Map<string, PartitionTally>();
+    const tally = (ref: BucketRef, role: "input" | "output") => {
+      let found = tallies.get(ref.location);
+      if (!found) tallies.set(ref.location, found = newTally(role));
+      return found;
+    };
+    const writers = new Set(graph.steps.map((step) => step.target.location));
 
     for (const ref of graph.sources) {
+      if (isPartitioned(ref)) continue;
       let size = this.#known(ref, measured, "input", sizeNotes);
       if (size === undefined) {
         size = this.#fromBytes(ref, s.defaultInputBytes);
@@ -150,15 +256,52 @@ export class CostModel {
             `${formatBytes(s.defaultInputBytes)} (declare sizeHint in provider.bucket(...))`,
         );
       }
-      sizes.set(ref.location, size);
+      sizes.set(objectName(ref), size);
     }
+    /** The size of a partition that no priced item writes: measured, or assumed. */
+    const partSize = (ref: BucketRef): Sized => {
+      const key = objectName(ref);
+      const known = sizes.get(key);
+      if (known) return known;
+      const counts = tally(ref, writers.has(ref.location) ? "output" : "input");
+      const real = measured.get(key);
+      let size: Sized;
+      if (real) {
+        counts.measured.push(real.bytes);
+        size = this.#fromBytes(ref, real.bytes);
+      } else {
+        const typical = scope.typical?.get(ref.location);
+        const bytes = typical?.bytes ?? ref.sizeHint ?? s.defaultInputBytes;
+        counts.assumed++;
+        counts.assumedBytes = bytes;
+        counts.basis = typical
+          ? `the median of its ${typical.count} existing partition${typical.count === 1 ? "" : "s"}`
+          : ref.sizeHint !== undefined
+          ? "its sizeHint (a partition's size)"
+          : "no partition has data and it has no sizeHint (declare sizeHint in " +
+            "provider.bucket(...))";
+        size = this.#fromBytes(ref, bytes);
+      }
+      sizes.set(key, size);
+      return size;
+    };
 
-    const steps: StepEstimate[] = [];
-    const byTask: Record<string, number> = {};
-    for (const step of graph.steps) {
-      const inputs = Object.entries(step.sources).map(([name, ref]) => {
-        const size = sizes.get(ref.location) ?? { bytes: 0, rows: 0 };
-        return { name, ref, ...size };
+    const priced = new Map<Step, { item: PricedItem; estimate: StepEstimate; work: StepWork }[]>(
+      graph.steps.map((step) => [step, []]),
+    );
+    for (const item of items) {
+      const step = item.step;
+      const inputs = Object.entries(item.inputs).map(([name, input]) => {
+        let bytes = 0;
+        let rows = 0;
+        for (const part of input.parts) {
+          const size = isPartitioned(part.ref)
+            ? partSize(part.ref)
+            : sizes.get(objectName(part.ref)) ?? { bytes: 0, rows: 0 };
+          bytes += size.bytes;
+          rows += size.rows;
+        }
+        return { name, ref: step.sources[name], bytes, rows, reads: input.parts.length };
       });
       const inputBytes = inputs.reduce((sum, i) => sum + i.bytes, 0);
       const inputRows = inputs.reduce((sum, i) => sum + i.rows, 0);
@@ -167,8 +310,15 @@ export class CostModel {
         0,
       );
 
-      const target = step.target;
-      let output = this.#known(target, measured, "output", sizeNotes);
+      const target = item.target;
+      let output: Sized | undefined;
+      if (isPartitioned(step.target)) {
+        const real = measured.get(objectName(target));
+        if (real) tally(target, "output").previous++;
+        output = real ? this.#fromBytes(target, real.bytes) : undefined;
+      } else {
+        output = this.#known(target, measured, "output", sizeNotes);
+      }
       if (output === undefined) {
         const estimate = estimateOutputRows(
           step,
@@ -179,9 +329,9 @@ export class CostModel {
           rows: estimate.rows,
           bytes: bytesFromRows(estimate.rows, target.schema, formatOf(target.path), this.#sizes),
         };
-        rowNotes.push(`task '${step.task.name}': ${estimate.rule}`);
+        rowNotes.add(`task '${step.task.name}': ${estimate.rule}`);
       }
-      sizes.set(target.location, output);
+      sizes.set(objectName(target), output);
       const outputMemory = output.rows * memoryBytesPerRow(target.schema, this.#sizes);
 
       const seconds = this.#seconds(step, inputBytes + output.bytes, inputMemory + outputMemory);
@@ -192,25 +342,74 @@ export class CostModel {
       };
       const cost = this.#backends[step.task.resource.kind].cost;
       const compute = cost.computeUsd(step, seconds, work, this.#figures());
-      const s3 = this.#s3Usd(inputs.length, output.bytes);
-      warnings.push(...cost.warnings(step, seconds, work, this.#figures()));
+      const reads = inputs.reduce((sum, i) => sum + i.reads, 0);
+      const usd = compute + this.#s3Usd(reads, output.bytes);
+      priced.get(step)!.push({
+        item,
+        work,
+        estimate: {
+          task: step.task.name,
+          resource: step.task.resource.label,
+          inputBytes,
+          inputRows,
+          outputBytes: output.bytes,
+          outputRows: output.rows,
+          seconds,
+          usd,
+        },
+      });
+    }
 
-      const usd = compute + s3;
-      byTask[step.task.name] = usd;
+    const steps: StepEstimate[] = [];
+    const byTask: Record<string, number> = {};
+    for (const [step, done] of priced) {
+      const sum = (f: (e: StepEstimate) => number) =>
+        done.reduce((total, d) => total + f(d.estimate), 0);
+      const largest = done.reduce<(typeof done)[number] | undefined>(
+        (max, d) => max === undefined || d.work.memoryBytes > max.work.memoryBytes ? d : max,
+        undefined,
+      );
+      if (largest) {
+        warnings.push(
+          ...this.#backends[step.task.resource.kind].cost.warnings(
+            step,
+            largest.estimate.seconds,
+            largest.work,
+            this.#figures(),
+          ),
+        );
+      }
+      const usd = sum((e) => e.usd);
+      byTask[step.task.name] = (byTask[step.task.name] ?? 0) + usd;
+      const partitioned = isPartitioned(step.target);
       steps.push(Object.freeze({
         task: step.task.name,
         resource: step.task.resource.label,
-        inputBytes,
-        inputRows,
-        outputBytes: output.bytes,
-        outputRows: output.rows,
-        seconds,
+        inputBytes: sum((e) => e.inputBytes),
+        inputRows: sum((e) => e.inputRows),
+        outputBytes: sum((e) => e.outputBytes),
+        outputRows: sum((e) => e.outputRows),
+        seconds: sum((e) => e.seconds),
         usd,
+        ...(partitioned
+          ? {
+            partitions: done.length,
+            perPartition: Object.freeze(done.map((d) => {
+              const { task: _task, resource: _resource, ...figures } = d.estimate;
+              return Object.freeze({ partition: d.item.partition, ...figures });
+            })),
+          }
+          : {}),
       }));
     }
+    for (const [location, counts] of tallies) sizeNotes.push(...tallyNotes(location, counts));
 
     const waves = graph.levels.filter((level) => level.length > 1).length;
-    const stateTransitions = graph.steps.length + waves + 2;
+    const partitionTexts = new Set(
+      items.filter((i) => isPartitioned(i.step.target)).map((i) => partitionText(i.partition)),
+    );
+    const partitioned = graph.buckets.some(isPartitioned);
+    const stateTransitions = items.length + waves + 2;
     const s3Buckets = new Set(graph.steps.map((step) => step.target.bucket)).size;
     // The journal and the run record in the state bucket, a LIST of its journals and of its run
     // records, and a LIST of the run's staging per S3 bucket written.
@@ -229,7 +428,7 @@ export class CostModel {
 
     const assumptions = Object.freeze([
       ...sizeNotes,
-      ...this.#modelNotes(graph, stateTransitions, waves, runRequests),
+      ...this.#modelNotes(graph, stateTransitions, waves, runRequests, partitioned),
       ...rowNotes,
     ]);
     const totalUsd = Object.values(byTask).reduce((sum, usd) => sum + usd, 0) + orchestrationUsd;
@@ -237,6 +436,7 @@ export class CostModel {
     return Object.freeze({
       pipeline: graph.name,
       steps: Object.freeze(steps),
+      ...(partitioned ? { partitions: partitionTexts.size } : {}),
       warnings: Object.freeze(warnings),
       details: Object.freeze({
         orchestrationUsd,
@@ -312,6 +512,7 @@ export class CostModel {
     transitions: number,
     waves: number,
     runRequests: number,
+    partitioned: boolean,
   ): string[] {
     const p = this.#prices;
     const s = this.#settings;
@@ -338,8 +539,9 @@ export class CostModel {
         "per S3 bucket written)",
       `S3 storage: each output is kept a month and overwritten ${s.runsPerMonth} times in it ` +
         "(a daily schedule), so a run pays 1/30 of a month; inputs are not charged",
-      `Step Functions: ${transitions} state transitions per run (one per task, ` +
-        `${waves} for parallel waves, start and end), no retries`,
+      `Step Functions: ${transitions} state transitions per run (one per task` +
+        `${partitioned ? " and partition" : ""}, ${waves} for parallel waves, start and end), ` +
+        "no retries",
     );
     return notes;
   }

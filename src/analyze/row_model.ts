@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type pl from "../polars.ts";
+import pl from "../polars.ts";
 import type { Step } from "../core/lineage.ts";
 import { emptyFrame } from "../schema/schema.ts";
 import { callTask } from "../core/apply_task.ts";
@@ -147,8 +147,31 @@ export function estimateOutputRows(
  * shows what the task's code does).
  */
 function describeTaskPlan(step: Step): string {
+  let found = described.get(step);
+  if (found === undefined) {
+    try {
+      found = describeNew(step);
+    } catch (error) {
+      found = error instanceof Error ? error : new Error(String(error));
+    }
+    described.set(step, found);
+  }
+  if (found instanceof Error) throw found;
+  return found;
+}
+
+/** Each step's plan description, or why it has none: a partitioned step is priced per partition. */
+const described = new WeakMap<Step, string | Error>();
+
+function describeNew(step: Step): string {
+  // A partitioned input comes with its keys as String columns, as a run reads it.
   const frames: Record<string, pl.LazyDataFrame> = Object.fromEntries(
-    Object.entries(step.sources).map(([name, ref]) => [name, emptyFrame(ref.schema).lazy()]),
+    Object.entries(step.sources).map(([name, ref]) => [
+      name,
+      emptyFrame(ref.schema).lazy().withColumns(
+        ...Object.keys(ref.partitions ?? {}).map((k) => pl.lit(null).cast(pl.Utf8).alias(k)),
+      ),
+    ]),
   );
   const plan = callTask(step, frames);
   return plan.describePlan();

@@ -6,6 +6,13 @@
  * @module
  */
 import type { BucketRef } from "../core/lineage.ts";
+import { atPartition } from "../core/partition_map.ts";
+import {
+  fixedPrefix,
+  partitionText,
+  type PartitionValues,
+  pathMatcher,
+} from "../core/partitions.ts";
 import type { StorageMode } from "../core/reports.ts";
 import { FileStorage } from "../io/file_storage.ts";
 
@@ -62,4 +69,78 @@ export function cloudSizeProbe(): SizeProbe {
  */
 export function sizeProbe(mode: StorageMode): SizeProbe {
   return mode === "cloud" ? cloudSizeProbe() : localSizeProbe();
+}
+
+/** One partition that holds data, and its size. */
+export interface MeasuredPartition extends MeasuredSize {
+  /** Its values. */
+  readonly partition: PartitionValues;
+}
+
+/**
+ * Measures every partition of a partitioned bucket that holds data, by its text
+ * (`date=2026-01-03`).
+ */
+export type PartitionSizes = (ref: BucketRef) => Promise<ReadonlyMap<string, MeasuredPartition>>;
+
+/**
+ * Sizes of a partitioned bucket's local files: its folder listed, each file's size read.
+ *
+ * @returns the measure.
+ */
+export function localPartitionSizes(): PartitionSizes {
+  const probe = localSizeProbe();
+  return async (ref) => {
+    const found = await new FileStorage(ref.settings.localRoot).partitions(ref);
+    const sized = await Promise.all(
+      found.map(async (partition) => ({
+        partition,
+        size: await probe(atPartition(ref, partition)),
+      })),
+    );
+    return new Map(
+      sized.filter((p) => p.size !== undefined).map((p) => [
+        partitionText(p.partition),
+        { ...p.size!, partition: p.partition },
+      ]),
+    );
+  };
+}
+
+/**
+ * Sizes of a partitioned bucket's S3 objects, from one listing of its prefix.
+ *
+ * @returns the measure.
+ * @throws {StorageError} from the measure when S3 cannot be reached or refuses the listing.
+ */
+export function cloudPartitionSizes(): PartitionSizes {
+  return async (ref) => {
+    const { S3Storage } = await import("../io/s3/s3_storage.ts");
+    const storage = new S3Storage(ref.settings.region);
+    const match = pathMatcher(ref.path, ref.partitions ?? {});
+    const objects = await storage.list(ref.bucket, fixedPrefix(ref.path), {
+      location: ref.location,
+    });
+    const out = new Map<string, MeasuredPartition>();
+    for (const object of objects) {
+      const partition = match(object.key);
+      if (!partition) continue;
+      out.set(partitionText(partition), {
+        partition,
+        bytes: object.size,
+        where: storage.uriOf(atPartition(ref, partition)),
+      });
+    }
+    return out;
+  };
+}
+
+/**
+ * The partition measure for a storage mode.
+ *
+ * @param mode `local` or `cloud`.
+ * @returns the measure.
+ */
+export function partitionSizes(mode: StorageMode): PartitionSizes {
+  return mode === "cloud" ? cloudPartitionSizes() : localPartitionSizes();
 }

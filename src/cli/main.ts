@@ -14,7 +14,7 @@ import type {
   StorageMode,
   VisualizeFormat,
 } from "../core/reports.ts";
-import { formatAnalysis, formatPipelineShares } from "../analyze/analysis_text.ts";
+import { analysisJson, formatAnalysis, formatPipelineShares } from "../analyze/analysis_text.ts";
 import { formatCheck } from "../engine/check.ts";
 import { BACKENDS } from "../backends/mod.ts";
 import { discoverPipelines, type FoundPipeline } from "../core/discover.ts";
@@ -51,7 +51,8 @@ Commands:
   check       run every task on empty frames and compare its real output schema with its bucket
   visualize   draw the module's pipelines as one graph (Mermaid by default)
   generate    write Terraform for the module's pipelines
-  analyze     estimate the cost of a run of the module, and each pipeline's share
+  analyze     estimate the cost of a run of the module, and each pipeline's share; a
+              partitioned module partition by partition over a range (--partition)
   ui          serve a web page of the module: its graph with what is up to date, stale (and
               why), failed or running; each bucket's schema, versions, rows and column lineage;
               every run with its timeline and errors. It follows runs as they happen
@@ -79,10 +80,11 @@ Options:
   --wait SECONDS              'run' waits up to SECONDS for another run writing the same
                               buckets (default: refuse at once, naming that run)
   --force [TASK ...]          'run' and 'plan': recompute every step, or the named tasks
-  --partition KEY=VALUES      'run' and 'plan': only these partitions (repeatable); VALUES is
-                              one value, several joined by ',', or a range FROM..TO (inclusive)
+  --partition KEY=VALUES      'run', 'plan' and 'analyze': only these partitions (repeatable);
+                              VALUES is one value, several joined by ',', or a range FROM..TO
+                              (inclusive)
   --detailed-exitcode         'plan' exits 0 when nothing would run, 2 when something would
-  --json                      'plan', 'runs' and 'lineage' print JSON
+  --json                      'plan', 'analyze', 'runs' and 'lineage' print JSON
   --column NAME               the column 'lineage' traces
   --prune                     'runs' removes runs older than the retention from the ledger
   --retention DAYS            how long --prune keeps runs (default: 90)
@@ -324,7 +326,12 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
         }, io);
       }
       case "analyze":
-        return await analyze(pipelines, module, io, maxUsd, values.mode as StorageMode);
+        return await analyze(pipelines, module, io, {
+          maxUsd,
+          storage: values.mode as StorageMode,
+          json: values.json,
+          ...(partitions ? { partitions } : {}),
+        });
     }
     return 2;
   } catch (error) {
@@ -379,22 +386,34 @@ function moduleName(pipelines: readonly FoundPipeline[], module: string): string
   return pipelines.length === 1 ? pipelines[0].name : basename(module).replace(/\.[^.]+$/, "");
 }
 
+/** What `analyze` was asked. */
+interface AnalyzeRequest {
+  readonly maxUsd?: number;
+  readonly storage: StorageMode;
+  readonly json: boolean;
+  readonly partitions?: PartitionSelection;
+}
+
 async function analyze(
   pipelines: readonly FoundPipeline[],
   module: string,
   io: CliIo,
-  maxUsd: number | undefined,
-  storage: StorageMode,
+  { maxUsd, storage, json, partitions }: AnalyzeRequest,
 ): Promise<number> {
   // The module as one graph: shared steps are estimated once, and the total is the module's.
   const name = moduleName(pipelines, module);
   const whole = pipelines.length === 1
     ? pipelines[0].bucket.withName(name, pipelines[0].bucket.description)
     : combined(pipelines, module, name);
-  const analysis = await whole.run({ mode: "analyze", storage });
+  const analysis = await whole.run({
+    mode: "analyze",
+    storage,
+    ...(partitions ? { partitions } : {}),
+  });
   const cost = analysis.estimatedCost();
-  io.out(formatAnalysis(analysis));
-  if (pipelines.length > 1) {
+  if (json) io.out(JSON.stringify(analysisJson(analysis), null, 2));
+  else io.out(formatAnalysis(analysis));
+  if (pipelines.length > 1 && !json) {
     io.out(formatPipelineShares(
       analysis,
       pipelines.map((p) => ({ name: p.name, tasks: p.bucket.lineage.map((s) => s.task.name) })),

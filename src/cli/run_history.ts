@@ -5,6 +5,7 @@
  * @module
  */
 import type { Bucket } from "../core/bucket.ts";
+import { partitionText } from "../core/partitions.ts";
 import type { PlanReport, StorageMode } from "../core/reports.ts";
 import { checksLine, formatBytes, formatCount } from "../engine/progress.ts";
 import type { Ledger, RunRecord, RunSummary } from "../engine/ledger/ledger.ts";
@@ -17,8 +18,10 @@ import type { CliIo } from "./main.ts";
  * @returns the text.
  */
 export function formatPlan(report: PlanReport): string {
+  const partitioned = report.steps.some((s) => s.partition !== undefined);
   const rows = report.steps.map((s) => [
     s.task,
+    ...(partitioned ? [s.partition ? partitionText(s.partition) : ""] : []),
     s.action === "run" ? "would run" : s.action === "skip" ? "up to date" : "cannot run",
     s.reason,
     s.target,
@@ -26,13 +29,22 @@ export function formatPlan(report: PlanReport): string {
   ]);
   const running = report.steps.filter((s) => s.action === "run").length;
   const failing = report.steps.filter((s) => s.action === "fail").length;
+  const partitions = report.partitions ?? 0;
+  const perPartition = report.steps
+    .filter((s) => s.action === "run" && s.partition !== undefined)
+    .reduce((sum, s) => sum + s.usd, 0) / (partitions || 1);
   const head = [
     `plan of '${report.pipeline}' (${report.mode}): ${running} of ${report.steps.length} steps ` +
-    `would run${failing > 0 ? `, ${failing} cannot run` : ""}, estimated $${
-      report.estimatedUsd.toFixed(6)
-    }`,
+    `would run${failing > 0 ? `, ${failing} cannot run` : ""}${
+      report.partitions === undefined
+        ? ""
+        : `, in ${partitions} partition${partitions === 1 ? "" : "s"}${
+          partitions > 0 ? ` ($${perPartition.toFixed(6)} per partition)` : ""
+        }`
+    }, estimated $${report.estimatedUsd.toFixed(6)}`,
   ];
-  return [...head, ...table(["task", "action", "reason", "target", "cost"], rows, [4])].join("\n");
+  const header = ["task", ...(partitioned ? ["partition"] : []), "action", "reason", "target"];
+  return [...head, ...table([...header, "cost"], rows, [header.length])].join("\n");
 }
 
 /** What `runs` was asked. */

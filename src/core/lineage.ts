@@ -56,7 +56,10 @@ export interface BucketRef {
   readonly location: string;
   /** The columns the data has. */
   readonly schema: Schema;
-  /** Expected size in bytes when there is no data yet, for cost estimates. */
+  /**
+   * Expected size in bytes when there is no data yet, for cost estimates; for a partitioned
+   * bucket, the size of one partition.
+   */
   readonly sizeHint?: number;
   /** The provider settings storage uses. */
   readonly settings: ProviderSettings;

@@ -12,6 +12,7 @@ import {
   describeKey,
   fillPath,
   isValueOf,
+  keySummary,
   type PartitionKey,
   type PartitionKeys,
   partitionText,
@@ -32,6 +33,45 @@ export type Mapping = "same" | "all" | "whole";
 export function mappingOf(step: Step, input: string): Mapping {
   if (!isPartitioned(step.sources[input])) return "whole";
   return isPartitioned(step.target) ? "same" : "all";
+}
+
+const UNITS: Readonly<Record<string, string>> = {
+  hourly: "hour",
+  daily: "day",
+  weekly: "week",
+  monthly: "month",
+};
+
+/**
+ * How a step reads one input's partitions, when it is not simply the same partition: every
+ * partition as one frame, a window of earlier ones, or an unpartitioned input read whole for each
+ * partition.
+ *
+ * @param step the step.
+ * @param input the input's name.
+ * @returns `all partitions`, `lookback 6 days`, `read whole`, or undefined.
+ */
+export function mappingSummary(step: Step, input: string): string | undefined {
+  const mapping = mappingOf(step, input);
+  if (mapping === "all") return "all partitions";
+  if (mapping === "whole") return isPartitioned(step.target) ? "read whole" : undefined;
+  const keys = step.sources[input].partitions ?? {};
+  const window = Object.entries(step.lookback?.[input] ?? {}).filter(([, n]) => n > 0);
+  if (window.length === 0) return undefined;
+  return "lookback " + window.map(([key, n]) => {
+    const unit = UNITS[keys[key]?.kind] ?? key;
+    return `${window.length > 1 ? `${key} ` : ""}${n} ${unit}${n === 1 ? "" : "s"}`;
+  }).join(", ");
+}
+
+/**
+ * A bucket's partition keys in a few words each, `date: daily from 2026-01-01`, for drawings.
+ *
+ * @param ref the bucket.
+ * @returns one text per key; empty for an unpartitioned bucket.
+ */
+export function keySummaries(ref: BucketRef): string[] {
+  return Object.entries(ref.partitions ?? {}).map(([name, key]) => `${name}: ${keySummary(key)}`);
 }
 
 /**

@@ -296,6 +296,18 @@ export function describeKey(key: PartitionKey): string {
 }
 
 /**
+ * A partition key in a few words: `daily from 2026-01-01 (Europe/Paris)`, `north|south`.
+ *
+ * @param key the key's definition.
+ * @returns the text.
+ */
+export function keySummary(key: PartitionKey): string {
+  if (key.kind === "values") return key.values.join("|");
+  return `${key.kind} from ${key.start}${key.end === undefined ? "" : ` to ${key.end}`}` +
+    (key.timezone === undefined ? "" : ` (${key.timezone})`);
+}
+
+/**
  * The values of a key from one value to another, inclusive, in order.
  *
  * @param key a time key.

@@ -87,6 +87,14 @@ export interface AnalyzeOptions {
    * run in the provider's cloud mode runs it).
    */
   readonly asDeployed?: boolean;
+  /**
+   * The partitions to price, by key, as a run's `partitions` (CLI `--partition
+   * date=2026-01-01..2026-01-31`). Default: every partition from each key's start to its end or
+   * the last complete one. A partition whose input has no data yet is priced at the size of a
+   * typical existing partition of that bucket, else its `sizeHint` (per partition), else the
+   * model's default, and the assumptions say so.
+   */
+  readonly partitions?: PartitionSelection;
 }
 
 /** Options for `plan`: what a run would do, without running anything. */
@@ -132,6 +140,8 @@ export interface PlanReport {
   readonly steps: readonly PlannedStep[];
   /** The estimated cost of the steps that would run, in US dollars. */
   readonly estimatedUsd: number;
+  /** For a partitioned pipeline: how many partitions have a step that would run. */
+  readonly partitions?: number;
   /** What to know about the prediction (tasks whose fingerprint uses their source text). */
   readonly notes: readonly string[];
 }
@@ -296,13 +306,12 @@ export interface CostEstimate {
   readonly assumptions: readonly string[];
 }
 
-/** The estimate of one step. */
-export interface StepEstimate {
-  /** The task's name. */
-  readonly task: string;
-  /** The resource kind it runs on. */
-  readonly resource: string;
-  /** Estimated bytes read. */
+/** What an estimate says of a piece of work: what it reads and writes, its time and cost. */
+export interface EstimateFigures {
+  /**
+   * Estimated bytes read; for a partition, its own data, its window, every partition or a whole
+   * input.
+   */
   readonly inputBytes: number;
   /** Estimated rows read. */
   readonly inputRows: number;
@@ -316,12 +325,35 @@ export interface StepEstimate {
   readonly usd: number;
 }
 
+/** The estimate of one step. */
+export interface StepEstimate extends EstimateFigures {
+  /** The task's name. */
+  readonly task: string;
+  /** The resource kind it runs on. */
+  readonly resource: string;
+  /**
+   * For a step whose target is partitioned: how many partitions it computes in the range; the
+   * figures are then their sums.
+   */
+  readonly partitions?: number;
+  /** For a step whose target is partitioned: the estimate of each partition, in order. */
+  readonly perPartition?: readonly PartitionEstimate[];
+}
+
+/** The estimate of one partition of a step. */
+export interface PartitionEstimate extends EstimateFigures {
+  /** The partition, `{ date: "2026-01-03" }`. */
+  readonly partition: Readonly<Record<string, string>>;
+}
+
 /** The result of cost analysis. */
 export interface Analysis {
   /** The pipeline's name. */
   readonly pipeline: string;
   /** One estimate per step, in dependency order. */
   readonly steps: readonly StepEstimate[];
+  /** For a partitioned pipeline: how many partitions the estimate covers. */
+  readonly partitions?: number;
   /** Problems found, such as a serverless task that will not fit Lambda's limits. */
   readonly warnings: readonly string[];
   /**

@@ -47,6 +47,7 @@ import { locateParseError } from "../io/text_input.ts";
 import { failpoint } from "../io/_failpoint.ts";
 import { applyTask } from "../core/apply_task.ts";
 import { auditFrame, enforceChecks } from "../core/checks_audit.ts";
+import { NativeMemory } from "./native_memory.ts";
 import { printer, type Progress, silent } from "./progress.ts";
 import { scheduleNodes } from "./schedule.ts";
 
@@ -238,6 +239,7 @@ export async function executeGraph(
   };
   const reportOf = new Map<WorkItem, StepReport>();
   const backfill = partitioned ? progress.backfill?.(work) : undefined;
+  const memory = partitioned ? new NativeMemory() : undefined;
   const finish = async (item: WorkItem, report: StepReport) => {
     reports.push(report);
     reportOf.set(item, report);
@@ -398,6 +400,7 @@ export async function executeGraph(
       });
       if (written.checks?.length) await audits.record(item.target, content, written.checks);
       checks = [...checks, ...(written.checks ?? [])];
+      memory?.computed(written.bytes);
       await finish(item, {
         ...base,
         status: "ran",

@@ -75,6 +75,11 @@ export interface WorkContext {
    * @returns their values.
    */
   partitions(ref: BucketRef): Promise<PartitionValues[]>;
+  /**
+   * For an estimate rather than a run: keep every partition of the range, also those whose
+   * inputs do not exist yet, and list those inputs among the parts read (and in `missing`).
+   */
+  readonly estimate?: boolean;
 }
 
 /**
@@ -154,13 +159,13 @@ export async function expandWork(graph: PipelineGraph, context: WorkContext): Pr
           if (item) upstream.add(item);
           else if (!have.has(text)) {
             missing.push(`'${ref.location}' ${text}`);
-            continue;
+            if (!context.estimate) continue;
           }
           parts.push({ ref: atPartition(ref, values), partition: values });
         }
         inputs[name] = { mapping, parts };
       }
-      if (missing.length > 0 && !explicit) continue;
+      if (missing.length > 0 && !explicit && !context.estimate) continue;
       const text = partitionText(partition);
       const item: WorkItem = {
         step,

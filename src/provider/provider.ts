@@ -33,7 +33,10 @@ export interface BucketSpec<
   readonly path: P;
   /** The columns. */
   readonly schema: S;
-  /** Expected size in bytes before any data exists, for cost estimates. */
+  /**
+   * Expected size in bytes before any data exists, for cost estimates; for a partitioned bucket, the
+   * size of one partition.
+   */
   readonly sizeHint?: number;
   /**
    * How a `.csv` bucket's files are laid out: separator, quote, null values, date and datetime

@@ -8,6 +8,7 @@
 import { NoDataError } from "../core/errors.ts";
 import type { PipelineGraph } from "../core/graph.ts";
 import type { BucketRef, Step } from "../core/lineage.ts";
+import { keySummaries, mappingSummary } from "../core/partition_map.ts";
 import type { CheckResult } from "../core/reports.ts";
 import type { RunRecord, RunSummary } from "../engine/ledger/ledger.ts";
 import { dtypeName } from "../schema/dtypes.ts";
@@ -89,6 +90,8 @@ export interface GraphNode {
   readonly description?: string;
   /** How many partitions the last run left up to date, for a partitioned bucket. */
   readonly partitions?: PartitionCount;
+  /** A partitioned bucket's keys, each as `date: daily from 2026-01-01`. */
+  readonly keys?: readonly string[];
 }
 
 /** An edge: a bucket a task reads, or the bucket a task writes. */
@@ -99,6 +102,8 @@ export interface GraphEdge {
   readonly to: string;
   /** The task's input name, for a task with several inputs. */
   readonly label?: string;
+  /** How the task reads the input's partitions, when not the same partition (`all partitions`). */
+  readonly mapping?: string;
 }
 
 /** A run as the runs list shows it. */
@@ -202,6 +207,8 @@ export interface BucketView {
   };
   /** Partitions the last run left up to date, for a partitioned bucket. */
   readonly partitions?: PartitionCount;
+  /** A partitioned bucket's keys, each as `date: daily from 2026-01-01`. */
+  readonly keys?: readonly string[];
 }
 
 /** A bucket's first rows, each cell as text (`null` for a null). */
@@ -304,6 +311,7 @@ export class ModuleData {
         ? states.get(producer)!
         : sourceState(await this.#store.present(ref), this.#store.where(ref));
       const partitions = partitionCount(ref.location, latestSteps);
+      const keys = keySummaries(ref);
       nodes.push({
         id: bucketId(ref.location),
         kind: "bucket",
@@ -312,6 +320,7 @@ export class ModuleData {
         location: ref.location,
         ...state,
         ...(partitions ? { partitions } : {}),
+        ...(keys.length > 0 ? { keys } : {}),
       });
     }
     const edges: GraphEdge[] = [];
@@ -326,10 +335,12 @@ export class ModuleData {
       });
       const inputs = Object.entries(step.sources);
       for (const [input, ref] of inputs) {
+        const mapping = mappingSummary(step, input);
         edges.push({
           from: bucketId(ref.location),
           to: taskId(step.task.name),
           ...(inputs.length > 1 ? { label: input } : {}),
+          ...(mapping === undefined ? {} : { mapping }),
         });
       }
       edges.push({ from: taskId(step.task.name), to: bucketId(step.target.location) });
@@ -436,6 +447,7 @@ export class ModuleData {
       checks,
       lineage: this.#lineage(location, producer, consumers),
       ...(node.partitions ? { partitions: node.partitions } : {}),
+      ...(node.keys ? { keys: node.keys } : {}),
     };
   }
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { GlacierError } from "../core/errors.ts";
-import { pl, Provider, schema, t } from "../../mod.ts";
+import { daily, pl, Provider, schema, t } from "../../mod.ts";
 import { columnLineage } from "../lineage/column_lineage.ts";
 import { localStore } from "./local_store.ts";
 import { ModuleData } from "./module_data.ts";
@@ -46,8 +46,10 @@ async function shop() {
   return { root, pipeline, write, data, get };
 }
 
-const stateOf = (body: { nodes: { id: string; state: string; reason: string }[] }, id: string) =>
-  body.nodes.find((n) => n.id === id);
+const stateOf = (
+  body: { nodes: { id: string; state: string; reason: string; keys?: string[] }[] },
+  id: string,
+) => body.nodes.find((n) => n.id === id);
 
 Deno.test("the module's graph: never run, then up to date after a run, then stale and why", async () => {
   const { pipeline, write, get } = await shop();
@@ -211,4 +213,39 @@ Deno.test("the page escapes what it shows and runs only its own scripts", async 
   assert.match(page.html, /Glacier · &lt;img src=x onerror=alert\(1\)&gt;/);
   assert.match(page.csp, /script-src 'sha256-[^']+' 'sha256-[^']+'; /);
   assert.match(page.csp, /default-src 'none'/);
+});
+
+Deno.test("a partitioned module: buckets carry their keys, edges how partitions are read", async () => {
+  const root = await Deno.makeTempDir({ prefix: "glacier-ui-" });
+  const provider = new Provider({ localRoot: root });
+  const S = schema({ v: t.float64 });
+  const keys = { date: daily({ start: "2026-01-01" }) };
+  const raw = provider.bucket({
+    bucket: "ui-days",
+    path: "raw/{date}.parquet",
+    schema: S,
+    partitions: keys,
+  });
+  const total = provider.bucket({ bucket: "ui-days", path: "total.parquet", schema: S });
+  const sum = provider.local().task(
+    { name: "sum", input: S, output: S },
+    (df) => df.select(pl.col("v").sum()),
+  );
+  const graph = raw.transform(sum).to(total).withName("days").graph();
+  const data = new ModuleData(
+    { module: "days.ts", name: "days", pipelines: [{ name: "days" }], graph, columnLineage },
+    localStore(graph),
+  );
+  const handler = uiHandler(data, await buildPage("days"), {});
+  const body = await (await handler(new Request("http://127.0.0.1:8080/api/module"))).json();
+  assert.deepEqual(stateOf(body, "bucket:ui-days/raw/{date}.parquet")?.keys, [
+    "date: daily from 2026-01-01",
+  ]);
+  assert.equal(stateOf(body, "bucket:ui-days/total.parquet")?.keys, undefined);
+  assert.deepEqual(
+    body.edges.filter((e: { mapping?: string }) => e.mapping).map((e: { mapping: string }) =>
+      e.mapping
+    ),
+    ["all partitions"],
+  );
 });

@@ -6,6 +6,7 @@
  */
 import type { PipelineGraph } from "../core/graph.ts";
 import type { BucketRef, Step } from "../core/lineage.ts";
+import { keySummaries, mappingSummary } from "../core/partition_map.ts";
 
 /** A bucket as a node of the drawing. */
 export interface BucketNode {
@@ -19,6 +20,8 @@ export interface BucketNode {
   readonly readers: readonly string[];
   /** The name of the task that writes the bucket; undefined for a source. */
   readonly writer?: string;
+  /** Its partition keys, each as `date: daily from 2026-01-01`; empty when unpartitioned. */
+  readonly keys: readonly string[];
 }
 
 /** A step as a node of the drawing: the task, where it runs and what it reads and writes. */
@@ -41,6 +44,11 @@ export interface Edge {
   readonly to: string;
   /** The input name, on the edges into a multi-source task. */
   readonly label?: string;
+  /**
+   * How the task reads the input's partitions, when it is not the same partition:
+   * `all partitions`, `lookback 6 days`, `read whole`.
+   */
+  readonly mapping?: string;
 }
 
 /** The nodes and edges of a pipeline graph, as every rendering draws them. */
@@ -95,6 +103,7 @@ export function drawPlan(graph: PipelineGraph): DrawPlan {
       ref,
       readers: readers.get(ref.location) ?? [],
       writer: writer.get(ref.location),
+      keys: keySummaries(ref),
     };
     bucketIds.set(ref.location, node.id);
     nodes.push(node);
@@ -114,18 +123,30 @@ export function drawPlan(graph: PipelineGraph): DrawPlan {
       addBucket(step.target);
       for (const [input, ref] of Object.entries(step.sources)) {
         const from = bucketIds.get(ref.location)!;
-        edges.push(
-          step.task.kind === "multi" ? { from, to: task.id, label: input } : {
-            from,
-            to: task.id,
-          },
-        );
+        const mapping = mappingSummary(step, input);
+        edges.push({
+          from,
+          to: task.id,
+          ...(step.task.kind === "multi" ? { label: input } : {}),
+          ...(mapping === undefined ? {} : { mapping }),
+        });
       }
       edges.push({ from: task.id, to: bucketIds.get(step.target.location)! });
     }
     levels.push(row);
   });
   return { nodes, buckets, levels, edges };
+}
+
+/**
+ * What an edge says: the input name, how the partitions are read, or both (`sites: read whole`).
+ *
+ * @param edge the edge.
+ * @returns the text, or undefined for an edge that says nothing.
+ */
+export function edgeText(edge: Edge): string | undefined {
+  const words = [edge.label, edge.mapping].filter((w) => w !== undefined);
+  return words.length === 0 ? undefined : words.join(": ");
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import type { PipelineGraph } from "../core/graph.ts";
 import type { Step } from "../core/lineage.ts";
+import { mappingSummary } from "../core/partition_map.ts";
 import { type BucketNode, drawPlan, titleOf } from "./_drawing.ts";
 
 /** Lines longer than this are wrapped before the task arrow. */
@@ -18,6 +19,12 @@ const LEGEND = [
   ["[a] + [b] --(task @ resource)--> [c]", "task reads a and b on resource, writes c"],
   ["=> task, ...", "the tasks that read the bucket next"],
   ["(output)", "a bucket no task reads: a result of the pipeline"],
+];
+
+const PARTITION_LEGEND = [
+  ["[a] (all partitions)", "every partition of a, as one frame"],
+  ["[a] (lookback 6 days)", "each partition with the 6 before it"],
+  ["[a] (read whole)", "an unpartitioned a, read whole for each partition"],
 ];
 
 /**
@@ -48,11 +55,18 @@ function next(node: BucketNode): string {
   return node.readers.length > 0 ? `=> ${node.readers.map(printable).join(", ")}` : "(output)";
 }
 
-/** The inputs of a step: `[a]`, or `name=[a] + name=[b]` for a multi-source task. */
+/**
+ * The inputs of a step: `[a]`, or `name=[a] + name=[b]` for a multi-source task, each followed by
+ * how its partitions are read when it is not the same partition (`[a] (lookback 6 days)`).
+ */
 function inputs(step: Step): string[] {
-  return Object.entries(step.sources).map(([name, ref]) =>
-    step.task.kind === "multi" ? `${printable(name)}=${box(ref.location)}` : box(ref.location)
-  );
+  return Object.entries(step.sources).map(([name, ref]) => {
+    const mapping = mappingSummary(step, name);
+    return (step.task.kind === "multi"
+      ? `${printable(name)}=${box(ref.location)}`
+      : box(ref.location)) +
+      (mapping === undefined ? "" : ` (${mapping})`);
+  });
 }
 
 /**
@@ -81,7 +95,9 @@ function wrap(inputs: readonly string[], rest: readonly string[]): string[] {
  * Draws a pipeline as text: a title, the source buckets and the tasks that read them, one
  * section per level with one line per step (`[in] --(task @ resource)--> [out]`, arrows aligned
  * within a level, and where the output goes next), the outputs, and a legend. Steps too long for
- * 100 columns wrap onto indented lines. Only control characters are escaped.
+ * 100 columns wrap onto indented lines. A partitioned pipeline adds how each input's partitions
+ * are read (when it is not the same partition) and a section of the partitioned buckets with
+ * their keys. Only control characters are escaped.
  *
  * @example
  * ```ts
@@ -156,9 +172,20 @@ export function renderAscii(graph: PipelineGraph): string {
     lines.push(`${INDENT}${sinks[i].padEnd(sinkWidth)}  <= ${printable(writer ?? "")}`);
   });
 
+  const partitioned = plan.buckets.filter((node) => node.keys.length > 0);
+  if (partitioned.length > 0) {
+    lines.push("", "Partitions");
+    const boxes = partitioned.map((node) => box(node.ref.location));
+    const width = Math.max(...boxes.map((b) => b.length));
+    partitioned.forEach((node, i) => {
+      lines.push(`${INDENT}${boxes[i].padEnd(width)}  ${node.keys.map(printable).join(", ")}`);
+    });
+  }
+
   lines.push("", "Legend");
-  const legendWidth = Math.max(...LEGEND.map(([sign]) => sign.length));
-  for (const [sign, meaning] of LEGEND) {
+  const legend = partitioned.length > 0 ? [...LEGEND, ...PARTITION_LEGEND] : LEGEND;
+  const legendWidth = Math.max(...legend.map(([sign]) => sign.length));
+  for (const [sign, meaning] of legend) {
     lines.push(`${INDENT}${sign.padEnd(legendWidth)}  ${meaning}`);
   }
   return lines.join("\n") + "\n";

@@ -4,7 +4,7 @@
  * @module
  */
 import type { PipelineGraph } from "../core/graph.ts";
-import { colours, drawPlan, titleOf } from "./_drawing.ts";
+import { colours, drawPlan, edgeText, titleOf } from "./_drawing.ts";
 
 const ESCAPES: Readonly<Record<string, string>> = {
   "\\": "\\\\",
@@ -35,7 +35,9 @@ function quote(text: string): string {
 /**
  * Draws a pipeline as a Graphviz digraph, left to right: buckets are cylinders, tasks are rounded
  * boxes with their resource on a second line, filled by resource kind, and the edges into a
- * multi-source task carry the input name. The pipeline's name is the graph's label.
+ * multi-source task carry the input name. A partitioned bucket lists its keys under its location,
+ * and an edge says how the task reads the partitions when it is not the same partition. The
+ * pipeline's name is the graph's label.
  *
  * @example
  * ```ts
@@ -68,7 +70,9 @@ export function renderDot(graph: PipelineGraph): string {
     if (node.kind === "bucket") {
       const { fill, stroke } = colours("bucket");
       lines.push(
-        `  ${node.id} [label=${quote(node.ref.location)}, shape=cylinder, style=filled, ` +
+        `  ${node.id} [label=${
+          quote([node.ref.location, ...node.keys].join("\n"))
+        }, shape=cylinder, style=filled, ` +
           `fillcolor="${fill}", color="${stroke}"];`,
       );
     } else {
@@ -81,7 +85,8 @@ export function renderDot(graph: PipelineGraph): string {
     }
   }
   for (const edge of plan.edges) {
-    const attrs = edge.label === undefined ? "" : ` [label=${quote(edge.label)}]`;
+    const words = edgeText(edge);
+    const attrs = words === undefined ? "" : ` [label=${quote(words)}]`;
     lines.push(`  ${edge.from} -> ${edge.to}${attrs};`);
   }
   lines.push("}");

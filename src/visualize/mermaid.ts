@@ -4,7 +4,7 @@
  * @module
  */
 import type { PipelineGraph } from "../core/graph.ts";
-import { colours, drawPlan, titleOf } from "./_drawing.ts";
+import { colours, drawPlan, edgeText, titleOf } from "./_drawing.ts";
 
 const ENTITIES: Readonly<Record<string, string>> = {
   '"': "#quot;",
@@ -41,7 +41,9 @@ function escapeLabel(text: string): string {
 /**
  * Draws a pipeline as a Mermaid flowchart, left to right: buckets are cylinders, tasks are
  * stadium shapes with their resource on a second line, coloured by resource kind, and the
- * edges into a multi-source task carry the input name. The pipeline's name is the title.
+ * edges into a multi-source task carry the input name. A partitioned bucket lists its keys under its
+ * location, and an edge says how the task reads the partitions when it is not the same partition
+ * (`all partitions`, `lookback 6 days`, `read whole`). The pipeline's name is the title.
  *
  * @example
  * ```ts
@@ -65,7 +67,8 @@ export function renderMermaid(graph: PipelineGraph): string {
   const classes = new Map<string, string[]>([["bucket", []]]);
   for (const node of plan.nodes) {
     if (node.kind === "bucket") {
-      lines.push(`  ${node.id}[("${escapeLabel(node.ref.location)}")]`);
+      const label = [node.ref.location, ...node.keys].map(escapeLabel).join("<br/>");
+      lines.push(`  ${node.id}[("${label}")]`);
       classes.get("bucket")!.push(node.id);
     } else {
       const { name, resource } = node.step.task;
@@ -75,7 +78,8 @@ export function renderMermaid(graph: PipelineGraph): string {
     }
   }
   for (const edge of plan.edges) {
-    const text = edge.label === undefined ? "" : `|"${escapeLabel(edge.label)}"|`;
+    const words = edgeText(edge);
+    const text = words === undefined ? "" : `|"${escapeLabel(words)}"|`;
     lines.push(`  ${edge.from} -->${text} ${edge.to}`);
   }
   const rank = (name: string) => {

@@ -3,6 +3,7 @@ import parseDot from "npm:dotparser@1.1.1";
 import { parseHTML } from "npm:linkedom@0.18.15";
 import {
   type Bucket,
+  daily,
   LambdaConfig,
   Pipeline,
   pl,
@@ -11,7 +12,9 @@ import {
   schema,
   SparkConfig,
   t,
+  values,
 } from "../../mod.ts";
+import { BucketImpl } from "../core/bucket.ts";
 import { buildGraph, type PipelineGraph } from "../core/graph.ts";
 import { mergeLineage } from "../core/lineage.ts";
 import type { Modes } from "../core/modes.ts";
@@ -112,11 +115,81 @@ function diamond(): Bucket {
     .withName("diamond");
 }
 
-const PIPELINES: Readonly<Record<string, () => Bucket>> = { chain, joinAggregate, diamond };
+/**
+ * Daily readings by site (in Paris time) joined with an unpartitioned table of sites read whole
+ * for each partition, then a trailing week (lookback) and totals over every partition.
+ */
+function partitioned(): Bucket {
+  const keys = {
+    date: daily({ start: "2026-01-01", timezone: "Europe/Paris" }),
+    site: values(["north", "south"]),
+  };
+  const Reading = schema({ sensor: t.int64, celsius: t.float64 });
+  const Site = schema({ sensor: t.int64, region: t.string });
+  const Enriched = schema({ sensor: t.int64, celsius: t.float64, region: t.string });
+  const Mean = schema({ celsius: t.float64 });
+  const at = <const P extends string, const S extends Schema>(path: P, s: S) =>
+    provider.bucket({ bucket: "lab", path, schema: s });
+  const enrich = local.task(
+    { name: "enrich", inputs: { readings: Reading, sites: Site }, output: Enriched },
+    ({ readings, sites }) => readings.join(sites, { on: "sensor" }),
+  );
+  const mean = local.task(
+    { name: "week", input: Enriched, output: Mean },
+    (df) => df.select(pl.col("celsius").mean()),
+  );
+  const total = local.task(
+    { name: "totals", input: Enriched, output: Mean },
+    (df) => df.select(pl.col("celsius").mean()),
+  );
+  const enriched = new Pipeline({
+    readings: provider.bucket({
+      bucket: "lab",
+      path: "raw/{site}/{date}.parquet",
+      schema: Reading,
+      partitions: keys,
+    }),
+    sites: at("ref/sites.parquet", Site),
+  }).transform(enrich).to(provider.bucket({
+    bucket: "lab",
+    path: "enriched/{site}/{date}.parquet",
+    schema: Enriched,
+    partitions: keys,
+  }));
+  const week = enriched.lookback({ date: 6 }).transform(mean).to(provider.bucket({
+    bucket: "lab",
+    path: "weekly/{site}/{date}.parquet",
+    schema: Mean,
+    partitions: keys,
+  }));
+  const totals = enriched.transform(total).to(at("out/totals.parquet", Mean));
+  return BucketImpl.combine([week, totals], "lab");
+}
+
+const PIPELINES: Readonly<Record<string, () => Bucket>> = {
+  chain,
+  joinAggregate,
+  diamond,
+  partitioned,
+};
+
+/** The keys each partitioned bucket of `partitioned` shows under its location. */
+const LAB_KEYS = ["date: daily from 2026-01-01 (Europe/Paris)", "site: north|south"];
+const KEYS: Readonly<Record<string, readonly string[]>> = {
+  "lab/raw/{site}/{date}.parquet": LAB_KEYS,
+  "lab/enriched/{site}/{date}.parquet": LAB_KEYS,
+  "lab/weekly/{site}/{date}.parquet": LAB_KEYS,
+};
+/** How the edges of `partitioned` that are not the same partition read their input. */
+const MAPPINGS: Readonly<Record<string, string>> = {
+  "b_lab_ref_sites_parquet -> t_enrich": "read whole",
+  "b_lab_enriched_site_date_parquet -> t_week": "lookback 6 days",
+  "b_lab_enriched_site_date_parquet -> t_totals": "all partitions",
+};
 
 interface Expected {
-  /** Node id to the text a user reads in it. */
-  readonly buckets: Map<string, string>;
+  /** Node id to the lines a user reads in it: its location, then its keys. */
+  readonly buckets: Map<string, readonly string[]>;
   readonly tasks: Map<string, { name: string; kind: string; label: string }>;
   /** `from -> to [label]`. */
   readonly edges: string[];
@@ -126,7 +199,9 @@ const id = (prefix: string, name: string) => prefix + name.replace(/[^A-Za-z0-9_
 
 /** What a drawing of a graph must show, straight from the graph. */
 function expected(graph: PipelineGraph): Expected {
-  const buckets = new Map(graph.buckets.map((b) => [id("b_", b.location), b.location]));
+  const buckets = new Map(
+    graph.buckets.map((b) => [id("b_", b.location), [b.location, ...KEYS[b.location] ?? []]]),
+  );
   const tasks = new Map(
     graph.steps.map((s) => [id("t_", s.task.name), {
       name: s.task.name,
@@ -135,10 +210,12 @@ function expected(graph: PipelineGraph): Expected {
     }]),
   );
   const edges = graph.steps.flatMap((s) => [
-    ...Object.entries(s.sources).map(([input, ref]) =>
-      `${id("b_", ref.location)} -> ${id("t_", s.task.name)}` +
-      (s.task.kind === "multi" ? ` [${input}]` : "")
-    ),
+    ...Object.entries(s.sources).map(([input, ref]) => {
+      const edge = `${id("b_", ref.location)} -> ${id("t_", s.task.name)}`;
+      const words = [s.task.kind === "multi" ? input : undefined, MAPPINGS[edge]]
+        .filter((w) => w !== undefined);
+      return edge + (words.length > 0 ? ` [${words.join(": ")}]` : "");
+    }),
     `${id("t_", s.task.name)} -> ${id("b_", s.target.location)}`,
   ]);
   return { buckets, tasks, edges };
@@ -222,10 +299,10 @@ for (const [name, make] of Object.entries(PIPELINES)) {
       [...vertices.keys()].sort(),
       [...want.buckets.keys(), ...want.tasks.keys()].sort(),
     );
-    for (const [key, location] of want.buckets) {
+    for (const [key, lines] of want.buckets) {
       const v = vertices.get(key);
       assert.equal(v.type, "cylinder");
-      assert.equal(decodeMermaid(v.text), location);
+      assert.equal(decodeMermaid(v.text), lines.join("<br/>"));
       assert.deepEqual(v.classes, ["bucket"]);
     }
     for (const [key, task] of want.tasks) {
@@ -266,10 +343,10 @@ for (const [name, make] of Object.entries(PIPELINES)) {
       [...want.buckets.keys(), ...want.tasks.keys()].sort(),
     );
     assert.ok([...dot.nodeCounts.values()].every((n) => n === 1));
-    for (const [key, location] of want.buckets) {
+    for (const [key, lines] of want.buckets) {
       const node = dot.nodes.get(key)!;
       assert.equal(node.shape, "cylinder");
-      assert.equal(decodeDot(node.label), location);
+      assert.equal(decodeDot(node.label), lines.join("\n"));
     }
     const fills = new Map<string, string>();
     for (const [key, task] of want.tasks) {
@@ -472,4 +549,29 @@ Deno.test("an unknown format is a clear error", () => {
     () => renderGraph(chain().graph(), "svg" as "dot"),
     /visualize format "svg" is not known; use "mermaid", "dot" or "ascii"/,
   );
+});
+
+Deno.test("ascii: a partitioned pipeline shows each bucket's keys and how each input is read", () => {
+  const text = renderGraph(partitioned().graph(), "ascii");
+  assert.match(
+    text,
+    /readings=\[lab\/raw\/\{site\}\/\{date\}\.parquet\] \+ sites=\[lab\/ref\/sites\.parquet\] \(read whole\)/,
+  );
+  assert.match(
+    text,
+    /\[lab\/enriched\/\{site\}\/\{date\}\.parquet\] \(lookback 6 days\)\s+--\(week @ local\)/,
+  );
+  assert.match(
+    text,
+    /\[lab\/enriched\/\{site\}\/\{date\}\.parquet\] \(all partitions\)\s+--\(totals @ local\)/,
+  );
+  const keys = text.slice(text.indexOf("\nPartitions\n"), text.indexOf("\nLegend\n"));
+  assert.match(
+    keys,
+    /\[lab\/raw\/\{site\}\/\{date\}\.parquet\] +date: daily from 2026-01-01 \(Europe\/Paris\), site: north\|south/,
+  );
+  assert.doesNotMatch(keys, /sites\.parquet|totals\.parquet/);
+  // An unpartitioned pipeline has neither.
+  const plain = renderGraph(chain().graph(), "ascii");
+  assert.doesNotMatch(plain, /Partitions|\(read whole\)|all partitions/);
 });

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { HeadObjectCommand } from "../../src/io/s3/_sdk.ts";
-import { LambdaConfig, Pipeline, pl, Provider, schema, SparkConfig, t } from "../../mod.ts";
+import { daily, LambdaConfig, Pipeline, pl, Provider, schema, SparkConfig, t } from "../../mod.ts";
 import { main } from "../../cli.ts";
 import { s3Client, withS3Server } from "./_s3_server.ts";
 import { withAwsEnv } from "../_env.ts";
@@ -239,6 +239,55 @@ Deno.test("with storage 'cloud' the sizes come from S3 objects (HeadObject on a 
       assert.match(
         out,
         /input 'analyze-shop\/raw\/orders\.parquet': [\d.]+ KiB measured at s3:\/\//,
+      );
+    })
+  ));
+
+Deno.test("with storage 'cloud' a partitioned input is sized per partition from its S3 listing", () =>
+  withS3Server((server) =>
+    withAwsEnv(server.env(), async () => {
+      const provider = new Provider({
+        localRoot: await Deno.makeTempDir({ prefix: "glacier-analyze-s3-" }),
+      });
+      const S = schema({ v: t.float64 });
+      const keys = { date: daily({ start: "2026-01-01", end: "2026-01-03" }) };
+      const raw = provider.bucket({
+        bucket: "analyze-shop",
+        path: "days/{date}.parquet",
+        schema: S,
+        partitions: keys,
+      });
+      const copied = provider.bucket({
+        bucket: "analyze-shop",
+        path: "copied/{date}.parquet",
+        schema: S,
+        partitions: keys,
+      });
+      const copy = provider.local().task({ name: "copy", input: S, output: S }, (df) => df);
+      const days = raw.transform(copy).to(copied);
+      const sizes: number[] = [];
+      for (const [i, date] of ["2026-01-01", "2026-01-02"].entries()) {
+        const v = Array.from({ length: 1000 * (i + 1) }, (_, k) => k * 1.5);
+        await raw.write(pl.DataFrame({ v: pl.Series("v", v, pl.Float64) }), {
+          mode: "cloud",
+          partition: { date },
+        });
+        const head = await s3Client(server).send(
+          new HeadObjectCommand({ Bucket: "analyze-shop", Key: `days/${date}.parquet` }),
+        );
+        sizes.push(head.ContentLength!);
+      }
+      const analysis = await days.run({ mode: "analyze", storage: "cloud" });
+      assert.equal(analysis.partitions, 3);
+      // Two days measured on S3; the third, without data yet, at their median.
+      assert.deepEqual(
+        analysis.steps[0].perPartition!.map((p) => p.inputBytes),
+        [sizes[0], sizes[1], Math.round((sizes[0] + sizes[1]) / 2)],
+      );
+      assert.ok(
+        analysis.estimatedCost().assumptions.some((a) =>
+          a.startsWith("input 'analyze-shop/days/{date}.parquet': 1 partition read without data")
+        ),
       );
     })
   ));

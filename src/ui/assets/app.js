@@ -220,11 +220,14 @@
         height: node.kind === "task" ? 62 : 70,
       });
     }
+    // An edge says the input's name and how a partitioned step reads it, when it says anything.
+    const edgeText = (edge) => [edge.label, edge.mapping].filter(Boolean).join(": ");
     for (const edge of view.edges) {
+      const text = edgeText(edge);
       g.setEdge(
         edge.from,
         edge.to,
-        edge.label ? { label: edge.label, width: labelWidth(edge.label, 6.2), height: 14 } : {},
+        text ? { label: text, width: labelWidth(text, 6.2), height: 14 } : {},
       );
     }
     dagre.layout(g);
@@ -236,8 +239,8 @@
       const [first, ...rest] = e.points;
       const d = `M${first.x},${first.y}` + rest.map((p) => ` L${p.x},${p.y}`).join("");
       edges.append(s("path", { d, "marker-end": "url(#arrow)" }));
-      if (edge.label) {
-        edges.append(s("text", { x: e.x, y: e.y + 4, class: "edge-label" }, edge.label));
+      if (edgeText(edge)) {
+        edges.append(s("text", { x: e.x, y: e.y + 4, class: "edge-label" }, edgeText(edge)));
       }
     }
     const nodes = s("g", { class: "nodes" });
@@ -482,7 +485,8 @@
       found.reason.textContent = clip(shown + partitions, Math.floor(found.box.width / 6));
       found.title.textContent =
         `${node.kind} ${node.label} (${node.detail})\n${node.state}: ${node.reason}` +
-        partitions + (node.description ? `\n${node.description}` : "");
+        partitions + (node.keys ? `\n${node.keys.join("\n")}` : "") +
+        (node.description ? `\n${node.description}` : "");
     }
     drawn.legend.replaceChildren(
       ...STATES.filter((st) => counts.get(st) > 0).map((st) =>
@@ -574,6 +578,8 @@
               )
               : "no task of the module",
           ),
+          view.keys ? h("dt", null, "partition keys") : null,
+          view.keys ? h("dd", null, view.keys.join("; ")) : null,
           view.partitions ? h("dt", null, "partitions") : null,
           view.partitions
             ? h("dd", null, `${view.partitions.upToDate} of ${view.partitions.total} up to date`)
