@@ -101,6 +101,15 @@ export interface RunSession {
    *   session open (those outputs are dropped), one that changed some ends it.
    */
   publish(outputs: readonly BucketRef[]): Promise<void>;
+  /**
+   * Makes sure the run holds what it writes: the session's locks cover each bucket or partition,
+   * taking what they lack without waiting (a run's work, known once it begins, may name a
+   * partition its locks did not foresee).
+   *
+   * @param refs the buckets and partitions the run writes.
+   * @throws {StorageError} naming the holder and the partitions when another run writes some.
+   */
+  hold?(refs: readonly BucketRef[]): Promise<void>;
   /** Makes every staged output the bucket's data, all together, and ends the session. */
   commit(): Promise<void>;
   /** Drops every staged output; every bucket keeps its previous data. */

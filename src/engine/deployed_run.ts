@@ -2,8 +2,8 @@
  * Deployed runs: a run of the engine cut into handlers that a state machine calls one after the
  * other, each in its own invocation, with the run's state in the state bucket between them.
  *
- * - `begin` takes the lock of every bucket the run writes (a lease: no process holds it, each
- *   handler renews it), selects the partitions the run covers (the selection it is given, else
+ * - `begin` claims what the run writes of each bucket, the whole bucket or the partitions it
+ *   covers (a lease: no process holds it, each handler renews it), selects the partitions the run covers (the selection it is given, else
  *   the ones its time completes: {@linkcode selectionAt}), spreads the graph over them exactly as
  *   a run from a machine does (`partition_work.ts`), records the run in the ledger, and writes
  *   the run's object, `deployed/<run>/run.json`, with that work. It answers the partitions the
@@ -63,6 +63,7 @@ import {
 } from "./ledger/ledger.ts";
 import { S3Ledger } from "./ledger/s3_ledger.ts";
 import { expandWork, selectionAt } from "./partition_work.ts";
+import { writeScope } from "./write_scope.ts";
 import { retryFlags } from "./execute.ts";
 
 /** Where deployed runs keep their state in the state bucket. */
@@ -213,9 +214,12 @@ export class DeployedRun {
     const { selection, at } = selectionOf(graph, options);
     const runId = newRunId();
     const holder = options.holder ?? `deployed run ${runId}`;
+    const scope = new S3Storage(graph.buckets[0].settings.region);
+    const writes = await writeScope(graph, selection, at, (ref) => scope.partitions(ref));
     const session = await S3RunSession.begin(graph, {
       runId,
       lease: { holder, ttlMs: LOCK_TTL },
+      ...(writes ? { writes } : {}),
     });
     let run: RunObject;
     try {
@@ -224,6 +228,7 @@ export class DeployedRun {
         now: at,
         partitions: (ref) => session.partitions(ref),
       });
+      await session.hold(work.map((item) => item.target));
       const partitions = [
         ...new Set(work.filter((i) => mapped.has(i.step.task.name)).map((i) => i.text)),
       ].sort().map(partitionFromText);

@@ -152,6 +152,7 @@ export async function executeGraph(
       now: new Date(),
       partitions: (ref) => session.partitions(ref),
     });
+    await session.hold?.(work.map((item) => item.target));
   } catch (error) {
     await session.abort();
     const failure = error instanceof GlacierError

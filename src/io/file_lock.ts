@@ -61,10 +61,10 @@ export class FileLock {
    * Takes the lock when it is free, without waiting.
    *
    * @param path the lock file (created when missing).
-   * @param holder who takes it, written into the file.
+   * @param holder who takes it (and what it holds it for), written into the file.
    * @returns the held lock, or `undefined` when someone else holds it.
    */
-  static async tryAcquire(path: string, holder: LockHolder): Promise<FileLock | undefined> {
+  static async tryAcquire(path: string, holder: object): Promise<FileLock | undefined> {
     await Deno.mkdir(dirname(path), { recursive: true });
     for (;;) {
       const file = await Deno.open(path, { read: true, write: true, create: true });
@@ -81,7 +81,7 @@ export class FileLock {
       }
       if (!held) return undefined;
       await file.truncate(0);
-      await file.write(new TextEncoder().encode(JSON.stringify(holder)));
+      await writeAll(file, holder);
       return new FileLock(file, path);
     }
   }
@@ -130,6 +130,17 @@ export class FileLock {
   }
 
   /**
+   * Replaces what the file says of its holder, while the lock is held.
+   *
+   * @param holder the new description.
+   */
+  async rewrite(holder: object): Promise<void> {
+    await this.#file.truncate(0);
+    await this.#file.seek(0, Deno.SeekMode.Start);
+    await writeAll(this.#file, holder);
+  }
+
+  /**
    * Releases the lock; with `remove`, deletes the lock file first (for locks of one run only).
    *
    * @param remove whether to delete the file.
@@ -142,6 +153,11 @@ export class FileLock {
       this.#file.close();
     }
   }
+}
+
+async function writeAll(file: Deno.FsFile, holder: object): Promise<void> {
+  const bytes = new TextEncoder().encode(JSON.stringify(holder));
+  for (let done = 0; done < bytes.length;) done += await file.write(bytes.subarray(done));
 }
 
 async function sameFile(file: Deno.FsFile, path: string): Promise<boolean> {
