@@ -554,8 +554,15 @@ export class S3Storage {
     state: string,
     key: string,
   ): Promise<{ claims: S3Claim[]; etag: string } | undefined> {
-    const found = await this.getText(state, key);
-    if (!found) return undefined;
+    let found: { text: string; etag: string };
+    try {
+      const out = await this.#conn.client.send(new GetObjectCommand({ Bucket: state, Key: key }));
+      found = { text: await out.Body!.transformToString(), etag: out.ETag ?? "" };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      const location = key.slice(LOCK_PREFIX.length, -".lock".length);
+      throw s3Failure(error, this.#context("lock", state, key, { location }));
+    }
     let body: Partial<LockObject> & Partial<S3Claim>;
     try {
       body = JSON.parse(found.text);
