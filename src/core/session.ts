@@ -8,6 +8,7 @@
 import type pl from "../polars.ts";
 import type { PipelineGraph } from "./graph.ts";
 import type { BucketRef, Step } from "./lineage.ts";
+import type { Mapping } from "./partition_map.ts";
 import type { PartitionValues } from "./partitions.ts";
 import type { CheckResult } from "./reports.ts";
 
@@ -181,6 +182,17 @@ export interface StepContext {
    * partition with the keys as columns. Absent: read `step.sources[input]` through the session.
    */
   readonly read?: (input: string) => Promise<pl.LazyDataFrame>;
+  /**
+   * What the step reads of each input, by name: how, and which partitions in order (for an
+   * unpartitioned input, the bucket), for an executor that tells a task elsewhere where to read.
+   * Absent: each input is `step.sources[input]`, read whole.
+   */
+  readonly inputs?: Readonly<
+    Record<string, {
+      readonly mapping: Mapping;
+      readonly parts: readonly { readonly ref: BucketRef; readonly partition: PartitionValues }[];
+    }>
+  >;
   /**
    * Aborted when the step passes its timeout: the run has failed by then, and an executor that can
    * stop its work (a Spark job) stops it.

@@ -47,6 +47,7 @@ import type {
 } from "../core/reports.ts";
 import { deployedStages } from "../core/deploy/stages.ts";
 import { newRunId, type ObjectAddress, type Written } from "../core/session.ts";
+import { type PartAddress, taskReads } from "../core/read_addresses.ts";
 import { timeoutOf } from "../core/task.ts";
 import { describeSchema } from "../schema/schema.ts";
 import { S3RunSession } from "../io/s3/s3_session.ts";
@@ -115,12 +116,6 @@ interface StepObject {
   readonly version?: VersionRecord;
   /** Inputs it found that Glacier did not write, recorded as found when the run publishes. */
   readonly found: readonly VersionRecord[];
-}
-
-/** One partition of an input, where a step reads it. */
-export interface PartAddress extends ObjectAddress {
-  /** The partition's values, which the task gets as String columns. */
-  readonly partition: PartitionValues;
 }
 
 /** What a deployed run's `decide` handler says of a step. */
@@ -409,8 +404,7 @@ export class DeployedRun {
     }
     const recorded = await this.#ledger.current(this.#graph.buckets.map((b) => b.location));
     const producers = new Map(this.#graph.steps.map((s) => [s.target.location, s]));
-    const inputs: Record<string, ObjectAddress> = {};
-    const parts: Record<string, PartAddress[]> = {};
+    const reads: Record<string, { mapping: Mapping; parts: PartAddress[] }> = {};
     const inputKeys: Record<string, string> = {};
     const found: VersionRecord[] = [];
     for (const [name, ref] of Object.entries(step.sources)) {
@@ -450,9 +444,9 @@ export class DeployedRun {
         }
       }
       inputKeys[name] = inputVersionKey(input.mapping !== "all", keys);
-      if (input.mapping === "all" || addresses.length !== 1) parts[name] = addresses;
-      else inputs[name] = { bucket: addresses[0].bucket, key: addresses[0].key };
+      reads[name] = { mapping: input.mapping, parts: addresses };
     }
+    const { inputs, parts } = taskReads(reads);
     const stored = (await this.#storage.head(target.bucket, target.path))?.etag;
     const current = recorded.get(versionSlot(step.target.location, text));
     const held = versionHeld(current, stored);
@@ -467,7 +461,7 @@ export class DeployedRun {
     const decision: StepDecision = {
       ...base(reason === "up to date" ? "skip" : "run", reason),
       inputs,
-      ...(Object.keys(parts).length > 0 ? { parts } : {}),
+      ...(parts ? { parts } : {}),
       fingerprint,
       inputKeys,
       found,

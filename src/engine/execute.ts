@@ -360,6 +360,7 @@ export async function executeGraph(
                   ...context,
                   signal,
                   partition: item.partition,
+                  inputs: item.inputs,
                   read: (name) => readInput(session, item, name, context),
                 }),
             ),
