@@ -34,18 +34,6 @@ export function holderHere(run: string): LockHolder {
   return { run, host: hostname(), pid: Deno.pid, since: new Date().toISOString() };
 }
 
-/**
- * Says who holds a lock, for messages.
- *
- * @param holder the holder, if known.
- * @returns `run R (pid P on H, since S)` or `another run`.
- */
-export function describeHolder(holder: LockHolder | undefined): string {
-  return holder
-    ? `run ${holder.run} (pid ${holder.pid} on ${holder.host}, since ${holder.since})`
-    : "another run";
-}
-
 /** A held file lock. */
 export class FileLock {
   readonly #file: Deno.FsFile;
