@@ -8,6 +8,7 @@
 import type pl from "../polars.ts";
 import type { PipelineGraph } from "./graph.ts";
 import type { BucketRef, Step } from "./lineage.ts";
+import type { Mapping } from "./partition_map.ts";
 import type { PartitionValues } from "./partitions.ts";
 import type { CheckResult } from "./reports.ts";
 
@@ -101,6 +102,15 @@ export interface RunSession {
    *   session open (those outputs are dropped), one that changed some ends it.
    */
   publish(outputs: readonly BucketRef[]): Promise<void>;
+  /**
+   * Makes sure the run holds what it writes: the session's locks cover each bucket or partition,
+   * taking what they lack without waiting (a run's work, known once it begins, may name a
+   * partition its locks did not foresee).
+   *
+   * @param refs the buckets and partitions the run writes.
+   * @throws {StorageError} naming the holder and the partitions when another run writes some.
+   */
+  hold?(refs: readonly BucketRef[]): Promise<void>;
   /** Makes every staged output the bucket's data, all together, and ends the session. */
   commit(): Promise<void>;
   /** Drops every staged output; every bucket keeps its previous data. */
@@ -172,6 +182,17 @@ export interface StepContext {
    * partition with the keys as columns. Absent: read `step.sources[input]` through the session.
    */
   readonly read?: (input: string) => Promise<pl.LazyDataFrame>;
+  /**
+   * What the step reads of each input, by name: how, and which partitions in order (for an
+   * unpartitioned input, the bucket), for an executor that tells a task elsewhere where to read.
+   * Absent: each input is `step.sources[input]`, read whole.
+   */
+  readonly inputs?: Readonly<
+    Record<string, {
+      readonly mapping: Mapping;
+      readonly parts: readonly { readonly ref: BucketRef; readonly partition: PartitionValues }[];
+    }>
+  >;
   /**
    * Aborted when the step passes its timeout: the run has failed by then, and an executor that can
    * stop its work (a Spark job) stops it.

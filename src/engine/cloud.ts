@@ -17,6 +17,7 @@ import { executeGraph, runInProcess } from "./execute.ts";
 import { codeFingerprint } from "./fingerprint.ts";
 import type { Ledger } from "./ledger/ledger.ts";
 import { planSteps, type StepPlan } from "./plan.ts";
+import { writeScope } from "./write_scope.ts";
 
 /**
  * Runs a pipeline graph in cloud mode.
@@ -47,7 +48,18 @@ export async function runCloud(
     for (const executor of remote.values()) await executor.preflight?.(graph);
     const { S3RunSession } = await import("../io/s3/s3_session.ts");
     const { S3Ledger } = await import("./ledger/s3_ledger.ts");
-    const session = await S3RunSession.begin(graph, { wait: options.wait });
+    const { S3Storage } = await import("../io/s3/s3_storage.ts");
+    const storage = new S3Storage(graph.buckets[0].settings.region);
+    const writes = await writeScope(
+      graph,
+      options.partitions,
+      new Date(),
+      (ref) => storage.partitions(ref),
+    );
+    const session = await S3RunSession.begin(graph, {
+      wait: options.wait,
+      ...(writes ? { writes } : {}),
+    });
     return await executeGraph(graph, options, {
       session,
       ledger: new S3Ledger(session.storage, session.stateBucket),

@@ -2,8 +2,8 @@
  * Deployed runs: a run of the engine cut into handlers that a state machine calls one after the
  * other, each in its own invocation, with the run's state in the state bucket between them.
  *
- * - `begin` takes the lock of every bucket the run writes (a lease: no process holds it, each
- *   handler renews it), selects the partitions the run covers (the selection it is given, else
+ * - `begin` claims what the run writes of each bucket, the whole bucket or the partitions it
+ *   covers (a lease: no process holds it, each handler renews it), selects the partitions the run covers (the selection it is given, else
  *   the ones its time completes: {@linkcode selectionAt}), spreads the graph over them exactly as
  *   a run from a machine does (`partition_work.ts`), records the run in the ledger, and writes
  *   the run's object, `deployed/<run>/run.json`, with that work. It answers the partitions the
@@ -47,6 +47,7 @@ import type {
 } from "../core/reports.ts";
 import { deployedStages } from "../core/deploy/stages.ts";
 import { newRunId, type ObjectAddress, type Written } from "../core/session.ts";
+import { type PartAddress, taskReads } from "../core/read_addresses.ts";
 import { timeoutOf } from "../core/task.ts";
 import { describeSchema } from "../schema/schema.ts";
 import { S3RunSession } from "../io/s3/s3_session.ts";
@@ -63,6 +64,7 @@ import {
 } from "./ledger/ledger.ts";
 import { S3Ledger } from "./ledger/s3_ledger.ts";
 import { expandWork, selectionAt } from "./partition_work.ts";
+import { writeScope } from "./write_scope.ts";
 import { retryFlags } from "./execute.ts";
 
 /** Where deployed runs keep their state in the state bucket. */
@@ -114,12 +116,6 @@ interface StepObject {
   readonly version?: VersionRecord;
   /** Inputs it found that Glacier did not write, recorded as found when the run publishes. */
   readonly found: readonly VersionRecord[];
-}
-
-/** One partition of an input, where a step reads it. */
-export interface PartAddress extends ObjectAddress {
-  /** The partition's values, which the task gets as String columns. */
-  readonly partition: PartitionValues;
 }
 
 /** What a deployed run's `decide` handler says of a step. */
@@ -213,9 +209,12 @@ export class DeployedRun {
     const { selection, at } = selectionOf(graph, options);
     const runId = newRunId();
     const holder = options.holder ?? `deployed run ${runId}`;
+    const scope = new S3Storage(graph.buckets[0].settings.region);
+    const writes = await writeScope(graph, selection, at, (ref) => scope.partitions(ref));
     const session = await S3RunSession.begin(graph, {
       runId,
       lease: { holder, ttlMs: LOCK_TTL },
+      ...(writes ? { writes } : {}),
     });
     let run: RunObject;
     try {
@@ -224,6 +223,7 @@ export class DeployedRun {
         now: at,
         partitions: (ref) => session.partitions(ref),
       });
+      await session.hold(work.map((item) => item.target));
       const partitions = [
         ...new Set(work.filter((i) => mapped.has(i.step.task.name)).map((i) => i.text)),
       ].sort().map(partitionFromText);
@@ -404,8 +404,7 @@ export class DeployedRun {
     }
     const recorded = await this.#ledger.current(this.#graph.buckets.map((b) => b.location));
     const producers = new Map(this.#graph.steps.map((s) => [s.target.location, s]));
-    const inputs: Record<string, ObjectAddress> = {};
-    const parts: Record<string, PartAddress[]> = {};
+    const reads: Record<string, { mapping: Mapping; parts: PartAddress[] }> = {};
     const inputKeys: Record<string, string> = {};
     const found: VersionRecord[] = [];
     for (const [name, ref] of Object.entries(step.sources)) {
@@ -445,9 +444,9 @@ export class DeployedRun {
         }
       }
       inputKeys[name] = inputVersionKey(input.mapping !== "all", keys);
-      if (input.mapping === "all" || addresses.length !== 1) parts[name] = addresses;
-      else inputs[name] = { bucket: addresses[0].bucket, key: addresses[0].key };
+      reads[name] = { mapping: input.mapping, parts: addresses };
     }
+    const { inputs, parts } = taskReads(reads);
     const stored = (await this.#storage.head(target.bucket, target.path))?.etag;
     const current = recorded.get(versionSlot(step.target.location, text));
     const held = versionHeld(current, stored);
@@ -462,7 +461,7 @@ export class DeployedRun {
     const decision: StepDecision = {
       ...base(reason === "up to date" ? "skip" : "run", reason),
       inputs,
-      ...(Object.keys(parts).length > 0 ? { parts } : {}),
+      ...(parts ? { parts } : {}),
       fingerprint,
       inputKeys,
       found,

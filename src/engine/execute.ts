@@ -153,6 +153,7 @@ export async function executeGraph(
       now: new Date(),
       partitions: (ref) => session.partitions(ref),
     });
+    await session.hold?.(work.map((item) => item.target));
   } catch (error) {
     await session.abort();
     const failure = error instanceof GlacierError
@@ -361,6 +362,7 @@ export async function executeGraph(
                   ...context,
                   signal,
                   partition: item.partition,
+                  inputs: item.inputs,
                   read: (name) => readInput(session, item, name, context),
                 }),
             ),

@@ -14,6 +14,7 @@ import { executeGraph, runInProcess } from "./execute.ts";
 import { SqliteLedger } from "./ledger/sqlite_ledger.ts";
 import { fileIdentity } from "../io/file_identity.ts";
 import { planSteps, type StepPlan } from "./plan.ts";
+import { writeScope } from "./write_scope.ts";
 
 /**
  * Where a local root keeps its ledger.
@@ -51,7 +52,16 @@ export async function runLocal(
   options: ExecuteOptions,
   observers: readonly RunObserver[] = [],
 ): Promise<RunReport> {
-  const session = await FileRunSession.begin(graph, { wait: options.wait });
+  const writes = await writeScope(
+    graph,
+    options.partitions,
+    new Date(),
+    (ref) => new FileStorage(ref.settings.localRoot).partitions(ref),
+  );
+  const session = await FileRunSession.begin(graph, {
+    wait: options.wait,
+    ...(writes ? { writes } : {}),
+  });
   let ledger: SqliteLedger;
   try {
     ledger = await openLocalLedger(ledgerRoot(graph));

@@ -34,18 +34,6 @@ export function holderHere(run: string): LockHolder {
   return { run, host: hostname(), pid: Deno.pid, since: new Date().toISOString() };
 }
 
-/**
- * Says who holds a lock, for messages.
- *
- * @param holder the holder, if known.
- * @returns `run R (pid P on H, since S)` or `another run`.
- */
-export function describeHolder(holder: LockHolder | undefined): string {
-  return holder
-    ? `run ${holder.run} (pid ${holder.pid} on ${holder.host}, since ${holder.since})`
-    : "another run";
-}
-
 /** A held file lock. */
 export class FileLock {
   readonly #file: Deno.FsFile;
@@ -61,10 +49,10 @@ export class FileLock {
    * Takes the lock when it is free, without waiting.
    *
    * @param path the lock file (created when missing).
-   * @param holder who takes it, written into the file.
+   * @param holder who takes it (and what it holds it for), written into the file.
    * @returns the held lock, or `undefined` when someone else holds it.
    */
-  static async tryAcquire(path: string, holder: LockHolder): Promise<FileLock | undefined> {
+  static async tryAcquire(path: string, holder: object): Promise<FileLock | undefined> {
     await Deno.mkdir(dirname(path), { recursive: true });
     for (;;) {
       const file = await Deno.open(path, { read: true, write: true, create: true });
@@ -81,7 +69,7 @@ export class FileLock {
       }
       if (!held) return undefined;
       await file.truncate(0);
-      await file.write(new TextEncoder().encode(JSON.stringify(holder)));
+      await writeAll(file, holder);
       return new FileLock(file, path);
     }
   }
@@ -130,6 +118,17 @@ export class FileLock {
   }
 
   /**
+   * Replaces what the file says of its holder, while the lock is held.
+   *
+   * @param holder the new description.
+   */
+  async rewrite(holder: object): Promise<void> {
+    await this.#file.truncate(0);
+    await this.#file.seek(0, Deno.SeekMode.Start);
+    await writeAll(this.#file, holder);
+  }
+
+  /**
    * Releases the lock; with `remove`, deletes the lock file first (for locks of one run only).
    *
    * @param remove whether to delete the file.
@@ -142,6 +141,11 @@ export class FileLock {
       this.#file.close();
     }
   }
+}
+
+async function writeAll(file: Deno.FsFile, holder: object): Promise<void> {
+  const bytes = new TextEncoder().encode(JSON.stringify(holder));
+  for (let done = 0; done < bytes.length;) done += await file.write(bytes.subarray(done));
 }
 
 async function sameFile(file: Deno.FsFile, path: string): Promise<boolean> {

@@ -27,11 +27,15 @@ export class FileRunSession implements RunSession {
    * Starts a session for every root the graph's buckets live under.
    *
    * @param graph the pipeline.
+   * @param options how long to wait for other writers, the run's id, and the partitions it
+   *   writes of its partitioned targets, each as a reference to it (default: every target whole).
    * @returns the session.
+   * @throws {StorageError} naming the holder and the partitions in conflict when another writer
+   *   writes one of the same buckets or partitions.
    */
   static async begin(
     graph: PipelineGraph,
-    options: { wait?: number; runId?: string } = {},
+    options: { wait?: number; runId?: string; writes?: readonly BucketRef[] } = {},
   ): Promise<FileRunSession> {
     const session = new FileRunSession(options.runId ?? newRunId());
     const roots = new Map<string, BucketRef[]>();
@@ -42,7 +46,11 @@ export class FileRunSession implements RunSession {
         const storage = new FileStorage(root);
         session.#roots.set(root, {
           storage,
-          txn: await storage.beginRun(targets, { wait: options.wait, runId: session.runId }),
+          txn: await storage.beginRun(targets, {
+            wait: options.wait,
+            runId: session.runId,
+            ...(options.writes ? { writes: options.writes } : {}),
+          }),
         });
       }
     } catch (error) {
@@ -54,6 +62,12 @@ export class FileRunSession implements RunSession {
 
   #at(ref: BucketRef): { storage: FileStorage; txn: FileTransaction } {
     return this.#roots.get(ref.settings.localRoot)!;
+  }
+
+  async hold(refs: readonly BucketRef[]): Promise<void> {
+    for (const [root, { txn }] of this.#roots) {
+      await txn.hold(refs.filter((r) => r.settings.localRoot === root));
+    }
   }
 
   uriOf(ref: BucketRef): string {

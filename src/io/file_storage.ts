@@ -5,10 +5,13 @@
  * file beside it and is renamed over it; a run stages every output under
  * `<root>/.glacier/staging/<run>` and commits them all at the end through a journal
  * (`file_journal.ts`), so a failed or killed run leaves every bucket as it was, and a run killed
- * in the middle of its commit is rolled forward by the next use of the same root. Writers hold an
- * OS file lock per bucket (`<root>/.glacier/locks/`) and each run its own lock
- * (`<root>/.glacier/runs/`), so two writers of one bucket never both proceed and recovery never
- * touches a live run.
+ * in the middle of its commit is rolled forward by the next use of the same root. Each writer
+ * claims what it writes of each bucket, the whole bucket or some partitions (`write_claims.ts`):
+ * a claim is a file under `<root>/.glacier/locks/<bucket>.claims/` that its writer holds locked
+ * (an OS file lock, which the kernel drops when the writer dies), and claims are only added
+ * while holding the bucket's registry lock `<root>/.glacier/locks/<bucket>.lock` for a moment, so
+ * two writers of one bucket or partition never both proceed. Each run also holds its own lock
+ * (`<root>/.glacier/runs/`), so recovery never touches a live run.
  *
  * @module
  */
@@ -23,7 +26,14 @@ import { newRunId } from "../core/session.ts";
 import { formatOf } from "./file_format.ts";
 import { countRows, scanValidated, sinkFile, writableFrame } from "./formats.ts";
 import { failpoint } from "./_failpoint.ts";
-import { describeHolder, FileLock, holderHere, type LockHolder } from "./file_lock.ts";
+import { FileLock, holderHere, type LockHolder } from "./file_lock.ts";
+import {
+  type BucketWrite,
+  bucketWrites,
+  conflictsWith,
+  refusalMessage,
+  type WriteClaim,
+} from "./write_claims.ts";
 import {
   applyJournal,
   finishJournal,
@@ -39,6 +49,10 @@ const STAGING = "staging";
 const JOURNAL = "journal";
 const LOCKS = "locks";
 const RUNS = "runs";
+/** The suffix of a bucket's folder of claims under `locks/`. */
+const CLAIMS = ".claims";
+/** How long a writer waits for a bucket's registry lock, which is held for a few file operations. */
+const REGISTRY_WAIT_SECONDS = 30;
 /** How long a reader waits for a live run's commit (a few renames) to finish. */
 const LIVE_COMMIT_WAIT_MS = 10_000;
 
@@ -161,9 +175,13 @@ export class FileStorage {
   ): Promise<WriteReport> {
     const data = writableFrame(ref, frame);
     await this.recover();
-    const [lock] = await this.#lockBuckets([ref], holderHere("write"), options.wait ?? 0);
+    const [claim] = await this.#claimAll(
+      bucketWrites([ref], [ref]),
+      holderHere("write"),
+      options.wait ?? 0,
+    );
     await this.recover().catch(async (error) => {
-      await lock.release();
+      await claim.release();
       throw error;
     });
     const final = this.pathOf(ref);
@@ -176,7 +194,7 @@ export class FileStorage {
       return { uri: final, rows: written.rows, bytes: written.bytes };
     } finally {
       await Deno.remove(temp).catch(() => {});
-      await lock.release();
+      await claim.release();
     }
   }
 
@@ -209,17 +227,20 @@ export class FileStorage {
 
   /**
    * Starts a run whose outputs are staged and committed together: takes the run's own lock, then
-   * the lock of every bucket it writes, so a second run writing any of them is refused (or waits).
+   * claims what it writes of each bucket (the whole bucket, or the partitions it writes), so a
+   * second run writing any of the same buckets or partitions is refused (or waits).
    *
    * @param targets the buckets the run writes under this root.
-   * @param options how long to wait for another run's locks (default: refuse at once), and the
-   *   run's id (default: a new one).
+   * @param options how long to wait for other writers (default: refuse at once), the run's id
+   *   (default: a new one), and the partitions it writes of its partitioned targets, each as a
+   *   reference to it (default: it writes each target whole).
    * @returns the run's transaction.
-   * @throws {StorageError} naming the holder when another run writes one of the buckets.
+   * @throws {StorageError} naming the holder and the partitions in conflict when another writer
+   *   writes one of the same buckets or partitions.
    */
   async beginRun(
     targets: readonly BucketRef[],
-    options: { wait?: number; runId?: string } = {},
+    options: { wait?: number; runId?: string; writes?: readonly BucketRef[] } = {},
   ): Promise<FileTransaction> {
     await this.recover();
     const id = options.runId ?? newRunId();
@@ -228,59 +249,138 @@ export class FileStorage {
     if (!runLock) {
       throw new StorageError(`run ${id} could not take its own lock under ${this.root}`);
     }
-    const buckets: FileLock[] = [];
+    const claims: FileClaim[] = [];
     try {
-      buckets.push(...await this.#lockBuckets(targets, holder, options.wait ?? 0));
+      claims.push(
+        ...await this.#claimAll(bucketWrites(targets, options.writes), holder, options.wait ?? 0),
+      );
       // A run that died while publishing to these buckets after the first look is finished now,
       // while they are ours, so it can never overwrite what this run publishes.
       await this.recover();
     } catch (error) {
-      for (const lock of buckets) await lock.release();
+      for (const claim of claims) await claim.release();
       await runLock.release(true);
       throw error;
     }
     const dir = join(this.root, STATE, STAGING, id);
     await Deno.mkdir(dir, { recursive: true });
-    return new FileTransaction(this, id, dir, [...buckets, runLock]);
+    return new FileTransaction(this, id, dir, claims, runLock);
   }
 
   /**
-   * Takes the locks of buckets, in one order so that two waiting runs cannot deadlock.
+   * Claims what a writer writes of each bucket, in location order so that two waiting writers
+   * cannot deadlock.
    *
-   * @param refs the buckets.
-   * @param holder who takes them.
+   * @param writes what it writes of each bucket.
+   * @param holder who it is.
    * @param wait seconds to wait for each.
-   * @returns the held locks.
-   * @throws {StorageError} naming the holder of a lock that stayed taken.
+   * @returns the held claims.
+   * @throws {StorageError} naming the holders and partitions of claims that stayed in the way.
    */
-  async #lockBuckets(
-    refs: readonly BucketRef[],
+  async #claimAll(
+    writes: readonly BucketWrite[],
     holder: LockHolder,
     wait: number,
-  ): Promise<FileLock[]> {
-    const sorted = [...new Map(refs.map((r) => [r.location, r])).values()]
-      .sort((a, b) => a.location.localeCompare(b.location));
-    const held: FileLock[] = [];
+  ): Promise<FileClaim[]> {
+    const held: FileClaim[] = [];
     try {
-      for (const ref of sorted) {
-        // One lock per bucket, partitioned or not: its location names it.
-        const path = join(this.root, STATE, LOCKS, `${ref.location}.lock`);
-        const lock = await FileLock.acquire(path, holder, wait);
-        if (!lock) {
-          const by = describeHolder(await FileLock.holderOf(path));
-          throw new StorageError(
-            `bucket '${ref.location}' is being written by ${by}; nothing was changed. Wait for ` +
-              "it to finish, or wait for it with run({ wait: SECONDS }) (glacier run --wait " +
-              "SECONDS)",
-          );
-        }
-        held.push(lock);
-      }
+      for (const write of writes) held.push(await this.#claim(write, holder, wait));
     } catch (error) {
-      for (const lock of held) await lock.release();
+      for (const claim of held) await claim.release();
       throw error;
     }
     return held;
+  }
+
+  async #claim(write: BucketWrite, holder: LockHolder, wait: number): Promise<FileClaim> {
+    const location = write.ref.location;
+    const deadline = Date.now() + wait * 1000;
+    let pause = 20;
+    for (;;) {
+      const taken = await this.#inRegistry(location, async (dir, live) => {
+        const conflicts = conflictsWith(write.partitions, live);
+        if (conflicts.length > 0) return conflicts;
+        const claim: WriteClaim = {
+          ...holder,
+          id: crypto.randomUUID(),
+          ...(write.partitions ? { partitions: write.partitions } : {}),
+        };
+        const lock = await FileLock.tryAcquire(join(dir, `${claim.id}.json`), claim);
+        if (!lock) throw new StorageError(`a new claim file under ${dir} was taken at once`);
+        return new FileClaim(location, claim, lock);
+      });
+      if (taken instanceof FileClaim) return taken;
+      if (Date.now() >= deadline) {
+        throw new StorageError(refusalMessage(location, write.partitions, taken));
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(pause, deadline - Date.now())));
+      pause = Math.min(pause * 2, 500);
+    }
+  }
+
+  /**
+   * Makes a run's claims cover more of what it writes: a partition its claim lacks is added when
+   * no other writer has it, a bucket it has no claim on is claimed; nothing is waited for.
+   *
+   * @param claims the run's claims, to which new ones are added.
+   * @param refs the buckets and partitions it writes.
+   * @param holder who it is.
+   * @throws {StorageError} naming the holder and the partitions in conflict.
+   */
+  async cover(claims: FileClaim[], refs: readonly BucketRef[], holder: LockHolder): Promise<void> {
+    for (const write of bucketWrites(refs, refs)) {
+      const held = claims.find((c) => c.location === write.ref.location);
+      if (!held) {
+        claims.push(await this.#claim(write, holder, 0));
+        continue;
+      }
+      const missing = held.missing(write.partitions);
+      if (missing?.length === 0) continue;
+      await this.#inRegistry(held.location, async (_, live) => {
+        const conflicts = conflictsWith(missing, live.filter((c) => c.id !== held.claim.id));
+        if (conflicts.length > 0) {
+          throw new StorageError(refusalMessage(held.location, missing, conflicts));
+        }
+        await held.widen(missing);
+      });
+    }
+  }
+
+  /**
+   * Runs `fn` holding a bucket's registry lock, with the claims of the writers that are alive
+   * (the files of writers that died are removed on the way).
+   */
+  async #inRegistry<T>(
+    location: string,
+    fn: (dir: string, live: WriteClaim[]) => Promise<T>,
+  ): Promise<T> {
+    const path = join(this.root, STATE, LOCKS, `${location}.lock`);
+    const registry = await FileLock.acquire(path, holderHere("claims"), REGISTRY_WAIT_SECONDS);
+    if (!registry) {
+      throw new StorageError(
+        `the registry lock of bucket '${location}' (${path}) stayed taken for ` +
+          `${REGISTRY_WAIT_SECONDS} s, though a writer holds it for a moment only; is an older ` +
+          "Glacier writing this bucket? Try again when it has finished",
+      );
+    }
+    try {
+      const dir = join(this.root, STATE, LOCKS, `${location}${CLAIMS}`);
+      const live: WriteClaim[] = [];
+      for (const name of await listDir(dir)) {
+        if (!name.endsWith(".json")) continue;
+        const file = join(dir, name);
+        // A claim file nobody holds locked is a dead writer's.
+        const dead = await FileLock.tryAcquire(file, {});
+        if (dead) await dead.release(true);
+        else {
+          const claim = await FileLock.holderOf(file) as WriteClaim | undefined;
+          if (claim) live.push(claim);
+        }
+      }
+      return await fn(dir, live);
+    } finally {
+      await registry.release();
+    }
   }
 
   #runLockPath(id: string): string {
@@ -354,14 +454,33 @@ export class FileTransaction {
   readonly #storage: FileStorage;
   readonly #id: string;
   readonly #dir: string;
-  readonly #locks: FileLock[];
+  readonly #claims: FileClaim[];
+  #runLock: FileLock | undefined;
   readonly #staged = new Map<string, Omit<JournalEntry, "ino" | "dev">>();
 
-  constructor(storage: FileStorage, id: string, dir: string, locks: FileLock[]) {
+  constructor(
+    storage: FileStorage,
+    id: string,
+    dir: string,
+    claims: FileClaim[],
+    runLock: FileLock,
+  ) {
     this.#storage = storage;
     this.#id = id;
     this.#dir = dir;
-    this.#locks = locks;
+    this.#claims = claims;
+    this.#runLock = runLock;
+  }
+
+  /**
+   * Makes sure the run's claims cover buckets and partitions it writes, claiming what they lack
+   * without waiting.
+   *
+   * @param refs the buckets and partitions.
+   * @throws {StorageError} naming the holder and the partitions when another writer has some.
+   */
+  async hold(refs: readonly BucketRef[]): Promise<void> {
+    await this.#storage.cover(this.#claims, refs, holderHere(this.#id));
   }
 
   /** The run's id. */
@@ -489,9 +608,55 @@ export class FileTransaction {
   }
 
   async #release(): Promise<void> {
-    const runLock = this.#locks.pop();
-    for (const lock of this.#locks.splice(0)) await lock.release();
-    await runLock?.release(true);
+    for (const claim of this.#claims.splice(0)) await claim.release();
+    await this.#runLock?.release(true);
+    this.#runLock = undefined;
+  }
+}
+
+/** A writer's claim on one bucket: a file it holds locked while it writes. */
+class FileClaim {
+  /** The bucket. */
+  readonly location: string;
+  #claim: WriteClaim;
+  readonly #lock: FileLock;
+
+  constructor(location: string, claim: WriteClaim, lock: FileLock) {
+    this.location = location;
+    this.#claim = claim;
+    this.#lock = lock;
+  }
+
+  /** The claim as its file says. */
+  get claim(): WriteClaim {
+    return this.#claim;
+  }
+
+  /**
+   * The partitions of `partitions` this claim lacks: none when it claims the whole bucket;
+   * `undefined` when `partitions` is the whole bucket and it claims only partitions.
+   */
+  missing(partitions: readonly string[] | undefined): readonly string[] | undefined {
+    const mine = this.#claim.partitions;
+    if (mine === undefined) return [];
+    if (partitions === undefined) return undefined;
+    const held = new Set(mine);
+    return partitions.filter((p) => !held.has(p));
+  }
+
+  /** Adds partitions to the claim (the whole bucket for `undefined`); under the registry lock. */
+  async widen(partitions: readonly string[] | undefined): Promise<void> {
+    const { partitions: mine, ...rest } = this.#claim;
+    const next: WriteClaim = partitions === undefined
+      ? rest
+      : { ...rest, partitions: [...new Set([...(mine ?? []), ...partitions])].sort() };
+    await this.#lock.rewrite(next);
+    this.#claim = next;
+  }
+
+  /** Gives the claim up. */
+  async release(): Promise<void> {
+    await this.#lock.release(true);
   }
 }
 

@@ -1,17 +1,29 @@
 /**
  * Partitions in cloud mode on a real S3 server (versitygw): the partitioned sales pipeline gives
  * the rows local mode gives, a rerun runs nothing, one broken partition fails alone (the others
- * published, the retry exact), and steps whose remote resource cannot read their partitions as
- * declared are refused before anything is read.
+ * published, the retry exact), serverless steps that read every partition or a window of them run
+ * on Lambda (the Runtime Interface Emulator) with local mode's rows, and steps whose remote
+ * resource cannot read their partitions as declared are refused before anything is read.
  *
  * @module
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { PutObjectCommand } from "../../src/io/s3/_sdk.ts";
-import { daily, GlacierError, pl, Provider, schema, t, UnsupportedError } from "../../mod.ts";
+import {
+  daily,
+  GlacierError,
+  pl,
+  Provider,
+  type RunReport,
+  schema,
+  t,
+  UnsupportedError,
+} from "../../mod.ts";
 import { withAwsEnv } from "../_env.ts";
 import { runTaskEvent } from "../../src/backends/lambda/runtime.ts";
 import { s3Client, withS3Server } from "./_s3_server.ts";
+import { withLambdaStack } from "./_lambda_stack.ts";
 import { days, runSales, salesOf, salesPipeline } from "./_sales.ts";
 
 const FROM = "2026-01-01";
@@ -114,9 +126,9 @@ Deno.test("steps a remote resource cannot run over partitions are refused before
         schema: N,
         partitions: keys,
       });
-      const lambda = provider.serverless();
-      const window = lambda.task({ name: "lam_window", input: N, output: N }, (df) => df);
-      const total = lambda.task({ name: "lam_total", input: N, output: N }, (df) => df);
+      const spark = provider.spark();
+      const window = spark.task({ name: "spark_window", input: N, output: N }, (df) => df);
+      const total = spark.task({ name: "spark_total", input: N, output: N }, (df) => df);
       const stamp = provider.spark().task(
         { name: "spark_stamp", input: N, output: Day },
         (df, { date }) => df.withColumns(pl.lit(date).alias("day")),
@@ -144,11 +156,11 @@ Deno.test("steps a remote resource cannot run over partitions are refused before
         const [pipeline, words] of [
           [
             windowed,
-            "task 'lam_window' (serverless) reads a window of partitions of bucket 'refused/raw/{date}.parquet' (input 'input', lookback), which its resource cannot",
+            "task 'spark_window' (spark) reads a window of partitions of bucket 'refused/raw/{date}.parquet' (input 'input', lookback), which its resource cannot",
           ],
           [
             totals,
-            "task 'lam_total' (serverless) reads every partition of bucket 'refused/raw/{date}.parquet' as one frame (input 'input'), which its resource cannot",
+            "task 'spark_total' (spark) reads every partition of bucket 'refused/raw/{date}.parquet' as one frame (input 'input'), which its resource cannot",
           ],
           [
             stamped,
@@ -214,3 +226,73 @@ Deno.test("a Lambda task event carries its partition: the task reads its key, it
       ]);
     })
   ));
+
+const modUrl = new URL("../../mod.ts", import.meta.url).href;
+
+Deno.test("serverless steps that read every partition, or a window of them, run on Lambda with local mode's rows", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "glacier-lambda-parts-" });
+  const module = join(dir, "pipelines.ts");
+  await Deno.writeTextFile(
+    module,
+    `
+import { daily, pl, Provider, schema, t } from "${modUrl}";
+const provider = new Provider({ localRoot: Deno.env.get("GLACIER_TEST_ROOT") ?? "/tmp/glacier-lambda-parts" });
+const lambda = provider.serverless();
+const N = schema({ n: t.int64 });
+const Dated = schema({ n: t.int64, date: t.string });
+const partitions = { date: daily({ start: "2026-01-01", end: "2026-01-31" }) };
+export const raw = provider.bucket({ bucket: "lamparts", path: "raw/{date}.parquet", schema: N, partitions });
+const doubled = provider.bucket({ bucket: "lamparts", path: "doubled/{date}.parquet", schema: N, partitions });
+const double = lambda.task({ name: "lam_double", input: N, output: N }, (df) =>
+  df.select(pl.col("n").add(pl.col("n")).alias("n")));
+const Window = schema({ total: t.int64, days: t.uint32, first: t.string });
+const window = lambda.task({ name: "lam_window", input: Dated, output: Window }, (df) =>
+  df.select(pl.col("n").sum().alias("total"), pl.col("date").nUnique().cast(pl.UInt32).alias("days"), pl.col("date").min().alias("first")));
+const every = lambda.task({ name: "lam_every", input: Dated, output: Dated }, (df) => df.sort("date"));
+const made = raw.transform(double).to(doubled);
+export const windows = made.lookback({ date: 2 }).transform(window).to(
+  provider.bucket({ bucket: "lamparts", path: "window/{date}.parquet", schema: Window, partitions }),
+);
+export const all = made.transform(every).to(
+  provider.bucket({ bucket: "lamparts", path: "all.parquet", schema: Dated }),
+);
+`,
+  );
+  Deno.env.set("GLACIER_TEST_ROOT", await Deno.makeTempDir());
+  const m = await import(module);
+  const selection = { partitions: { date: { from: "2026-01-01", to: "2026-01-04" } } };
+  await withS3Server((s3) =>
+    withLambdaStack(
+      { module, s3 },
+      (stack) =>
+        withAwsEnv({ ...s3.env(), ...stack.env() }, async () => {
+          for (let day = 1; day <= 4; day++) {
+            const frame = pl.DataFrame({ n: pl.Series("n", [day, 10 * day], pl.Int64) });
+            const partition = { date: `2026-01-0${day}` };
+            await m.raw.write(frame, { partition });
+            await m.raw.write(frame, { partition, mode: "cloud" });
+          }
+          for (const pipeline of [m.windows, m.all]) {
+            const local = await pipeline.run({ mode: "local", quiet: true, ...selection });
+            const cloud = await pipeline.run({ mode: "cloud", quiet: true, ...selection });
+            assert.equal(cloud.status, "succeeded");
+            const ran = (report: RunReport) =>
+              report.steps.map((s) => `${s.task} ${s.partition?.date ?? ""} ${s.status} ${s.rows}`)
+                .sort();
+            assert.deepEqual(ran(cloud), ran(local));
+            assert.deepEqual(
+              (await pipeline.read({ mode: "cloud" })).toRecords(),
+              (await pipeline.read({ mode: "local" })).toRecords(),
+            );
+          }
+          // The window of 3 January is 1 to 3 January; every partition is all four days.
+          assert.deepEqual(
+            (await m.windows.read({ mode: "cloud", partition: { date: "2026-01-03" } }))
+              .toRecords(),
+            [{ total: 2 * 66, days: 3, first: "2026-01-01" }],
+          );
+          assert.equal((await m.all.read({ mode: "cloud" })).height, 8);
+        }),
+    )
+  );
+});

@@ -32,6 +32,7 @@ import type { TaskEvent, TaskFailure, TaskResult } from "./protocol.ts";
 import { codeFingerprint } from "../../engine/fingerprint.ts";
 import { env } from "../../core/env.ts";
 import { enforceChecks } from "../../core/checks_audit.ts";
+import { taskReads } from "../../core/read_addresses.ts";
 
 /** How many times a throttled invocation is tried, and the first backoff. */
 const THROTTLE_ATTEMPTS = 6;
@@ -74,13 +75,25 @@ export async function runOnLambda(
   }
   const task = step.task.name;
   const name = lambdaFunctionName(step.task);
+  const reads = context.inputs
+    ? taskReads(
+      Object.fromEntries(
+        Object.entries(context.inputs).map(([input, { mapping, parts }]) => [input, {
+          mapping,
+          parts: parts.map((part) => ({ ...session.locate(part.ref), partition: part.partition })),
+        }]),
+      ),
+    )
+    : {
+      inputs: Object.fromEntries(
+        Object.entries(step.sources).map(([input, ref]) => [input, session.locate(ref)]),
+      ),
+    };
   const event: TaskEvent = {
     glacier: 1,
     task,
     run: session.runId,
-    inputs: Object.fromEntries(
-      Object.entries(step.sources).map(([input, ref]) => [input, session.locate(ref)]),
-    ),
+    ...reads,
     output: session.stagingFor(step.target),
     fingerprint: codeFingerprint(step).value,
     ...(context.partition && Object.keys(context.partition).length > 0
@@ -241,11 +254,13 @@ export async function preflightLambda(graph: PipelineGraph): Promise<void> {
 
 /**
  * Cloud mode's executor for serverless tasks: one invocation per partition, up to the run's
- * `invocations` at once; each task gets its partition's key values.
+ * `invocations` at once; each task gets its partition's key values, and reads every partition of
+ * an input, or a window of them, as the event's `parts`.
  */
 export const lambdaExecutor: RemoteExecutor = {
   run: runOnLambda,
   preflight: preflightLambda,
+  reads: { all: true, lookback: true },
   partitionKeys: true,
   invocations: true,
 };

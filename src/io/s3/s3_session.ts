@@ -24,6 +24,7 @@ import { CommitError, firstLine, StorageError } from "../../core/errors.ts";
 import { failpoint } from "../_failpoint.ts";
 import { type LockLease, type S3Lock, S3Storage, stateBucketOf } from "./s3_storage.ts";
 import { copyAll, removeRunObjects, type S3JournalEntry } from "./s3_journal.ts";
+import { bucketWrites } from "../write_claims.ts";
 
 /** One run's S3 storage. */
 export class S3RunSession implements RemoteRunSession {
@@ -33,6 +34,7 @@ export class S3RunSession implements RemoteRunSession {
   readonly #run: string;
   readonly #dir: string;
   readonly #locks: S3Lock[];
+  readonly #lease: LockLease | undefined;
   readonly #staged = new Map<string, Staged>();
   readonly #downloads = new Map<string, Promise<string>>();
 
@@ -43,8 +45,10 @@ export class S3RunSession implements RemoteRunSession {
     dir: string,
     locks: S3Lock[],
     targets: readonly BucketRef[],
+    lease?: LockLease,
   ) {
     this.#storage = storage;
+    this.#lease = lease;
     this.#state = state;
     this.#targets = targets;
     this.#run = run;
@@ -53,16 +57,25 @@ export class S3RunSession implements RemoteRunSession {
   }
 
   /**
-   * Starts a run: finishes what earlier runs left, creates missing target buckets, and takes the
-   * lock of every bucket the run writes.
+   * Starts a run: finishes what earlier runs left, creates missing target buckets, and claims
+   * what the run writes of each bucket (the whole bucket, or the partitions it writes).
    *
    * @param graph the pipeline.
+   * @param options how long to wait for other writers, the run's id, the lease of a deployed
+   *   run's claims, and the partitions it writes of its partitioned targets, each as a reference
+   *   to it (default: every target whole).
    * @returns the session.
-   * @throws {StorageError} when another run is writing one of the same buckets.
+   * @throws {StorageError} naming the holder and the partitions in conflict when another writer
+   *   writes one of the same buckets or partitions.
    */
   static async begin(
     graph: PipelineGraph,
-    options: { wait?: number; runId?: string; lease?: LockLease } = {},
+    options: {
+      wait?: number;
+      runId?: string;
+      lease?: LockLease;
+      writes?: readonly BucketRef[];
+    } = {},
   ): Promise<S3RunSession> {
     const { state, storage, targets } = placesOf(graph);
     const firstTargetIn = new Map(targets.map((t) => [t.bucket, t.location] as const).reverse());
@@ -71,8 +84,10 @@ export class S3RunSession implements RemoteRunSession {
     const run = options.runId ?? newRunId();
     const locks: S3Lock[] = [];
     try {
-      for (const target of targets) {
-        locks.push(await storage.lock(target, run, options.wait ?? 0, options.lease));
+      for (const write of bucketWrites(targets, options.writes)) {
+        locks.push(
+          await storage.lock(write.ref, run, options.wait ?? 0, options.lease, write.partitions),
+        );
       }
       // A run that died while publishing to these buckets after the first look is finished now,
       // while they are ours, so it can never overwrite what this run publishes.
@@ -87,7 +102,7 @@ export class S3RunSession implements RemoteRunSession {
       throw error;
     }
     const dir = await Deno.makeTempDir({ prefix: "glacier-s3-run-" });
-    return new S3RunSession(storage, state, run, dir, locks, targets);
+    return new S3RunSession(storage, state, run, dir, locks, targets, options.lease);
   }
 
   /**
@@ -116,7 +131,7 @@ export class S3RunSession implements RemoteRunSession {
       throw error;
     }
     const dir = await Deno.makeTempDir({ prefix: "glacier-s3-run-" });
-    return new S3RunSession(storage, state, runId, dir, locks, targets);
+    return new S3RunSession(storage, state, runId, dir, locks, targets, lease);
   }
 
   /**
@@ -126,6 +141,23 @@ export class S3RunSession implements RemoteRunSession {
   async detach(): Promise<void> {
     for (const lock of this.#locks.splice(0)) lock.detach();
     await Deno.remove(this.#dir, { recursive: true }).catch(() => {});
+  }
+
+  async hold(refs: readonly BucketRef[]): Promise<void> {
+    for (const write of bucketWrites(refs, refs)) {
+      const held = this.#locks.find((l) => l.location === write.ref.location);
+      if (held) await held.widen(write.partitions);
+      else {
+        this.#locks.push(
+          await this.#storage.lock(write.ref, this.#run, 0, this.#lease, write.partitions),
+        );
+        await this.#storage.putRunMarker(this.#state, {
+          run: this.#run,
+          buckets: [...new Set(this.#targets.map((t) => t.bucket))],
+          locks: this.#locks.map((l) => l.key),
+        });
+      }
+    }
   }
 
   /** The run's id, which names its staging keys. */

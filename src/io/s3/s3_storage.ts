@@ -6,9 +6,12 @@
  * Safe writes: an S3 object is replaced atomically, so a reader never sees half an object. A
  * run's outputs are uploaded under `.glacier/staging/<run>/` in their buckets and copied into
  * place together at the end, through a journal in the state bucket that the next cloud use rolls
- * forward if the run died during its commit (`s3_journal.ts`). Writers take a lock object per
- * target bucket in the state bucket with a conditional write (`If-None-Match: *`), refreshed while
- * they work, so a second run writing the same bucket is refused instead of clobbering the first.
+ * forward if the run died during its commit (`s3_journal.ts`). Writers claim what they write of
+ * each bucket, the whole bucket or some partitions (`write_claims.ts`), in one lock object per
+ * bucket in the state bucket, `locks/<bucket>/<path>.lock`, that holds every writer's claim and is
+ * only ever changed with conditional writes (`If-Match`, `If-None-Match: *`); each claim is
+ * refreshed while its writer works and lapses when it stops, so a second run writing the same
+ * bucket or partition is refused instead of clobbering the first.
  *
  * @module
  */
@@ -19,6 +22,8 @@ import { hostname } from "node:os";
 import type pl from "../../polars.ts";
 import { fixedPrefix, type PartitionValues, pathMatcher } from "../../core/partitions.ts";
 import { type GlacierError, NoDataError, StorageError } from "../../core/errors.ts";
+import { partitionText } from "../../core/partitions.ts";
+import { type Conflict, conflictsWith, refusalMessage, type WriteClaim } from "../write_claims.ts";
 import type { BucketRef, ProviderSettings } from "../../core/lineage.ts";
 import type { WriteReport } from "../../core/reports.ts";
 import { formatOf } from "../file_format.ts";
@@ -71,18 +76,18 @@ export interface ObjectInfo {
   readonly etag: string;
 }
 
-/** The locks this process holds, as `bucket/key`: a lock of this process not in here is stale. */
+/** The claims this process holds, by id: a claim of this process not in here is stale. */
 const heldHere = new Set<string>();
 
-/** Whether the process that wrote a lock can no longer be holding it. */
-function holderIsGone(holder: LockBody, id: string): boolean {
+/** Whether the process that wrote a claim can no longer be holding it. */
+function holderIsGone(holder: S3Claim): boolean {
   if (Date.parse(holder.expires) <= Date.now()) return true;
-  // A deployed run's lock is held by no process: its lease is all there is to go by.
+  // A deployed run's claim is held by no process: its lease is all there is to go by.
   if (holder.lease !== undefined) return false;
   // A pid means something only in its own PID namespace on its own host: elsewhere the lease
   // (refreshed while the run works) is all there is to go by.
   if (holder.host !== hostname() || holder.pidNamespace !== pidNamespace()) return false;
-  if (holder.pid === Deno.pid) return !heldHere.has(id);
+  if (holder.pid === Deno.pid) return !heldHere.has(holder.id);
   return !isRunning(holder.pid);
 }
 
@@ -111,20 +116,21 @@ export interface RunMarker {
   readonly locks: readonly string[];
 }
 
-/** What a lock object says of its holder. */
-interface LockBody {
-  readonly run: string;
-  readonly location: string;
-  readonly host: string;
-  readonly pid: number;
+/**
+ * A claim as a lock object keeps it: with its holder's PID namespace and when it lapses unless
+ * refreshed. A deployed run's claim (`lease`) is held by no process, so only its expiry tells
+ * whether it is still held.
+ */
+interface S3Claim extends WriteClaim {
   readonly pidNamespace: string;
-  readonly since: string;
   readonly expires: string;
-  /**
-   * For a deployed run's lock, what holds it (the state machine execution): no process does, so
-   * only its expiry tells whether it is still held.
-   */
-  readonly lease?: string;
+}
+
+/** A bucket's lock object: every writer's claim on it. */
+interface LockObject {
+  readonly version: 2;
+  readonly location: string;
+  readonly claims: readonly S3Claim[];
 }
 
 /**
@@ -141,39 +147,35 @@ export interface LockLease {
 /** How long a lock lasts without a refresh, in milliseconds. */
 export const LOCK_TTL: number = LOCK_TTL_MS;
 
-/** A held lock on one target bucket, an object in the state bucket. */
+/** A writer's held claim on one bucket, kept in the bucket's lock object in the state bucket. */
 export class S3Lock {
   readonly #storage: S3Storage;
   /** The state bucket. */
   readonly bucket: string;
-  /** The lock's key. */
+  /** The lock object's key. */
   readonly key: string;
   /** The Glacier bucket it guards. */
   readonly location: string;
-  readonly #run: string;
-  #etag: string;
+  readonly #id: string;
+  readonly #lease: LockLease | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #lost: GlacierError | undefined;
   #failed: GlacierError | undefined;
-  #lease: LockLease | undefined;
 
   constructor(
     storage: S3Storage,
     state: string,
-    key: string,
-    ref: BucketRef,
-    run: string,
-    etag: string,
+    location: string,
+    id: string,
     lease?: LockLease,
   ) {
     this.#storage = storage;
     this.bucket = state;
-    this.key = key;
-    this.location = ref.location;
-    this.#run = run;
-    this.#etag = etag;
+    this.key = lockKey(location);
+    this.location = location;
+    this.#id = id;
     this.#lease = lease;
-    heldHere.add(`${this.bucket}/${key}`);
+    heldHere.add(id);
     const timer = setInterval(() => this.#refresh(), LOCK_REFRESH_MS);
     Deno.unrefTimer(timer as unknown as number);
     this.#timer = timer;
@@ -182,33 +184,29 @@ export class S3Lock {
   async #refresh(): Promise<void> {
     this.#failed = undefined;
     try {
-      this.#etag = await this.#storage.putLock(
+      const held = await this.#storage.refreshClaim(
         this.bucket,
-        this.key,
         this.location,
-        this.#run,
-        this.#etag,
+        this.#id,
         this.#lease,
       );
+      // Another writer took the claim for dead and dropped it: it is lost for good. Anything
+      // else (the server out of reach) is tried again at the next refresh.
+      if (!held) {
+        this.#lost = new StorageError(
+          `its claim is gone from s3://${this.bucket}/${this.key}: it lapsed, and another writer ` +
+            "removed it",
+        );
+      }
     } catch (error) {
-      const failure = s3Failure(error, {
-        op: "lock",
-        bucket: this.bucket,
-        key: this.key,
-        location: this.location,
-        endpoint: this.#storage.endpoint,
-      });
-      // Another run's conditional write won: the lock is lost for good. Anything else (the
-      // server out of reach) is tried again at the next refresh.
-      if ((error as { name?: string }).name === "PreconditionFailed") this.#lost = failure;
-      else this.#failed = failure;
+      this.#failed = error as GlacierError;
     }
   }
 
   /**
-   * Makes sure the lock is still this run's, renewing it: called right before a commit.
+   * Makes sure the claim is still this writer's, renewing it: called right before a commit.
    *
-   * @throws {StorageError} when the lock was lost to another run while this one worked.
+   * @throws {StorageError} when the claim was lost while the run worked.
    */
   async confirm(): Promise<void> {
     if (!this.#lost) await this.#refresh();
@@ -221,22 +219,35 @@ export class S3Lock {
   }
 
   /**
-   * Lets go of the lock object without releasing the lock: a deployed run's handler hands it on
+   * Widens the claim to more partitions (`undefined`: the whole bucket), without waiting.
+   *
+   * @param partitions the partitions, as text.
+   * @throws {StorageError} naming the holder and the partitions when another writer has some.
+   */
+  async widen(partitions: readonly string[] | undefined): Promise<void> {
+    await this.#storage.widenClaim(this.bucket, this.location, this.#id, partitions);
+  }
+
+  /**
+   * Lets go of the claim object without releasing the claim: a deployed run's handler hands it on
    * to the run's next handler, which adopts it ({@linkcode S3Storage.adoptLock}).
    */
   detach(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
-    heldHere.delete(`${this.bucket}/${this.key}`);
+    heldHere.delete(this.#id);
   }
 
-  /** Releases the lock, if it is still this run's. */
+  /** Releases the claim, if it is still this writer's. */
   async release(): Promise<void> {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    heldHere.delete(`${this.bucket}/${this.key}`);
-    await this.#storage.deleteObject(this.bucket, this.key, this.#etag).catch(() => {});
+    this.detach();
+    await this.#storage.releaseClaim(this.bucket, this.location, this.#id).catch(() => {});
   }
+}
+
+/** The key of a bucket's lock object in the state bucket. */
+function lockKey(location: string): string {
+  return `${LOCK_PREFIX}${location}.lock`;
 }
 
 /**
@@ -486,175 +497,264 @@ export class S3Storage {
   }
 
   /**
-   * Writes a lock object: a new one (`If-None-Match: *`), or a refresh of this run's own
-   * (`If-Match`).
+   * Changes a bucket's claims atomically: reads its lock object, applies `change`, and writes the
+   * result only if nobody changed the object meanwhile (`If-Match`, `If-None-Match: *` for a new
+   * one, a conditional delete once no claim is left), reading it again when someone did.
    *
-   * @param bucket the state bucket.
-   * @param key the lock's key.
-   * @param location the Glacier bucket it guards.
-   * @param run the run that holds it.
-   * @param ifMatch the ETag of this run's current lock, for a refresh.
-   * @param lease for a deployed run's lock, what holds it and for how long.
-   * @returns the lock's new ETag.
+   * @param state the state bucket.
+   * @param location the Glacier bucket.
+   * @param change the claims to leave, from the claims there; `undefined` leaves them as they are.
    */
-  async putLock(
-    bucket: string,
-    key: string,
+  async #changeClaims(
+    state: string,
     location: string,
-    run: string,
-    ifMatch?: string,
-    lease?: LockLease,
-  ): Promise<string> {
-    const now = Date.now();
-    const body: LockBody = {
-      run,
-      location,
-      host: hostname(),
-      pid: Deno.pid,
-      pidNamespace: pidNamespace(),
-      since: new Date(now).toISOString(),
-      expires: new Date(now + (lease?.ttlMs ?? LOCK_TTL_MS)).toISOString(),
-      ...(lease ? { lease: lease.holder } : {}),
-    };
-    const out = await this.#conn.client.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: key,
-        Body: JSON.stringify(body),
-        ContentType: "application/json",
-        ...(ifMatch ? { IfMatch: ifMatch } : { IfNoneMatch: "*" }),
-      }),
-    );
-    return out.ETag ?? "";
-  }
-
-  /**
-   * Takes the lock on a target bucket, or says which run holds it. A lock whose run cannot hold
-   * it any more is taken over: it expired, or it was written on this host by a process that has
-   * ended (or by this process, outside any of its live runs). With `wait`, a held lock is tried
-   * again until it is free or the wait is over.
-   *
-   * @param ref the bucket to write.
-   * @param run the run (or `write`) that takes it.
-   * @param wait seconds to wait for a held lock.
-   * @param lease for a deployed run, what holds the lock and for how long.
-   * @returns the held lock.
-   * @throws {StorageError} when another live run holds it.
-   */
-  async lock(ref: BucketRef, run: string, wait = 0, lease?: LockLease): Promise<S3Lock> {
-    const state = stateBucketOf(ref.settings, `writing bucket '${ref.location}' in cloud mode`);
-    // One lock per bucket, partitioned or not: its location names it.
-    const key = `${LOCK_PREFIX}${ref.location}.lock`;
-    const context = this.#context("lock", state, key, { location: ref.location });
-    const deadline = Date.now() + wait * 1000;
-    for (let attempt = 0;; attempt++) {
+    change: (claims: readonly S3Claim[]) => readonly S3Claim[] | undefined,
+  ): Promise<void> {
+    const key = lockKey(location);
+    const context = this.#context("lock", state, key, { location });
+    for (let attempt = 0; attempt < 40; attempt++) {
+      const current = await this.#readClaims(state, key);
+      const next = change(current?.claims ?? []);
+      if (next === undefined) return;
       try {
-        return new S3Lock(
-          this,
-          state,
-          key,
-          ref,
-          run,
-          await this.putLock(state, key, ref.location, run, undefined, lease),
-          lease,
-        );
+        if (next.length > 0) {
+          const body: LockObject = { version: 2, location, claims: next };
+          await this.#conn.client.send(
+            new PutObjectCommand({
+              Bucket: state,
+              Key: key,
+              Body: JSON.stringify(body),
+              ContentType: "application/json",
+              ...(current ? { IfMatch: current.etag } : { IfNoneMatch: "*" }),
+            }),
+          );
+        } else if (current) {
+          await this.#conn.client.send(
+            new DeleteObjectCommand({ Bucket: state, Key: key, IfMatch: current.etag }),
+          );
+        }
+        return;
       } catch (error) {
-        if ((error as { name?: string }).name !== "PreconditionFailed") {
+        const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+        const status = e.$metadata?.httpStatusCode;
+        if (e.name !== "PreconditionFailed" && status !== 412 && status !== 409 && !isNotFound(e)) {
           throw s3Failure(error, context);
         }
       }
-      const holder = await this.#readLock(state, key);
-      if (holder && !holderIsGone(holder, `${state}/${key}`)) {
-        if (Date.now() < deadline) {
-          await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 100 * 2 ** attempt)));
-          continue;
-        }
-        const who = holder.lease !== undefined
-          ? `deployed run ${holder.run} (${holder.lease}, since ${holder.since})`
-          : `run ${holder.run} (pid ${holder.pid} on ${holder.host}, since ${holder.since})`;
-        throw new StorageError(
-          `bucket '${ref.location}' is being written by ${who}; nothing was changed. Wait for it to finish, ` +
-            "or wait for it with run({ wait: SECONDS }) (glacier run --wait SECONDS); if that " +
-            `run died, its lock expires at ${holder.expires}, or delete s3://${state}/${key}`,
-        );
-      }
-      if (holder) await this.deleteObject(state, key, holder.etag).catch(() => {});
-      if (attempt > 5) {
-        throw new StorageError(
-          `could not take the lock on bucket '${ref.location}' (s3://${state}/${key}); another ` +
-            "run keeps taking it. Try again",
-        );
-      }
-    }
-  }
-
-  /**
-   * Renews a deployed run's lock: it then lasts at least the lease from now (never less than it
-   * already did, since parallel handlers of the run renew it at once).
-   *
-   * @param ref the bucket the lock guards.
-   * @param run the run that must hold it.
-   * @param lease what holds it and for how long.
-   * @returns the lock's new ETag.
-   * @throws {StorageError} when the lock is gone or held by another run.
-   */
-  async renewLease(ref: BucketRef, run: string, lease: LockLease): Promise<string> {
-    const state = stateBucketOf(ref.settings, `writing bucket '${ref.location}' in cloud mode`);
-    const key = `${LOCK_PREFIX}${ref.location}.lock`;
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const holder = await this.#readLock(state, key);
-      if (holder?.run !== run || Date.parse(holder.expires) <= Date.now()) {
-        throw new StorageError(
-          `run ${run} no longer holds the lock on bucket '${ref.location}' ` +
-            `(s3://${state}/${key}): ` +
-            (holder && holder.run !== run
-              ? `run ${holder.run} holds it since ${holder.since}`
-              : "it expired or was removed") +
-            "; the run cannot go on, and publishes nothing",
-        );
-      }
-      const ttlMs = Math.max(lease.ttlMs, Date.parse(holder.expires) - Date.now());
-      try {
-        return await this.putLock(state, key, ref.location, run, holder.etag, { ...lease, ttlMs });
-      } catch (error) {
-        if ((error as { name?: string }).name !== "PreconditionFailed") {
-          throw s3Failure(error, this.#context("lock", state, key, { location: ref.location }));
-        }
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80));
+      await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * (attempt + 1)));
     }
     throw new StorageError(
-      `could not renew run ${run}'s lock on bucket '${ref.location}' (s3://${state}/${key}): it ` +
-        "kept changing under this handler; try again",
+      `the lock object of bucket '${location}' (s3://${state}/${key}) kept changing under this ` +
+        "writer; try again",
     );
   }
 
+  /** A bucket's claims and its lock object's ETag; `undefined` when it has none. */
+  async #readClaims(
+    state: string,
+    key: string,
+  ): Promise<{ claims: S3Claim[]; etag: string } | undefined> {
+    let found: { text: string; etag: string };
+    try {
+      const out = await this.#conn.client.send(new GetObjectCommand({ Bucket: state, Key: key }));
+      found = { text: await out.Body!.transformToString(), etag: out.ETag ?? "" };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      const location = key.slice(LOCK_PREFIX.length, -".lock".length);
+      throw s3Failure(error, this.#context("lock", state, key, { location }));
+    }
+    let body: Partial<LockObject> & Partial<S3Claim>;
+    try {
+      body = JSON.parse(found.text);
+    } catch {
+      throw new StorageError(
+        `the lock object s3://${state}/${key} is not readable; check that no run writes the ` +
+          "bucket it guards, then delete it",
+      );
+    }
+    // An older Glacier's lock: one run holding the whole bucket.
+    const claims = Array.isArray(body.claims)
+      ? [...body.claims]
+      : [{ ...body, id: body.id ?? body.run } as S3Claim];
+    return { claims, etag: found.etag };
+  }
+
   /**
-   * Takes over a lock that a deployed run's earlier handler took, renewed, to publish or release.
+   * Claims what a writer writes of a bucket (the whole bucket, or some partitions), or says who
+   * is in the way. A claim whose writer cannot hold it any more is dropped: it lapsed, or it was
+   * written on this host by a process that has ended (or by this process, outside any of its
+   * live runs). With `wait`, a claim in the way is tried again until it is gone or the wait is
+   * over.
    *
-   * @param ref the bucket the lock guards.
+   * @param ref the bucket to write.
+   * @param run the run (or `write`) that claims it.
+   * @param wait seconds to wait for claims in the way.
+   * @param lease for a deployed run, what holds the claim and for how long.
+   * @param partitions the partitions it writes, as text; absent: the whole bucket.
+   * @returns the held claim.
+   * @throws {StorageError} naming the holders and the partitions in conflict when other live
+   *   writers have some of them.
+   */
+  async lock(
+    ref: BucketRef,
+    run: string,
+    wait = 0,
+    lease?: LockLease,
+    partitions?: readonly string[],
+  ): Promise<S3Lock> {
+    const state = stateBucketOf(ref.settings, `writing bucket '${ref.location}' in cloud mode`);
+    const deadline = Date.now() + wait * 1000;
+    for (let attempt = 0;; attempt++) {
+      const now = Date.now();
+      const claim: S3Claim = {
+        id: crypto.randomUUID(),
+        run,
+        host: hostname(),
+        pid: Deno.pid,
+        pidNamespace: pidNamespace(),
+        since: new Date(now).toISOString(),
+        expires: new Date(now + (lease?.ttlMs ?? LOCK_TTL_MS)).toISOString(),
+        ...(lease ? { lease: lease.holder } : {}),
+        ...(partitions ? { partitions } : {}),
+      };
+      let conflicts: Conflict[] = [];
+      await this.#changeClaims(state, ref.location, (claims) => {
+        const live = claims.filter((c) => !holderIsGone(c));
+        conflicts = conflictsWith(partitions, live);
+        if (conflicts.length === 0) return [...live, claim];
+        return live.length < claims.length ? live : undefined;
+      });
+      if (conflicts.length === 0) return new S3Lock(this, state, ref.location, claim.id, lease);
+      if (Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 100 * 2 ** attempt)));
+        continue;
+      }
+      const lapses = conflicts.map((c) => (c.claim as S3Claim).expires).sort().at(-1);
+      throw new StorageError(
+        refusalMessage(
+          ref.location,
+          partitions,
+          conflicts,
+          `; if that run died, its lock expires at ${lapses}, or delete s3://${state}/` +
+            lockKey(ref.location),
+        ),
+      );
+    }
+  }
+
+  /**
+   * @internal Refreshes a claim: it then lasts at least its lease (default the lock TTL) from now.
+   *
+   * @returns `false` when the claim is gone.
+   */
+  async refreshClaim(
+    state: string,
+    location: string,
+    id: string,
+    lease?: LockLease,
+  ): Promise<boolean> {
+    let held = false;
+    await this.#changeClaims(state, location, (claims) => {
+      const mine = claims.find((c) => c.id === id);
+      held = mine !== undefined;
+      return mine && claims.map((c) => c === mine ? extended(c, lease?.ttlMs ?? LOCK_TTL_MS) : c);
+    });
+    return held;
+  }
+
+  /** @internal Removes a claim. */
+  async releaseClaim(state: string, location: string, id: string): Promise<void> {
+    await this.#changeClaims(state, location, (claims) => {
+      const left = claims.filter((c) => c.id !== id);
+      return left.length < claims.length ? left : undefined;
+    });
+  }
+
+  /**
+   * @internal Widens a claim to more partitions (`undefined`: the whole bucket), when no other
+   * live writer has them.
+   *
+   * @throws {StorageError} naming the holder and the partitions in conflict, or when the claim is
+   *   gone.
+   */
+  async widenClaim(
+    state: string,
+    location: string,
+    id: string,
+    partitions: readonly string[] | undefined,
+  ): Promise<void> {
+    let failure: string | undefined;
+    await this.#changeClaims(state, location, (claims) => {
+      failure = undefined;
+      const mine = claims.find((c) => c.id === id);
+      if (!mine) {
+        failure = `the run's lock on bucket '${location}' is gone: it lapsed, and another ` +
+          "writer removed it";
+        return undefined;
+      }
+      if (mine.partitions === undefined) return undefined;
+      const held = new Set(mine.partitions);
+      const missing = partitions?.filter((p) => !held.has(p));
+      if (missing?.length === 0) return undefined;
+      const others = claims.filter((c) => c !== mine && !holderIsGone(c));
+      const conflicts = conflictsWith(missing, others);
+      if (conflicts.length > 0) {
+        failure = refusalMessage(location, missing, conflicts);
+        return undefined;
+      }
+      const { partitions: _, ...whole } = mine;
+      const next: S3Claim = missing === undefined
+        ? whole
+        : { ...mine, partitions: [...held, ...missing].sort() };
+      return claims.map((c) => c === mine ? next : c);
+    });
+    if (failure) throw new StorageError(failure);
+  }
+
+  /**
+   * Renews a deployed run's claim on a bucket: it then lasts at least the lease from now (never
+   * less than it already did, since parallel handlers of the run renew it at once).
+   *
+   * @param ref the bucket the claim is on.
    * @param run the run that must hold it.
    * @param lease what holds it and for how long.
-   * @returns the lock.
-   * @throws {StorageError} when the lock is gone or held by another run.
+   * @throws {StorageError} when the claim lapsed or is gone.
+   */
+  async renewLease(ref: BucketRef, run: string, lease: LockLease): Promise<void> {
+    await this.#renew(ref, run, lease);
+  }
+
+  async #renew(ref: BucketRef, run: string, lease: LockLease): Promise<string> {
+    const state = stateBucketOf(ref.settings, `writing bucket '${ref.location}' in cloud mode`);
+    let id: string | undefined;
+    await this.#changeClaims(state, ref.location, (claims) => {
+      const mine = claims.find((c) => c.run === run && Date.parse(c.expires) > Date.now());
+      id = mine?.id;
+      return mine && claims.map((c) => c === mine ? extended(c, lease.ttlMs) : c);
+    });
+    if (id === undefined) {
+      throw new StorageError(
+        `run ${run} no longer holds the lock on bucket '${ref.location}' ` +
+          `(s3://${state}/${lockKey(ref.location)}): it expired or was removed; the run cannot ` +
+          "go on, and publishes nothing",
+      );
+    }
+    return id;
+  }
+
+  /**
+   * Takes over a claim that a deployed run's earlier handler took, renewed, to publish or release.
+   *
+   * @param ref the bucket the claim is on.
+   * @param run the run that must hold it.
+   * @param lease what holds it and for how long.
+   * @returns the claim.
+   * @throws {StorageError} when the claim lapsed or is gone.
    */
   async adoptLock(ref: BucketRef, run: string, lease: LockLease): Promise<S3Lock> {
     const state = stateBucketOf(ref.settings, `writing bucket '${ref.location}' in cloud mode`);
-    const etag = await this.renewLease(ref, run, lease);
-    return new S3Lock(this, state, `${LOCK_PREFIX}${ref.location}.lock`, ref, run, etag, lease);
-  }
-
-  async #readLock(
-    bucket: string,
-    key: string,
-  ): Promise<(LockBody & { etag: string }) | undefined> {
-    try {
-      const out = await this.#conn.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      const body = JSON.parse(await out.Body!.transformToString());
-      return { ...body, etag: out.ETag ?? "" };
-    } catch {
-      return undefined;
-    }
+    const id = await this.#renew(ref, run, lease);
+    return new S3Lock(this, state, ref.location, id, lease);
   }
 
   /**
@@ -863,15 +963,18 @@ export class S3Storage {
     journal: { run: string; locks: readonly string[] },
   ): Promise<boolean> {
     for (const key of journal.locks) {
-      const holder = await this.#readLock(state, key);
-      if (holder?.run === journal.run && !holderIsGone(holder, `${state}/${key}`)) return true;
+      const claims = (await this.#readClaims(state, key).catch(() => undefined))?.claims ?? [];
+      if (claims.some((c) => c.run === journal.run && !holderIsGone(c))) return true;
     }
     return false;
   }
 
   async #releaseIfHeldBy(state: string, key: string, run: string): Promise<void> {
-    const holder = await this.#readLock(state, key);
-    if (holder?.run === run) await this.deleteObject(state, key, holder.etag).catch(() => {});
+    const location = key.slice(LOCK_PREFIX.length, -".lock".length);
+    await this.#changeClaims(state, location, (claims) => {
+      const left = claims.filter((c) => c.run !== run);
+      return left.length < claims.length ? left : undefined;
+    }).catch(() => {});
   }
 
   /**
@@ -938,7 +1041,13 @@ export class S3Storage {
     await this.recover(state, { op: "write", location: ref.location, key: ref.path });
     await this.ensureBucket(ref.bucket, ref.location);
     const dir = await Deno.makeTempDir({ prefix: "glacier-s3-write-" });
-    const lock = await this.lock(ref, "write", options.wait ?? 0);
+    const lock = await this.lock(
+      ref,
+      "write",
+      options.wait ?? 0,
+      undefined,
+      ref.partition ? [partitionText(ref.partition)] : undefined,
+    );
     try {
       // A run that died publishing this bucket since the first look is finished while it is ours.
       await this.recover(state, { op: "write", location: ref.location, key: ref.path });
@@ -991,6 +1100,12 @@ export class S3Storage {
   previousKey(run: string, ref: BucketRef): string {
     return `${PREVIOUS_PREFIX}${run}/${ref.path}`;
   }
+}
+
+/** A claim renewed to last at least `ttlMs` from now. */
+function extended(claim: S3Claim, ttlMs: number): S3Claim {
+  const expires = Math.max(Date.now() + ttlMs, Date.parse(claim.expires));
+  return { ...claim, expires: new Date(expires).toISOString() };
 }
 
 /** Whether an S3 error says the object (or key) is not there. */
