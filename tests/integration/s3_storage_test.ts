@@ -302,7 +302,11 @@ async function hasUploadInFlight(dir: string): Promise<boolean> {
   const walk = async (d: string): Promise<boolean> => {
     try {
       for await (const e of Deno.readDir(d)) {
-        if (e.name === ".sgwtmp") return true;
+        // The folder stays once made; a file in it is an object being received.
+        if (e.name === ".sgwtmp") {
+          if (await holdsFile(join(d, e.name))) return true;
+          continue;
+        }
         if (e.isDirectory && (await walk(join(d, e.name)))) return true;
       }
     } catch {
@@ -311,6 +315,14 @@ async function hasUploadInFlight(dir: string): Promise<boolean> {
     return false;
   };
   return await walk(dir);
+}
+
+async function holdsFile(dir: string): Promise<boolean> {
+  for await (const e of Deno.readDir(dir)) {
+    if (e.isFile) return true;
+    if (e.isDirectory && (await holdsFile(join(dir, e.name)))) return true;
+  }
+  return false;
 }
 
 Deno.test("errors say which bucket, which object and what to do", async (test) => {
