@@ -54,6 +54,7 @@ export async function runCloud(
       observers,
       executorFor: (step) => executors.get(step.task.resource.kind)!,
       invokes: (step) => remote.get(step.task.resource.kind)?.invocations === true,
+      remoteFor: (step) => remote.get(step.task.resource.kind),
     });
   } finally {
     for (const executor of remote.values()) await executor.close?.();

@@ -710,7 +710,7 @@ Deno.test("a spark task past SparkConfig's timeout fails the run naming it, and 
     await assert.rejects(() => output.read({ mode: "cloud" }), StorageError);
     let left = "";
     for (let i = 0; i < 30; i++) {
-      const ps = await new Deno.Command("pgrep", { args: ["-f", "copy_slowly.json"] }).output();
+      const ps = await new Deno.Command("pgrep", { args: ["-f", "copy_slowly\\.[0-9]+\\.json"] }).output();
       left = new TextDecoder().decode(ps.stdout).trim();
       if (left === "") break;
       await new Promise((resolve) => setTimeout(resolve, 200));

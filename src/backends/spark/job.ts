@@ -69,3 +69,31 @@ export interface SparkJob {
   /** The target bucket's quality checks, which the runner runs on the file it wrote. */
   readonly checks?: SparkChecks;
 }
+
+/** One job of a batch, and the jobs before it whose output it reads. */
+export interface SparkBatchUnit {
+  /** The job. */
+  readonly job: SparkJob;
+  /**
+   * The positions of the earlier units whose staged output it reads: when one of them failed it
+   * does not run, and fails too.
+   */
+  readonly after?: readonly number[];
+}
+
+/**
+ * Several jobs that the runner runs one after another in one Spark session (one `spark-submit`,
+ * one EMR Serverless job run), each writing its own output and ending on its own: it answers
+ * each unit's result or error in `units`.
+ */
+export interface SparkBatch {
+  /** The job format's version. */
+  readonly glacier: 1;
+  /**
+   * The batch's name, unique in its run (its first task and a sequence number): it names the
+   * Spark application and, on EMR Serverless, the job run and its files.
+   */
+  readonly task: string;
+  /** The units, in the order they run. */
+  readonly units: readonly SparkBatchUnit[];
+}
