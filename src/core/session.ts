@@ -153,6 +153,14 @@ export function isRemoteSession(session: RunSession): session is RemoteRunSessio
   return typeof (session as RemoteRunSession).stagedRemotely === "function";
 }
 
+/** One partition a step reads of an input. */
+export interface InputPartition {
+  /** The partition, as a bucket of its own. */
+  readonly ref: BucketRef;
+  /** Its key values. */
+  readonly partition: PartitionValues;
+}
+
 /** What an executor knows of the run around its step. */
 export interface StepContext {
   /** The pipeline's name. */
@@ -167,6 +175,12 @@ export interface StepContext {
   missing(step: Step, input: string): string;
   /** The partition the step computes; `{}` (or absent) for an unpartitioned target. */
   readonly partition?: PartitionValues;
+  /**
+   * The partitions each input read by partitions reads (its partition, a window of partitions, or
+   * every partition), with their key values, for executors that read the files themselves and
+   * add the keys as String columns; an input read whole has none.
+   */
+  readonly parts?: Readonly<Record<string, readonly InputPartition[]>>;
   /**
    * Reads an input as this step sees it: its partition, a window of partitions, or every
    * partition with the keys as columns. Absent: read `step.sources[input]` through the session.

@@ -269,6 +269,17 @@ export async function executeGraph(
   };
   /** Each started item's step as its partition resolves it, for observers. */
   const observedSteps = new Map<WorkItem, Step>();
+  /** What the executor of an item knows of the run around it. */
+  const itemContext = (item: WorkItem): StepContext => ({
+    ...context,
+    partition: item.partition,
+    parts: Object.fromEntries(
+      Object.entries(item.inputs).flatMap(([name, input]) =>
+        input.mapping === "whole" ? [] : [[name, input.parts]]
+      ),
+    ),
+    read: (name) => readInput(session, item, name, context),
+  });
   /** The step an item computes, resolved to its partition's files. */
   const resolvedOf = (item: WorkItem): Step =>
     item.missing
@@ -276,11 +287,7 @@ export async function executeGraph(
       : { ...item.step, sources: sourcesOf(item.step, item), target: item.target };
   const workUnit = (item: WorkItem): WorkUnit => ({
     step: resolvedOf(item),
-    context: {
-      ...context,
-      partition: item.partition,
-      read: (name) => readInput(session, item, name, context),
-    },
+    context: itemContext(item),
   });
   const groupingOf = (step: Step): Grouping | undefined => {
     const executor = run.remoteFor?.(step);
@@ -466,12 +473,7 @@ export async function executeGraph(
             withTimeout(
               [step],
               (signal) =>
-                run.executorFor(step)(resolved, session, {
-                  ...context,
-                  signal,
-                  partition: item.partition,
-                  read: (name) => readInput(session, item, name, context),
-                }),
+                run.executorFor(step)(resolved, session, { ...itemContext(item), signal }),
             ),
         );
     } catch (error) {

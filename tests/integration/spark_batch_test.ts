@@ -282,3 +282,67 @@ Deno.test("Spark Connect: a partitioned step's days go to the run's session as o
     });
   });
 });
+
+Deno.test("spark tasks read every partition as one frame and a lookback window, with the keys as String columns, giving local mode's rows", async () => {
+  const server = await sharedSparkConnect();
+  await withS3Server(async (s3) => {
+    await withEnv({ ...s3.env(), ...NO_SPARK, SPARK_REMOTE: server.remote }, async () => {
+      const root = await Deno.makeTempDir({ prefix: "glacier-spark-reads-" });
+      const provider = new Provider({ localRoot: root });
+      const spark = provider.spark({ config: new SparkConfig({ executors: 1 }) });
+      const keys = { date: daily({ start: FROM, end: DAYS.at(-1) }) };
+      const bucket = "spark-reads";
+      const raw = provider.bucket({
+        bucket,
+        path: "raw/{date}.parquet",
+        schema: Reading,
+        partitions: keys,
+      });
+      const Dated = schema({ sensor: t.int64, celsius: t.float64, date: t.string });
+      const Total = schema({ date: t.string, total: t.float64, sensors: t.int64 });
+      const Window = schema({ sensor: t.int64, total: t.float64, days: t.int64 });
+      const totals = raw.transform(spark.task(
+        { name: "spark_daily_totals", input: Dated, output: Total },
+        (df) =>
+          df.groupBy("date").agg(
+            pl.col("celsius").sum().alias("total"),
+            pl.len().cast(pl.Int64).alias("sensors"),
+          ).sort("date"),
+      )).to(provider.bucket({ bucket, path: "totals.parquet", schema: Total }));
+      const windows = raw.lookback({ date: 2 }).transform(spark.task(
+        { name: "spark_three_days", input: Dated, output: Window },
+        (df) =>
+          df.groupBy("sensor").agg(
+            pl.col("celsius").sum().alias("total"),
+            pl.col("date").nUnique().cast(pl.Int64).alias("days"),
+          ).sort("sensor"),
+      )).to(provider.bucket({
+        bucket,
+        path: "window/{date}.parquet",
+        schema: Window,
+        partitions: keys,
+      }));
+      for (const date of DAYS) {
+        await raw.write(readingsOf(date), { partition: { date } });
+        await raw.write(readingsOf(date), { partition: { date }, mode: "cloud" });
+      }
+      for (const pipeline of [totals, windows]) {
+        await pipeline.run({ mode: "local", quiet: true });
+        const report = await pipeline.run({ mode: "cloud", quiet: true });
+        assert.equal(report.status, "succeeded");
+      }
+      const both = async (read: (mode: "local" | "cloud") => Promise<pl.DataFrame>) => {
+        const local = (await read("local")).toRecords();
+        assert.deepEqual((await read("cloud")).toRecords(), local);
+        return local;
+      };
+      const daily_ = await both((mode) => totals.read({ mode }));
+      assert.deepEqual(daily_.map((r) => r.date), DAYS);
+      for (const date of DAYS) {
+        const rows = await both((mode) => windows.read({ mode, partition: { date } }));
+        const days = Math.min(3, DAYS.indexOf(date) + 1);
+        assert.deepEqual(rows.map((r) => r.days), [days, days, days], date);
+      }
+    });
+  });
+});

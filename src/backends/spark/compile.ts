@@ -125,7 +125,7 @@ import { captureSparkPlan } from "./_capture.ts";
 import { PlanOracle } from "../../core/plan_oracle.ts";
 import { PlanCompiler } from "./_plan_compiler.ts";
 import { arrowType, sparkType, UnsupportedDtype } from "./_types.ts";
-import type { SparkColumn, SparkJob, SparkTable } from "./job.ts";
+import type { SparkColumn, SparkInput, SparkJob, SparkTable } from "./job.ts";
 import { compileChecks, type SparkChecks } from "./checks_sql.ts";
 
 /** A task compiled to Spark SQL, before it is bound to storage. */
@@ -147,7 +147,9 @@ export interface CompiledSparkSql {
 /** Where a job's inputs and output live. */
 export interface SparkBindings {
   /** Each input's object and format, by the task's input name (`input` for one input). */
-  readonly inputs: Readonly<Record<string, Pick<SparkTable, "uri" | "format">>>;
+  readonly inputs: Readonly<
+    Record<string, Pick<SparkTable, "uri" | "format"> & Pick<SparkInput, "parts" | "keys">>
+  >;
   /** The output's object and format. */
   readonly output: Pick<SparkTable, "uri" | "format">;
 }
@@ -281,12 +283,12 @@ export function sparkJob(step: Step, bindings: SparkBindings): SparkJob {
         );
       }
       const csv = sparkCsvOptions(step.task.name, source);
-      return [name, {
-        ...binding,
-        view,
-        columns: columnsOf(step.task.name, source.schema),
-        ...(csv ? { csv } : {}),
-      }];
+      const keys = binding.keys ?? [];
+      const columns: SparkColumn[] = [
+        ...columnsOf(step.task.name, source.schema).filter(([column]) => !keys.includes(column)),
+        ...keys.map((key) => [key, "STRING"] as const),
+      ];
+      return [name, { ...binding, view, columns, ...(csv ? { csv } : {}) }];
     }),
   );
   return {

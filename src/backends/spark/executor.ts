@@ -174,6 +174,7 @@ export function sparkExecutor(): RemoteExecutor {
     },
     grouping: sparkGrouping,
     runMany,
+    reads: { all: true, lookback: true },
     preflight: (graph) => preflightSpark(graph, sessions),
     close: () => sessions.close(),
   };
@@ -376,10 +377,16 @@ async function runOnSpark(
   const batchUnits: SparkBatchUnit[] = [];
   for (const [i, unit] of units.entries()) {
     try {
-      const after = Object.values(unit.step.sources).flatMap((ref) => {
-        const from = producer.get(objectName(ref));
-        return from === undefined || from === i ? [] : [from];
-      });
+      const reads = [
+        ...Object.values(unit.step.sources),
+        ...Object.values(unit.context.parts ?? {}).flat().map((part) => part.ref),
+      ];
+      const after = [
+        ...new Set(reads.flatMap((ref) => {
+          const from = producer.get(objectName(ref));
+          return from === undefined || from === i ? [] : [from];
+        })),
+      ];
       const failed = after.find((from) => outcomes[from] !== undefined);
       if (failed !== undefined) {
         outcomes[i] = outcomes[failed];
@@ -389,6 +396,7 @@ async function runOnSpark(
       const job = await bindSparkJob(unit.step, {
         input: (ref) => inJob(ref) ? session.stagingFor(ref) : session.locate(ref),
         output: (ref) => session.stagingFor(ref),
+        parts: unit.context.parts,
       });
       batchUnits.push({
         job,
@@ -476,11 +484,17 @@ async function checkInputs(
   inJob: (ref: BucketRef) => boolean,
 ): Promise<void> {
   const { S3Storage } = await import("../../io/s3/s3_storage.ts");
-  for (const [name, ref] of Object.entries(step.sources)) {
-    if (inJob(ref)) continue;
-    const at = session.locate(ref);
-    if (!(await new S3Storage(ref.settings.region).head(at.bucket, at.key))) {
-      throw new NoDataError(context.missing(step, name));
+  for (const [name, source] of Object.entries(step.sources)) {
+    const refs = context.parts?.[name]?.map((part) => part.ref) ?? [source];
+    for (const ref of refs) {
+      if (inJob(ref)) continue;
+      const at = session.locate(ref);
+      if (!(await new S3Storage(ref.settings.region).head(at.bucket, at.key))) {
+        // Said of the partition that is missing, in the run's words.
+        throw new NoDataError(
+          context.missing({ ...step, sources: { ...step.sources, [name]: ref } }, name),
+        );
+      }
     }
   }
 }

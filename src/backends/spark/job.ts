@@ -48,10 +48,29 @@ export interface SparkCsv {
   readonly timestampFormat?: string;
 }
 
+/** One partition of an input read by partitions. */
+export interface SparkPart {
+  /** `s3://bucket/key` or a local path. */
+  readonly uri: string;
+  /** Its key values, by key. */
+  readonly values: Readonly<Record<string, string>>;
+}
+
 /** One input: the view the SQL reads it as. */
 export interface SparkInput extends SparkTable {
   /** The temporary view name the SQL refers to. */
   readonly view: string;
+  /**
+   * For an input read by partitions (one, a window, or every partition): each partition's file,
+   * in order; the view is their rows one file after another. `uri` then names the bucket, for
+   * messages.
+   */
+  readonly parts?: readonly SparkPart[];
+  /**
+   * The partition keys the task reads as columns: the last of `columns`, as STRING, each row
+   * holding its partition's value (they are in no file).
+   */
+  readonly keys?: readonly string[];
 }
 
 /** A task compiled for Spark, with its bindings. */

@@ -483,6 +483,8 @@ def read_input(spark, io, task, name, table):
     """A frame of one input with exactly its declared columns and types, in order."""
     from pyspark.sql import functions as F
 
+    if "parts" in table:
+        return read_parts(spark, io, task, name, table)
     fmt = table["format"]
     uri = table["uri"]
     declared = declared_schema(spark, table)
@@ -534,6 +536,26 @@ def read_input(spark, io, task, name, table):
                 f"column '{field.name}' is {type_name(kind)} in {where} but the task reads it "
                 f"as {type_name(field.dataType)}", "SchemaMismatchError")
     return frame.select(*columns)
+
+
+def read_parts(spark, io, task, name, table):
+    """An input read by partitions: each partition's file in turn (one view, rows in file order),
+    with the keys the task reads as STRING columns holding the partition's values."""
+    from functools import reduce
+
+    from pyspark.sql import functions as F
+
+    keys = table.get("keys") or []
+    stored = {k: v for k, v in table.items() if k not in ("parts", "keys")}
+    stored["columns"] = [c for c in table["columns"] if c[0] not in keys]
+    frames = []
+    for part in table["parts"]:
+        frame = read_input(spark, io, task, name, dict(stored, uri=part["uri"]))
+        frames.append(frame.select("*", *[F.lit(part["values"][key]).cast("string").alias(key)
+                                          for key in keys]))
+    if not frames:
+        return spark.createDataFrame([], declared_schema(spark, table))
+    return reduce(lambda a, b: a.unionByName(b), frames)
 
 
 def csv_header(spark, path, options):
