@@ -96,10 +96,11 @@ export function refuseUnsupportedReads(
     }
     const keys = codeFingerprint(step).keys;
     if (keys.length > 0 && !executor.partitionKeys) {
+      const names = keys.map((k) => `'${k}'`).join(", ");
       refused.push(
-        `${on} uses its partition's key ${
-          keys.map((k) => `'${k}'`).join(", ")
-        }, which its resource does not give it`,
+        `${on} uses its partition's key ${names}, which its resource does not give it (when it ` +
+          `reads its input by partitions, declare ${names} as String columns of its input and ` +
+          "read the columns instead)",
       );
     }
   }

@@ -33,10 +33,11 @@ import { freePort } from "../../src/stack/process.ts";
 import { sourced } from "./_stack_env.ts";
 import { withLambdaStack } from "./_lambda_stack.ts";
 import { submitSparkJob } from "../../src/backends/spark/_submit.ts";
-import type { SparkJob } from "../../src/backends/spark/job.ts";
+import type { SparkBatch, SparkJob } from "../../src/backends/spark/job.ts";
 import {
   type EmrServerlessConfig,
   type EmrServerlessDeps,
+  jobFiles,
   jobRunProgress,
   runJobOnEmrServerless,
   startJobRunRequest,
@@ -710,7 +711,8 @@ Deno.test("a spark task past SparkConfig's timeout fails the run naming it, and 
     await assert.rejects(() => output.read({ mode: "cloud" }), StorageError);
     let left = "";
     for (let i = 0; i < 30; i++) {
-      const ps = await new Deno.Command("pgrep", { args: ["-f", "copy_slowly\\.[0-9]+\\.json"] }).output();
+      const ps = await new Deno.Command("pgrep", { args: ["-f", "copy_slowly\\.[0-9]+\\.json"] })
+        .output();
       left = new TextDecoder().decode(ps.stdout).trim();
       if (left === "") break;
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -1033,6 +1035,72 @@ Deno.test("EMR Serverless (recorded answers, no real server): polling to SUCCESS
       /^the job run ended CANCELLED: Job run was cancelled by user \(the runner left no answer at s3:\/\/glacier-artifacts\/glacier\/spark\/jobs\/run-1\/enrich_orders\.result\.json/,
     );
   });
+});
+
+Deno.test("EMR Serverless (recorded answers, no real server): a batch of units is one job run, answering each unit", async () => {
+  const batch: SparkBatch = {
+    glacier: 1,
+    task: "enrich_orders.1",
+    units: [
+      { job: EMR_JOB },
+      { job: { ...EMR_JOB, task: "rank_orders" }, after: [0] },
+    ],
+  };
+  const deps = recorded(
+    [{ state: "RUNNING" }, { state: "SUCCESS" }],
+    JSON.stringify({
+      rows: 42,
+      bytes: 1234,
+      seconds: 70,
+      units: [
+        { rows: 42, bytes: 1234, seconds: 50 },
+        { error: "[DIVIDE_BY_ZERO] Division by zero.", type: "TaskError", seconds: 3 },
+      ],
+    }),
+  );
+  const outcome = await runJobOnEmrServerless(
+    batch,
+    "run-1",
+    EMR,
+    { executors: 2, executorMemory: "4g" },
+    "",
+    deps,
+  );
+  assert.deepEqual(outcome, {
+    ok: true,
+    result: {
+      rows: 42,
+      bytes: 1234,
+      seconds: 70,
+      units: [
+        { rows: 42, bytes: 1234, seconds: 50 },
+        { error: "[DIVIDE_BY_ZERO] Division by zero.", type: "TaskError", seconds: 3 },
+      ],
+    },
+    jobRunId: "00fjobrun0000001",
+  });
+  assert.equal(deps.requests.length, 1, "one StartJobRun for both units");
+  const uploaded = JSON.parse(
+    deps.objects.get("s3://glacier-artifacts/glacier/spark/jobs/run-1/enrich_orders.1.json")!,
+  );
+  assert.deepEqual(uploaded.units.map((u: { job: SparkJob }) => u.job.task), [
+    "enrich_orders",
+    "rank_orders",
+  ]);
+  // Two jobs of one run never share an idempotency token, however long their names.
+  const long = "a_task_whose_name_is_long_enough_to_fill_the_token";
+  const files = jobFiles(EMR.artifacts, "2026-12-06T08-51-24-123Z-1a2b3c4d", long, "00");
+  const tokens = [1, 2].map((n) =>
+    startJobRunRequest(
+      { ...batch, task: `${long}.${n}` },
+      "2026-12-06T08-51-24-123Z-1a2b3c4d",
+      EMR,
+      { executors: 1, executorMemory: "1g" },
+      files,
+    ).clientToken
+  );
+  assert.notEqual(tokens[0], tokens[1]);
+  assert.ok(tokens.every((token) => token.length <= 64), tokens.join(", "));
 });
 
 // ---------------------------------------------------------------------------------------------
