@@ -20,15 +20,8 @@ import {
   t,
 } from "../../mod.ts";
 import { s3Client, type S3Server, withS3Server } from "./_s3_server.ts";
-import { sharedSparkConnect, testSparkVenv } from "./_spark_cluster.ts";
+import { NO_SPARK, sharedSparkConnect, submitEnv, testSparkVenv } from "./_spark_cluster.ts";
 import { withEnv } from "../_env.ts";
-
-const NO_SPARK = {
-  SPARK_REMOTE: undefined,
-  SPARK_MASTER: undefined,
-  GLACIER_EMR_APPLICATION_ID: undefined,
-  AWS_ENDPOINT_URL_EMR_SERVERLESS: undefined,
-};
 
 const Reading = schema({ sensor: t.int64, celsius: t.float64 });
 const Scaled = schema({ sensor: t.int64, kelvin: t.float64 });
@@ -69,7 +62,7 @@ function readings(root: string, config: SparkConfig) {
     (df) => df.withColumns(pl.col("kelvin").gt(293.15).alias("warm")),
   );
   const pipeline = raw.transform(scale).to(scaled).transform(label).to(labelled);
-  return { raw, scaled, labelled, pipeline, bucket };
+  return { provider, spark, keys, raw, scaled, labelled, pipeline, bucket };
 }
 
 function readingsOf(day: string, offset = 0): pl.DataFrame {
@@ -144,9 +137,7 @@ Deno.test("spark-submit: a partitioned step and the step after it run in one Spa
   await withS3Server(async (server) => {
     await withEnv({
       ...server.env(),
-      ...NO_SPARK,
-      SPARK_HOME: venv.sparkHome,
-      PYSPARK_PYTHON: venv.python,
+      ...submitEnv(venv),
       SPARK_CONF_DIR: conf,
     }, async () => {
       const root = await Deno.makeTempDir({ prefix: "glacier-spark-batch-" });
@@ -288,16 +279,10 @@ Deno.test("spark tasks read every partition as one frame and a lookback window, 
   await withS3Server(async (s3) => {
     await withEnv({ ...s3.env(), ...NO_SPARK, SPARK_REMOTE: server.remote }, async () => {
       const root = await Deno.makeTempDir({ prefix: "glacier-spark-reads-" });
-      const provider = new Provider({ localRoot: root });
-      const spark = provider.spark({ config: new SparkConfig({ executors: 1 }) });
-      const keys = { date: daily({ start: FROM, end: DAYS.at(-1) }) };
-      const bucket = "spark-reads";
-      const raw = provider.bucket({
-        bucket,
-        path: "raw/{date}.parquet",
-        schema: Reading,
-        partitions: keys,
-      });
+      const { provider, spark, keys, raw, bucket } = readings(
+        root,
+        new SparkConfig({ executors: 1 }),
+      );
       const Dated = schema({ sensor: t.int64, celsius: t.float64, date: t.string });
       const Total = schema({ date: t.string, total: t.float64, sensors: t.int64 });
       const Window = schema({ sensor: t.int64, total: t.float64, days: t.int64 });

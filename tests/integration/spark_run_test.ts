@@ -28,7 +28,7 @@ import {
   UnsupportedError,
 } from "../../mod.ts";
 import { s3Client, type S3Server, withS3Server } from "./_s3_server.ts";
-import { sharedSparkConnect, testSparkVenv } from "./_spark_cluster.ts";
+import { NO_SPARK, sharedSparkConnect, submitEnv, testSparkVenv } from "./_spark_cluster.ts";
 import { freePort } from "../../src/stack/process.ts";
 import { sourced } from "./_stack_env.ts";
 import { withLambdaStack } from "./_lambda_stack.ts";
@@ -46,14 +46,6 @@ import { sparkTarget } from "../../src/backends/spark/executor.ts";
 import { withEnv } from "../_env.ts";
 
 const repo = new URL("../..", import.meta.url).pathname;
-
-/** No Spark configuration leaks in from the shell that runs the tests. */
-const NO_SPARK = {
-  SPARK_REMOTE: undefined,
-  SPARK_MASTER: undefined,
-  GLACIER_EMR_APPLICATION_ID: undefined,
-  AWS_ENDPOINT_URL_EMR_SERVERLESS: undefined,
-};
 
 async function objectBytes(server: S3Server, bucket: string, key: string): Promise<Uint8Array> {
   const out = await s3Client(server).send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -235,9 +227,7 @@ Deno.test("spark tasks in cloud mode on local[2] (SparkConfig master) give local
   await withS3Server(async (server) => {
     await withEnv({
       ...server.env(),
-      ...NO_SPARK,
-      SPARK_HOME: venv.sparkHome,
-      PYSPARK_PYTHON: venv.python,
+      ...submitEnv(venv),
     }, async () => {
       await sparkParity(
         test,
@@ -621,9 +611,7 @@ async function withLocalSpark(
   await withS3Server(async (server) => {
     await withEnv({
       ...server.env(),
-      ...NO_SPARK,
-      SPARK_HOME: venv.sparkHome,
-      PYSPARK_PYTHON: venv.python,
+      ...submitEnv(venv),
     }, async () => fn(server, new Provider({ localRoot: await Deno.makeTempDir() })));
   });
 }
@@ -1046,39 +1034,28 @@ Deno.test("EMR Serverless (recorded answers, no real server): a batch of units i
       { job: { ...EMR_JOB, task: "rank_orders" }, after: [0] },
     ],
   };
-  const deps = recorded(
-    [{ state: "RUNNING" }, { state: "SUCCESS" }],
-    JSON.stringify({
-      rows: 42,
-      bytes: 1234,
-      seconds: 70,
-      units: [
-        { rows: 42, bytes: 1234, seconds: 50 },
-        { error: "[DIVIDE_BY_ZERO] Division by zero.", type: "TaskError", seconds: 3 },
-      ],
-    }),
-  );
+  const answer = {
+    rows: 42,
+    bytes: 1234,
+    seconds: 70,
+    units: [
+      { rows: 42, bytes: 1234, seconds: 50 },
+      { error: "[DIVIDE_BY_ZERO] Division by zero.", type: "TaskError", seconds: 3 },
+    ],
+  };
+  const deps = recorded([{ state: "RUNNING" }, { state: "SUCCESS" }], JSON.stringify(answer));
   const outcome = await runJobOnEmrServerless(
     batch,
     "run-1",
     EMR,
-    { executors: 2, executorMemory: "4g" },
+    {
+      executors: 2,
+      executorMemory: "4g",
+    },
     "",
     deps,
   );
-  assert.deepEqual(outcome, {
-    ok: true,
-    result: {
-      rows: 42,
-      bytes: 1234,
-      seconds: 70,
-      units: [
-        { rows: 42, bytes: 1234, seconds: 50 },
-        { error: "[DIVIDE_BY_ZERO] Division by zero.", type: "TaskError", seconds: 3 },
-      ],
-    },
-    jobRunId: "00fjobrun0000001",
-  });
+  assert.deepEqual(outcome, { ok: true, result: answer, jobRunId: "00fjobrun0000001" });
   assert.equal(deps.requests.length, 1, "one StartJobRun for both units");
   const uploaded = JSON.parse(
     deps.objects.get("s3://glacier-artifacts/glacier/spark/jobs/run-1/enrich_orders.1.json")!,
