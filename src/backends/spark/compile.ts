@@ -117,7 +117,7 @@
 import { sparkCsvOptions } from "./_csv.ts";
 import type pl from "../../polars.ts";
 import { GlacierError, SchemaMismatchError, UnsupportedError } from "../../core/errors.ts";
-import type { Step } from "../../core/lineage.ts";
+import type { BucketRef, Step } from "../../core/lineage.ts";
 import type { TaskInputs } from "../../core/task.ts";
 import { exactIssues, type Schema } from "../../schema/schema.ts";
 import { dtypeName } from "../../schema/dtypes.ts";
@@ -215,16 +215,42 @@ export class SparkSqlCompiler {
  * ```
  */
 export function compileStep(step: Step): CompiledSparkSql {
-  // A step is immutable, so its compilation is too: the preflight's serves the run.
-  let result = compiled.get(step);
+  // A task over the same buckets compiles to the same query whatever partition it computes (a
+  // partition's ref changes the path and shares the bucket's schema, CSV options and checks):
+  // the preflight's compilation serves the whole run.
+  const buckets = [
+    bucketKey(step.target),
+    ...Object.entries(step.sources).map(([name, ref]) => `${name}=${bucketKey(ref)}`),
+  ].join("\n");
+  const mine = compiled.get(step.task) ?? new Map<string, CompiledSparkSql>();
+  compiled.set(step.task, mine);
+  let result = mine.get(buckets);
   if (result === undefined) {
     result = compileOnce(step);
-    compiled.set(step, result);
+    mine.set(buckets, result);
   }
   return result;
 }
 
-const compiled = new WeakMap<Step, CompiledSparkSql>();
+const compiled = new WeakMap<Step["task"], Map<string, CompiledSparkSql>>();
+
+/** What of a bucket a compilation depends on, by identity: the same for each of its partitions. */
+function bucketKey(ref: BucketRef): string {
+  return [ref.location, ref.schema, ref.csv, ref.checks].map((part) =>
+    typeof part === "object" && part !== null ? identity(part) : String(part)
+  ).join(" ");
+}
+
+const identities = new WeakMap<object, number>();
+let identified = 0;
+
+/** A number for an object, the same for as long as it lives. */
+function identity(value: object): number {
+  const found = identities.get(value);
+  if (found !== undefined) return found;
+  identities.set(value, ++identified);
+  return identified;
+}
 
 function compileOnce(step: Step): CompiledSparkSql {
   const task = step.task;
