@@ -163,6 +163,33 @@ export function isRemoteSession(session: RunSession): session is RemoteRunSessio
   return typeof (session as RemoteRunSession).stagedRemotely === "function";
 }
 
+/** One partition a step reads of an input. */
+export interface InputPartition {
+  /** The partition, as a bucket of its own. */
+  readonly ref: BucketRef;
+  /** Its key values. */
+  readonly partition: PartitionValues;
+}
+
+/**
+ * The partitions each input read by partitions reads (its partition, a window, or every
+ * partition), with their key values, for an executor that reads the files itself and adds the keys
+ * as String columns; an input read whole has none.
+ *
+ * @param context the step's context.
+ * @returns the partitions by input name, or `undefined` when the context says nothing of them.
+ */
+export function partitionsRead(
+  context: StepContext,
+): Readonly<Record<string, readonly InputPartition[]>> | undefined {
+  if (!context.inputs) return undefined;
+  return Object.fromEntries(
+    Object.entries(context.inputs).flatMap(([name, input]) =>
+      input.mapping === "whole" ? [] : [[name, input.parts]]
+    ),
+  );
+}
+
 /** What an executor knows of the run around its step. */
 export interface StepContext {
   /** The pipeline's name. */
@@ -190,7 +217,7 @@ export interface StepContext {
   readonly inputs?: Readonly<
     Record<string, {
       readonly mapping: Mapping;
-      readonly parts: readonly { readonly ref: BucketRef; readonly partition: PartitionValues }[];
+      readonly parts: readonly InputPartition[];
     }>
   >;
   /**
@@ -198,6 +225,33 @@ export interface StepContext {
    * stop its work (a Spark job) stops it.
    */
   readonly signal?: AbortSignal;
+}
+
+/** One unit of work an executor may run with others in one job: one step over one partition. */
+export interface WorkUnit {
+  /** The step, its sources and target resolved to the unit's partition. */
+  readonly step: Step;
+  /** The run around it (its `signal` is the whole job's, given to `runMany`). */
+  readonly context: StepContext;
+}
+
+/** What one unit of a job did: what it wrote, or the error that failed it alone. */
+export type UnitOutcome =
+  | { readonly ok: true; readonly written: Written }
+  | { readonly ok: false; readonly error: unknown };
+
+/** Which units an executor runs together in one job, through `runMany`. */
+export interface Grouping {
+  /** Units whose steps have the same key may share a job (the same Spark, the same resources). */
+  readonly key: string;
+  /**
+   * Whether a job may also carry units of the steps right downstream with the same key (a chain
+   * of steps), each unit reading the output another staged in the same job; otherwise a job
+   * carries units of one step.
+   */
+  readonly chains: boolean;
+  /** The most units of one step a job carries; more go to further jobs. */
+  readonly size: number;
 }
 
 /** Runs one step against a session and says what it wrote. */
@@ -236,6 +290,32 @@ export interface RemoteExecutor {
    * in-process steps.
    */
   readonly invocations?: boolean;
+  /**
+   * How this executor groups a step's units into jobs; `undefined` (or absent) runs each unit on
+   * its own through `run`. A run hands the units of a step that must run (those the ledger does
+   * not find up to date) to `runMany` together, and, where `chains` allows, the units downstream
+   * that must run whatever their upstream writes.
+   *
+   * @param step a step on this executor's resource.
+   * @returns its grouping, if any.
+   */
+  grouping?(step: Step): Grouping | undefined;
+  /**
+   * Runs several units in one job (one Spark application, say), each writing its own staged
+   * output and ending on its own: one unit's failure is its outcome, and the others still report
+   * theirs. A unit whose source is another unit's target reads that unit's staged output.
+   *
+   * @param units the units, each after the units whose output it reads.
+   * @param session the run's storage.
+   * @param signal aborted when the job passes its timeout.
+   * @returns each unit's outcome, in order.
+   * @throws only when the job could not run at all; every unit has then failed with that error.
+   */
+  runMany?(
+    units: readonly WorkUnit[],
+    session: RunSession,
+    signal?: AbortSignal,
+  ): Promise<UnitOutcome[]>;
   /**
    * Releases what the executor held for the run (a Spark Connect session); called once when the
    * run ends, however it ends.

@@ -66,6 +66,7 @@ export async function runCloud(
       observers,
       executorFor: (step) => executors.get(step.task.resource.kind)!,
       invokes: (step) => remote.get(step.task.resource.kind)?.invocations === true,
+      remoteFor: (step) => remote.get(step.task.resource.kind),
     });
   } finally {
     for (const executor of remote.values()) await executor.close?.();
@@ -107,10 +108,11 @@ export function refuseUnsupportedReads(
     }
     const keys = codeFingerprint(step).keys;
     if (keys.length > 0 && !executor.partitionKeys) {
+      const names = keys.map((k) => `'${k}'`).join(", ");
       refused.push(
-        `${on} uses its partition's key ${
-          keys.map((k) => `'${k}'`).join(", ")
-        }, which its resource does not give it`,
+        `${on} uses its partition's key ${names}, which its resource does not give it (when it ` +
+          `reads its input by partitions, declare ${names} as String columns of its input and ` +
+          "read the columns instead)",
       );
     }
   }

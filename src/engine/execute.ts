@@ -42,7 +42,16 @@ import type {
   StepReport,
 } from "../core/reports.ts";
 import { VersionAudits } from "./audits.ts";
-import type { RunSession, StepContext, StepExecutor, Written } from "../core/session.ts";
+import type {
+  Grouping,
+  RemoteExecutor,
+  RunSession,
+  StepContext,
+  StepExecutor,
+  WorkUnit,
+  Written,
+} from "../core/session.ts";
+import { type BatchEntry, BatchQueue } from "./_batch.ts";
 import { locateParseError } from "../io/text_input.ts";
 import { failpoint } from "../io/_failpoint.ts";
 import { applyTask } from "../core/apply_task.ts";
@@ -65,6 +74,11 @@ export interface RunContext {
    * `invocations` at once rather than its `concurrency` (default: none does).
    */
   readonly invokes?: (step: Step) => boolean;
+  /**
+   * The remote executor of a step, when it has one: a step whose executor groups units
+   * (`grouping` and `runMany`) has its units that must run handed to it together.
+   */
+  readonly remoteFor?: (step: Step) => RemoteExecutor | undefined;
   /** Where the run is recorded, and what it consults to skip up-to-date steps. */
   readonly ledger: Ledger;
   /** Who is told of the run's progress (OpenLineage, the run UI). */
@@ -176,7 +190,8 @@ export async function executeGraph(
   const versions = new Map<string, VersionRecord>();
   /** The unit each written version is published with, by slot. */
   const unitOf = new Map<string, string>();
-  const inputKey = async (ref: BucketRef): Promise<string | undefined> => {
+  /** An input's version key; `record: false` looks without recording data found as found. */
+  const inputKey = async (ref: BucketRef, record = true): Promise<string | undefined> => {
     const slot = slotOf(ref);
     const known = now.get(slot);
     if (known !== undefined) return known;
@@ -184,6 +199,7 @@ export async function executeGraph(
     if (identity === undefined) return undefined;
     const held = versionHeld(recorded.get(slot), identity);
     if (held) return versionKey(held);
+    if (!record) return identity;
     // Data Glacier did not write (seeded, or changed by hand): recorded as found.
     versions.set(
       slot,
@@ -197,10 +213,10 @@ export async function executeGraph(
     );
     return identity;
   };
-  const inputIdentity = async (input: ItemInput): Promise<string> => {
+  const inputIdentity = async (input: ItemInput, record = true): Promise<string> => {
     const keys: [string, string | undefined][] = [];
     for (const part of input.parts) {
-      keys.push([partitionText(part.partition), await inputKey(part.ref)]);
+      keys.push([partitionText(part.partition), await inputKey(part.ref, record)]);
     }
     return inputVersionKey(input.mapping !== "all", keys);
   };
@@ -254,170 +270,255 @@ export async function executeGraph(
   };
   /** Each started item's step as its partition resolves it, for observers. */
   const observedSteps = new Map<WorkItem, Step>();
+  /** What the executor of an item knows of the run around it. */
+  const itemContext = (item: WorkItem): StepContext => ({
+    ...context,
+    partition: item.partition,
+    inputs: item.inputs,
+    read: (name) => readInput(session, item, name, context),
+  });
+  /** The step an item computes, resolved to its partition's files. */
+  const resolvedOf = (item: WorkItem): Step =>
+    item.missing
+      ? item.step
+      : { ...item.step, sources: sourcesOf(item.step, item), target: item.target };
+  const workUnit = (item: WorkItem): WorkUnit => ({
+    step: resolvedOf(item),
+    context: itemContext(item),
+  });
+  const groupingOf = (step: Step): Grouping | undefined => {
+    const executor = run.remoteFor?.(step);
+    return executor?.runMany ? executor.grouping?.(step) : undefined;
+  };
+  const downstream = new Map<WorkItem, WorkItem[]>();
+  for (const item of work) {
+    for (const up of item.upstream) downstream.set(up, [...(downstream.get(up) ?? []), item]);
+  }
+  /** Why an item would run if the items upstream of it in the same job wrote nothing new. */
+  const reasonBefore = async (item: WorkItem): Promise<string> => {
+    const inputs: Record<string, string> = {};
+    for (const [name, input] of Object.entries(item.inputs)) {
+      inputs[name] = await inputIdentity(input, false);
+    }
+    const identity = await storedOf(item.target);
+    const current = recorded.get(slotOf(item.target));
+    const target = { recorded: current, stored: identity, held: versionHeld(current, identity) };
+    return whyRun(item.step, codeFingerprint(item.step), target, inputs, forced(item.step));
+  };
+  /**
+   * The items that join a job downstream of its items: on an executor that chains the same
+   * grouping, every other item they read settled well, and they must run whatever the job writes
+   * upstream of them (so the reason each then gives is true).
+   */
+  const chainOf = async (items: readonly WorkItem[], grouping: Grouping) => {
+    const inJob = new Set(items);
+    const joined: BatchEntry[] = [];
+    for (let frontier = [...items]; frontier.length > 0;) {
+      const next: WorkItem[] = [];
+      for (const item of new Set(frontier.flatMap((i) => downstream.get(i) ?? []))) {
+        const mine = groupingOf(item.step);
+        if (inJob.has(item) || item.missing || mine?.key !== grouping.key || !mine.chains) continue;
+        const ready = item.upstream.every((u) => {
+          const report = reportOf.get(u);
+          return inJob.has(u) ||
+            (report !== undefined && report.status !== "failed" &&
+              report.reason !== "upstream failed");
+        });
+        if (!ready || await reasonBefore(item) === "up to date") continue;
+        inJob.add(item);
+        next.push(item);
+        joined.push({ item, unit: workUnit(item) });
+      }
+      frontier = next;
+    }
+    return joined;
+  };
+  const batches = new BatchQueue(work, {
+    grouping: groupingOf,
+    jobs: options.concurrency ?? 2,
+    chain: chainOf,
+    run: (entries) => {
+      const steps = entries.map((e) => e.item.step);
+      const executor = run.remoteFor!(steps[0])!;
+      return withHeartbeat(
+        steps[0],
+        progress,
+        () =>
+          withTimeout(
+            steps,
+            (signal) => executor.runMany!(entries.map((e) => e.unit), session, signal),
+          ),
+      );
+    },
+  });
   let index = 0;
   const outcome = await scheduleNodes(
     work,
     (item) => item.upstream,
     options.concurrency ?? 2,
-    async (item) => {
-      const step = item.step;
-      const position = ++index;
-      const stepStarted = performance.now();
-      const startedAtText = new Date().toISOString();
-      const code = codeFingerprint(step);
-      const inputs: Record<string, string> = {};
-      for (const [name, input] of Object.entries(item.inputs)) {
-        inputs[name] = await inputIdentity(input);
-      }
-      const identity = await storedOf(item.target);
-      const current = recorded.get(slotOf(item.target));
-      const held = versionHeld(current, identity);
-      const reason = item.missing ? "input missing" : whyRun(
-        step,
-        code,
-        { recorded: current, stored: identity, held },
-        inputs,
-        forced(step),
-      );
-      const fingerprint = stepFingerprint(code, inputs);
-      const base = {
-        task: step.task.name,
-        resource: step.task.resource.label,
-        target: step.target.location,
-        ...(item.text === "" ? {} : { partition: item.partition }),
-        fingerprint,
-        startedAt: startedAtText,
-      };
-      let checks: CheckResult[] = [];
-      const failedChecks = async (error: unknown) => {
-        await finish(item, {
-          ...base,
-          status: "failed",
-          reason: firstLine(error),
-          rows: 0,
-          bytes: 0,
-          seconds: (performance.now() - stepStarted) / 1000,
-          error: error instanceof Error ? error.message : String(error),
-          ...(checks.length > 0 ? { checks } : {}),
-        });
-        throw error;
-      };
+    (item) => runItem(item).finally(() => batches.settle(item)),
+    {
+      pools: {
+        of: (item) =>
+          batches.grouped(item) ? "grouped" : run.invokes?.(item.step) ? "invocations" : undefined,
+        // A grouped item waits for the others of its step; the queue bounds its jobs.
+        sizes: { invocations: options.invocations ?? 8, grouped: Number.MAX_SAFE_INTEGER },
+      },
+      blocked: (item) => batches.settle(item),
+    },
+  );
+
+  async function runItem(item: WorkItem): Promise<void> {
+    const step = item.step;
+    const position = ++index;
+    const stepStarted = performance.now();
+    const startedAtText = new Date().toISOString();
+    const code = codeFingerprint(step);
+    const inputs: Record<string, string> = {};
+    for (const [name, input] of Object.entries(item.inputs)) {
+      inputs[name] = await inputIdentity(input);
+    }
+    const identity = await storedOf(item.target);
+    const current = recorded.get(slotOf(item.target));
+    const held = versionHeld(current, identity);
+    const reason = item.missing ? "input missing" : whyRun(
+      step,
+      code,
+      { recorded: current, stored: identity, held },
+      inputs,
+      forced(step),
+    );
+    const fingerprint = stepFingerprint(code, inputs);
+    const base = {
+      task: step.task.name,
+      resource: step.task.resource.label,
+      target: step.target.location,
+      ...(item.text === "" ? {} : { partition: item.partition }),
+      fingerprint,
+      startedAt: startedAtText,
+    };
+    let checks: CheckResult[] = [];
+    const failedChecks = async (error: unknown) => {
+      await finish(item, {
+        ...base,
+        status: "failed",
+        reason: firstLine(error),
+        rows: 0,
+        bytes: 0,
+        seconds: (performance.now() - stepStarted) / 1000,
+        error: error instanceof Error ? error.message : String(error),
+        ...(checks.length > 0 ? { checks } : {}),
+      });
+      throw error;
+    };
+    try {
+      checks = await inputChecks(item);
+      enforceChecks(checks);
+    } catch (error) {
+      await failedChecks(error);
+    }
+    if (reason === "up to date") {
+      now.set(slotOf(item.target), versionKey(held!));
+      // The version the target holds is audited for checks it has not met yet.
       try {
-        checks = await inputChecks(item);
+        checks = [
+          ...checks,
+          ...await audits.of(
+            item.target,
+            versionKey(held!),
+            `bucket '${step.target.location}' has no data`,
+          ),
+        ];
         enforceChecks(checks);
       } catch (error) {
         await failedChecks(error);
       }
-      if (reason === "up to date") {
-        now.set(slotOf(item.target), versionKey(held!));
-        // The version the target holds is audited for checks it has not met yet.
-        try {
-          checks = [
-            ...checks,
-            ...await audits.of(
-              item.target,
-              versionKey(held!),
-              `bucket '${step.target.location}' has no data`,
-            ),
-          ];
-          enforceChecks(checks);
-        } catch (error) {
-          await failedChecks(error);
-        }
-        progress.skipped(step, position, work.length, reason, item.partition);
-        await finish(item, {
-          ...base,
-          status: "skipped",
-          reason,
-          rows: held!.rows ?? 0,
-          bytes: held!.bytes ?? 0,
-          seconds: (performance.now() - stepStarted) / 1000,
-          ...(checks.length > 0 ? { checks } : {}),
-        });
-        return;
+      progress.skipped(step, position, work.length, reason, item.partition);
+      await finish(item, {
+        ...base,
+        status: "skipped",
+        reason,
+        rows: held!.rows ?? 0,
+        bytes: held!.bytes ?? 0,
+        seconds: (performance.now() - stepStarted) / 1000,
+        ...(checks.length > 0 ? { checks } : {}),
+      });
+      return;
+    }
+    progress.started(step, position, work.length, reason, item.partition);
+    // Observers see the step as this item computes it: a partition's own files.
+    const resolved = resolvedOf(item);
+    observedSteps.set(item, resolved);
+    await observers.stepStarted(observed, resolved);
+    let written: Written;
+    try {
+      if (item.missing) {
+        throw new NoDataError(
+          `task '${step.task.name}' cannot compute partition ${item.text} of bucket ` +
+            `'${step.target.location}': there is no partition ${item.missing.join(", ")}`,
+        );
       }
-      progress.started(step, position, work.length, reason, item.partition);
-      // Observers see the step as this item computes it: a partition's own files.
-      const resolved: Step = item.missing
-        ? step
-        : { ...step, sources: sourcesOf(step, item), target: item.target };
-      observedSteps.set(item, resolved);
-      await observers.stepStarted(observed, resolved);
-      let written: Written;
-      try {
-        if (item.missing) {
-          throw new NoDataError(
-            `task '${step.task.name}' cannot compute partition ${item.text} of bucket ` +
-              `'${step.target.location}': there is no partition ${item.missing.join(", ")}`,
-          );
-        }
-        written = await withHeartbeat(
+      const early = batches.early(item);
+      written = early
+        ? await early
+        : batches.grouped(item)
+        ? await batches.submit(item, workUnit(item))
+        : await withHeartbeat(
           step,
           progress,
           () =>
             withTimeout(
-              step,
+              [step],
               (signal) =>
-                run.executorFor(step)(resolved, session, {
-                  ...context,
-                  signal,
-                  partition: item.partition,
-                  inputs: item.inputs,
-                  read: (name) => readInput(session, item, name, context),
-                }),
+                run.executorFor(step)(resolved, session, { ...itemContext(item), signal }),
             ),
         );
-      } catch (error) {
-        const audited = [...checks, ...checkResultsOf(error)];
-        await finish(item, {
-          ...base,
-          status: "failed",
-          reason: item.missing ? "input missing" : firstLine(error),
-          rows: 0,
-          bytes: 0,
-          seconds: (performance.now() - stepStarted) / 1000,
-          error: error instanceof Error ? error.message : String(error),
-          ...(audited.length > 0 ? { checks: audited } : {}),
-        });
-        throw error;
-      }
-      const slot = slotOf(item.target);
-      const content = await contentKey(item.target, written, held);
-      now.set(slot, content);
-      unitOf.set(slot, item.unit);
-      versions.set(slot, {
-        location: step.target.location,
-        partition: item.text,
-        content,
-        identity: written.identity ?? content,
-        rows: written.rows,
-        bytes: written.bytes,
-        schema: describeSchema(step.target.schema),
-        runId: session.runId,
-        task: step.task.name,
-        fingerprint,
-        code: code.parts,
-        inputs,
-        createdAt: new Date().toISOString(),
-      });
-      if (written.checks?.length) await audits.record(item.target, content, written.checks);
-      checks = [...checks, ...(written.checks ?? [])];
-      memory?.computed(written.bytes);
+    } catch (error) {
+      const audited = [...checks, ...checkResultsOf(error)];
       await finish(item, {
         ...base,
-        status: "ran",
-        reason,
-        rows: written.rows,
-        bytes: written.bytes,
+        status: "failed",
+        reason: item.missing ? "input missing" : firstLine(error),
+        rows: 0,
+        bytes: 0,
         seconds: (performance.now() - stepStarted) / 1000,
-        ...(checks.length > 0 ? { checks } : {}),
+        error: error instanceof Error ? error.message : String(error),
+        ...(audited.length > 0 ? { checks: audited } : {}),
       });
-    },
-    {
-      of: (item) => run.invokes?.(item.step) ? "invocations" : undefined,
-      sizes: { invocations: options.invocations ?? 8 },
-    },
-  );
+      throw error;
+    }
+    const slot = slotOf(item.target);
+    const content = await contentKey(item.target, written, held);
+    now.set(slot, content);
+    unitOf.set(slot, item.unit);
+    versions.set(slot, {
+      location: step.target.location,
+      partition: item.text,
+      content,
+      identity: written.identity ?? content,
+      rows: written.rows,
+      bytes: written.bytes,
+      schema: describeSchema(step.target.schema),
+      runId: session.runId,
+      task: step.task.name,
+      fingerprint,
+      code: code.parts,
+      inputs,
+      createdAt: new Date().toISOString(),
+    });
+    if (written.checks?.length) await audits.record(item.target, content, written.checks);
+    checks = [...checks, ...(written.checks ?? [])];
+    memory?.computed(written.bytes);
+    await finish(item, {
+      ...base,
+      status: "ran",
+      reason,
+      rows: written.rows,
+      bytes: written.bytes,
+      seconds: (performance.now() - stepStarted) / 1000,
+      ...(checks.length > 0 ? { checks } : {}),
+    });
+  }
 
   for (const item of outcome.blocked) {
     await finish(item, {
@@ -762,16 +863,25 @@ export async function runInProcess(
 }
 
 /**
- * Runs a step's work under its task's timeout. Past it, the step fails with a
- * {@linkcode TaskTimeoutError} (and so does the run, through its normal failure path: staged
- * outputs dropped, nothing published) and the signal is aborted. Work that cannot be stopped, such
+ * Runs a step's work under its task's timeout (a job of several units: their timeouts added
+ * up). Past it, the step fails with a {@linkcode TaskTimeoutError} (and so does the run, through
+ * its normal failure path: staged outputs dropped, nothing published) and the signal is aborted. Work that cannot be stopped, such
  * as polars computing in this process, is abandoned: it keeps its threads and memory until it ends
  * or the process exits, and whatever it does then is ignored.
  */
-function withTimeout<T>(step: Step, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const seconds = timeoutOf(step.task);
+function withTimeout<T>(
+  steps: readonly Step[],
+  work: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const limits = steps.map((s) => timeoutOf(s.task));
   const controller = new AbortController();
-  if (seconds === undefined) return work(controller.signal);
+  if (limits.some((l) => l === undefined)) return work(controller.signal);
+  const seconds = (limits as number[]).reduce((a, b) => a + b, 0);
+  const tasks = [...new Set(steps.map((s) => `'${s.task.name}'`))].join(", ");
+  const what = steps.length === 1
+    ? `task ${tasks} exceeded its timeout of ${seconds} s`
+    : `the job of task ${tasks} (${steps.length} units) exceeded its timeout of ${seconds} s ` +
+      "(its units' timeouts added up)";
   const running = work(controller.signal);
   running.catch(() => {});
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -779,8 +889,8 @@ function withTimeout<T>(step: Step, work: (signal: AbortSignal) => Promise<T>): 
     timer = setTimeout(() => {
       reject(
         new TaskTimeoutError(
-          `task '${step.task.name}' exceeded its timeout of ${seconds} s; its work was abandoned ` +
-            "(polars work in progress cannot be cancelled from JavaScript) and nothing was published",
+          `${what}; its work was abandoned (polars work in progress cannot be cancelled from ` +
+            "JavaScript) and nothing was published",
         ),
       );
       controller.abort();

@@ -58,6 +58,14 @@ export interface Pools<T> {
   readonly sizes: Readonly<Record<string, number>>;
 }
 
+/** What else a schedule of nodes may be told. */
+export interface ScheduleOptions<T> {
+  /** The pools with bounds of their own, if any. */
+  readonly pools?: Pools<T>;
+  /** Told of each node, as soon as it is known, that it will not start: a node upstream failed. */
+  readonly blocked?: (node: T) => void;
+}
+
 /**
  * Runs every node of a DAG once the nodes it depends on have finished, at most `concurrency` at a
  * time (per pool, when pools are given), in the order given where it can; a node that fails
@@ -67,7 +75,7 @@ export interface Pools<T> {
  * @param upstream the nodes one depends on.
  * @param concurrency how many may run at once (in the default pool).
  * @param run what to do for one node.
- * @param pools the pools with bounds of their own, if any.
+ * @param options pools, and who is told of blocked nodes.
  * @returns the failures (in the order they failed) and the nodes they blocked (in node order).
  */
 export async function scheduleNodes<T>(
@@ -75,8 +83,9 @@ export async function scheduleNodes<T>(
   upstream: (node: T) => readonly T[],
   concurrency: number,
   run: (node: T) => Promise<void>,
-  pools?: Pools<T>,
+  options: ScheduleOptions<T> = {},
 ): Promise<{ failures: { node: T; error: unknown }[]; blocked: T[] }> {
+  const pools = options.pools;
   for (const size of [concurrency, ...Object.values(pools?.sizes ?? {})]) {
     if (!Number.isInteger(size) || size < 1) {
       throw new RangeError(`concurrency must be a positive integer, got ${size}`);
@@ -104,6 +113,7 @@ export async function scheduleNodes<T>(
     for (const next of downstream.get(failed) ?? []) {
       if (stopped.has(next)) continue;
       stopped.add(next);
+      options.blocked?.(next);
       block(next);
     }
   };

@@ -16,7 +16,7 @@ Deno.test("invocations run up to their pool's size at once, beside the in-proces
       await new Promise((resolve) => setTimeout(resolve, 5));
       running[pool] -= 1;
     },
-    { of: (node) => node.remote ? "invocations" : undefined, sizes: { invocations: 8 } },
+    { pools: { of: (node) => node.remote ? "invocations" : undefined, sizes: { invocations: 8 } } },
   );
   assert.deepEqual(outcome.failures, []);
   assert.deepEqual(most, { remote: 8, local: 2 });

@@ -19,6 +19,25 @@ import { ensureSparkVenv, type SparkVenv } from "../../src/stack/spark_venv.ts";
 
 export type { SparkConnectServer } from "../../src/stack/spark_cluster.ts";
 
+/** No Spark configuration leaks in from the shell that runs the tests. */
+export const NO_SPARK: Readonly<Record<string, undefined>> = {
+  SPARK_REMOTE: undefined,
+  SPARK_MASTER: undefined,
+  GLACIER_EMR_APPLICATION_ID: undefined,
+  AWS_ENDPOINT_URL_EMR_SERVERLESS: undefined,
+};
+
+/**
+ * The variables that make Glacier use the test venv's `spark-submit` (with a master the task's
+ * `SparkConfig` names), and no other Spark from the shell.
+ *
+ * @param venv the test venv.
+ * @returns the variables, for `withEnv`.
+ */
+export function submitEnv(venv: SparkVenv): Record<string, string | undefined> {
+  return { ...NO_SPARK, SPARK_HOME: venv.sparkHome, PYSPARK_PYTHON: venv.python };
+}
+
 let venv: Promise<SparkVenv> | undefined;
 
 /**

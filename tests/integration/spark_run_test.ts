@@ -28,15 +28,16 @@ import {
   UnsupportedError,
 } from "../../mod.ts";
 import { s3Client, type S3Server, withS3Server } from "./_s3_server.ts";
-import { sharedSparkConnect, testSparkVenv } from "./_spark_cluster.ts";
+import { NO_SPARK, sharedSparkConnect, submitEnv, testSparkVenv } from "./_spark_cluster.ts";
 import { freePort } from "../../src/stack/process.ts";
 import { sourced } from "./_stack_env.ts";
 import { withLambdaStack } from "./_lambda_stack.ts";
 import { submitSparkJob } from "../../src/backends/spark/_submit.ts";
-import type { SparkJob } from "../../src/backends/spark/job.ts";
+import type { SparkBatch, SparkJob } from "../../src/backends/spark/job.ts";
 import {
   type EmrServerlessConfig,
   type EmrServerlessDeps,
+  jobFiles,
   jobRunProgress,
   runJobOnEmrServerless,
   startJobRunRequest,
@@ -45,14 +46,6 @@ import { sparkTarget } from "../../src/backends/spark/executor.ts";
 import { withEnv } from "../_env.ts";
 
 const repo = new URL("../..", import.meta.url).pathname;
-
-/** No Spark configuration leaks in from the shell that runs the tests. */
-const NO_SPARK = {
-  SPARK_REMOTE: undefined,
-  SPARK_MASTER: undefined,
-  GLACIER_EMR_APPLICATION_ID: undefined,
-  AWS_ENDPOINT_URL_EMR_SERVERLESS: undefined,
-};
 
 async function objectBytes(server: S3Server, bucket: string, key: string): Promise<Uint8Array> {
   const out = await s3Client(server).send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -234,9 +227,7 @@ Deno.test("spark tasks in cloud mode on local[2] (SparkConfig master) give local
   await withS3Server(async (server) => {
     await withEnv({
       ...server.env(),
-      ...NO_SPARK,
-      SPARK_HOME: venv.sparkHome,
-      PYSPARK_PYTHON: venv.python,
+      ...submitEnv(venv),
     }, async () => {
       await sparkParity(
         test,
@@ -620,9 +611,7 @@ async function withLocalSpark(
   await withS3Server(async (server) => {
     await withEnv({
       ...server.env(),
-      ...NO_SPARK,
-      SPARK_HOME: venv.sparkHome,
-      PYSPARK_PYTHON: venv.python,
+      ...submitEnv(venv),
     }, async () => fn(server, new Provider({ localRoot: await Deno.makeTempDir() })));
   });
 }
@@ -710,7 +699,8 @@ Deno.test("a spark task past SparkConfig's timeout fails the run naming it, and 
     await assert.rejects(() => output.read({ mode: "cloud" }), StorageError);
     let left = "";
     for (let i = 0; i < 30; i++) {
-      const ps = await new Deno.Command("pgrep", { args: ["-f", "copy_slowly.json"] }).output();
+      const ps = await new Deno.Command("pgrep", { args: ["-f", "copy_slowly\\.[0-9]+\\.json"] })
+        .output();
       left = new TextDecoder().decode(ps.stdout).trim();
       if (left === "") break;
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -1033,6 +1023,61 @@ Deno.test("EMR Serverless (recorded answers, no real server): polling to SUCCESS
       /^the job run ended CANCELLED: Job run was cancelled by user \(the runner left no answer at s3:\/\/glacier-artifacts\/glacier\/spark\/jobs\/run-1\/enrich_orders\.result\.json/,
     );
   });
+});
+
+Deno.test("EMR Serverless (recorded answers, no real server): a batch of units is one job run, answering each unit", async () => {
+  const batch: SparkBatch = {
+    glacier: 1,
+    task: "enrich_orders.1",
+    units: [
+      { job: EMR_JOB },
+      { job: { ...EMR_JOB, task: "rank_orders" }, after: [0] },
+    ],
+  };
+  const answer = {
+    rows: 42,
+    bytes: 1234,
+    seconds: 70,
+    units: [
+      { rows: 42, bytes: 1234, seconds: 50 },
+      { error: "[DIVIDE_BY_ZERO] Division by zero.", type: "TaskError", seconds: 3 },
+    ],
+  };
+  const deps = recorded([{ state: "RUNNING" }, { state: "SUCCESS" }], JSON.stringify(answer));
+  const outcome = await runJobOnEmrServerless(
+    batch,
+    "run-1",
+    EMR,
+    {
+      executors: 2,
+      executorMemory: "4g",
+    },
+    "",
+    deps,
+  );
+  assert.deepEqual(outcome, { ok: true, result: answer, jobRunId: "00fjobrun0000001" });
+  assert.equal(deps.requests.length, 1, "one StartJobRun for both units");
+  const uploaded = JSON.parse(
+    deps.objects.get("s3://glacier-artifacts/glacier/spark/jobs/run-1/enrich_orders.1.json")!,
+  );
+  assert.deepEqual(uploaded.units.map((u: { job: SparkJob }) => u.job.task), [
+    "enrich_orders",
+    "rank_orders",
+  ]);
+  // Two jobs of one run never share an idempotency token, however long their names.
+  const long = "a_task_whose_name_is_long_enough_to_fill_the_token";
+  const files = jobFiles(EMR.artifacts, "2026-12-06T08-51-24-123Z-1a2b3c4d", long, "00");
+  const tokens = [1, 2].map((n) =>
+    startJobRunRequest(
+      { ...batch, task: `${long}.${n}` },
+      "2026-12-06T08-51-24-123Z-1a2b3c4d",
+      EMR,
+      { executors: 1, executorMemory: "1g" },
+      files,
+    ).clientToken
+  );
+  assert.notEqual(tokens[0], tokens[1]);
+  assert.ok(tokens.every((token) => token.length <= 64), tokens.join(", "));
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -11,8 +11,9 @@
  */
 import { join } from "node:path";
 import { env } from "../../core/env.ts";
-import type { SparkJob } from "./job.ts";
+import type { SparkBatch, SparkJob } from "./job.ts";
 import {
+  resultOf,
   runnerPath,
   type SparkJobFailure,
   type SparkJobResult,
@@ -142,14 +143,14 @@ export class SparkConnectSession {
   }
 
   /**
-   * Runs one job in the session.
+   * Runs one job (or a batch of them, one after another) in the session.
    *
-   * @param job the job.
+   * @param job the job or batch.
    * @param options a signal that interrupts it, and who to tell of its state.
    * @returns the runner's result or its failure.
    * @throws {ConnectSessionError} when the client ended before answering.
    */
-  run(job: SparkJob, options: ConnectRunOptions = {}): Promise<SubmitOutcome> {
+  run(job: SparkJob | SparkBatch, options: ConnectRunOptions = {}): Promise<SubmitOutcome> {
     if (this.#closed) {
       return Promise.reject(new ConnectSessionError("the Spark Connect session is closed", ""));
     }
@@ -204,12 +205,7 @@ export class SparkConnectSession {
         this.#pending.delete(answer.id);
         pending.resolve({
           ok: true,
-          result: {
-            rows: answer.rows ?? 0,
-            bytes: answer.bytes ?? 0,
-            seconds: answer.seconds ?? 0,
-            ...(answer.checks ? { checks: answer.checks } : {}),
-          },
+          result: resultOf({ ...answer, rows: answer.rows ?? 0, bytes: answer.bytes ?? 0 })!,
         });
       }
     }

@@ -13,7 +13,7 @@
  */
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { SparkJob } from "./job.ts";
+import type { SparkBatch, SparkJob } from "./job.ts";
 import type { CheckResult } from "../../core/reports.ts";
 import { env } from "../../core/env.ts";
 
@@ -27,6 +27,33 @@ export interface SparkJobResult {
   readonly seconds: number;
   /** The results of the target bucket's quality checks, when it has any. */
   readonly checks?: readonly CheckResult[];
+  /**
+   * For a batch: each unit's answer, in order (`rows` and `bytes` are then the units' totals).
+   */
+  readonly units?: readonly SparkUnitAnswer[];
+}
+
+/** What the runner answers for one unit of a batch: its result, or its own failure. */
+export type SparkUnitAnswer = Omit<SparkJobResult, "units"> | SparkJobFailure;
+
+/**
+ * The runner's answer as a result, when it is one: its rows and bytes, and what it has of the
+ * rest.
+ *
+ * @param answer the parsed JSON answer.
+ * @returns the result, or `undefined` when the answer has no rows and bytes.
+ */
+export function resultOf(
+  answer: Partial<SparkJobResult & SparkJobFailure> | undefined,
+): SparkJobResult | undefined {
+  if (typeof answer?.rows !== "number" || typeof answer.bytes !== "number") return undefined;
+  return {
+    rows: answer.rows,
+    bytes: answer.bytes,
+    seconds: answer.seconds ?? 0,
+    ...(answer.checks ? { checks: answer.checks } : {}),
+    ...(answer.units ? { units: answer.units } : {}),
+  };
 }
 
 /** What the runner answers on its last line when the job failed. */
@@ -160,7 +187,7 @@ export async function runnerSource(): Promise<string> {
  * @returns the arguments after `spark-submit`.
  */
 export function submitArguments(
-  job: SparkJob,
+  job: SparkJob | SparkBatch,
   jobFile: string,
   runner: string,
   options: Omit<SubmitOptions, "spark">,
@@ -216,16 +243,16 @@ export class SubmitError extends Error {
 const STDERR_KEEP = 64 * 1024;
 
 /**
- * Submits a job with `spark-submit` and waits for the runner's answer.
+ * Submits a job (or a batch of them) with `spark-submit` and waits for the runner's answer.
  *
- * @param job the job.
+ * @param job the job or batch.
  * @param options master, resources and the Spark to use.
  * @returns the runner's result or its failure.
  * @throws {Deno.errors.NotFound} when `spark-submit` cannot be started.
  * @throws {SubmitError} when the runner gave no answer (Spark did not start, Java is missing).
  */
 export async function submitSparkJob(
-  job: SparkJob,
+  job: SparkJob | SparkBatch,
   options: SubmitOptions,
 ): Promise<SubmitOutcome> {
   const dir = await Deno.makeTempDir({ prefix: "glacier-spark-job-" });
@@ -264,17 +291,8 @@ export async function submitSparkJob(
     if (answer?.error !== undefined) {
       return { ok: false, failure: { error: answer.error, type: answer.type ?? "TaskError" } };
     }
-    if (status.success && typeof answer?.rows === "number" && typeof answer.bytes === "number") {
-      return {
-        ok: true,
-        result: {
-          rows: answer.rows,
-          bytes: answer.bytes,
-          seconds: answer.seconds ?? 0,
-          ...(answer.checks ? { checks: answer.checks } : {}),
-        },
-      };
-    }
+    const result = resultOf(answer);
+    if (status.success && result) return { ok: true, result };
     throw new SubmitError(
       `spark-submit exited with status ${status.code} without the runner's answer`,
       status.code,

@@ -117,7 +117,7 @@
 import { sparkCsvOptions } from "./_csv.ts";
 import type pl from "../../polars.ts";
 import { GlacierError, SchemaMismatchError, UnsupportedError } from "../../core/errors.ts";
-import type { Step } from "../../core/lineage.ts";
+import type { BucketRef, Step } from "../../core/lineage.ts";
 import type { TaskInputs } from "../../core/task.ts";
 import { exactIssues, type Schema } from "../../schema/schema.ts";
 import { dtypeName } from "../../schema/dtypes.ts";
@@ -125,7 +125,7 @@ import { captureSparkPlan } from "./_capture.ts";
 import { PlanOracle } from "../../core/plan_oracle.ts";
 import { PlanCompiler } from "./_plan_compiler.ts";
 import { arrowType, sparkType, UnsupportedDtype } from "./_types.ts";
-import type { SparkColumn, SparkJob, SparkTable } from "./job.ts";
+import type { SparkColumn, SparkInput, SparkJob, SparkTable } from "./job.ts";
 import { compileChecks, type SparkChecks } from "./checks_sql.ts";
 
 /** A task compiled to Spark SQL, before it is bound to storage. */
@@ -147,7 +147,9 @@ export interface CompiledSparkSql {
 /** Where a job's inputs and output live. */
 export interface SparkBindings {
   /** Each input's object and format, by the task's input name (`input` for one input). */
-  readonly inputs: Readonly<Record<string, Pick<SparkTable, "uri" | "format">>>;
+  readonly inputs: Readonly<
+    Record<string, Pick<SparkTable, "uri" | "format"> & Pick<SparkInput, "parts" | "keys">>
+  >;
   /** The output's object and format. */
   readonly output: Pick<SparkTable, "uri" | "format">;
 }
@@ -213,16 +215,42 @@ export class SparkSqlCompiler {
  * ```
  */
 export function compileStep(step: Step): CompiledSparkSql {
-  // A step is immutable, so its compilation is too: the preflight's serves the run.
-  let result = compiled.get(step);
+  // A task over the same buckets compiles to the same query whatever partition it computes (a
+  // partition's ref changes the path and shares the bucket's schema, CSV options and checks):
+  // the preflight's compilation serves the whole run.
+  const buckets = [
+    bucketKey(step.target),
+    ...Object.entries(step.sources).map(([name, ref]) => `${name}=${bucketKey(ref)}`),
+  ].join("\n");
+  const mine = compiled.get(step.task) ?? new Map<string, CompiledSparkSql>();
+  compiled.set(step.task, mine);
+  let result = mine.get(buckets);
   if (result === undefined) {
     result = compileOnce(step);
-    compiled.set(step, result);
+    mine.set(buckets, result);
   }
   return result;
 }
 
-const compiled = new WeakMap<Step, CompiledSparkSql>();
+const compiled = new WeakMap<Step["task"], Map<string, CompiledSparkSql>>();
+
+/** What of a bucket a compilation depends on, by identity: the same for each of its partitions. */
+function bucketKey(ref: BucketRef): string {
+  return [ref.location, ref.schema, ref.csv, ref.checks].map((part) =>
+    typeof part === "object" && part !== null ? identity(part) : String(part)
+  ).join(" ");
+}
+
+const identities = new WeakMap<object, number>();
+let identified = 0;
+
+/** A number for an object, the same for as long as it lives. */
+function identity(value: object): number {
+  const found = identities.get(value);
+  if (found !== undefined) return found;
+  identities.set(value, ++identified);
+  return identified;
+}
 
 function compileOnce(step: Step): CompiledSparkSql {
   const task = step.task;
@@ -281,12 +309,12 @@ export function sparkJob(step: Step, bindings: SparkBindings): SparkJob {
         );
       }
       const csv = sparkCsvOptions(step.task.name, source);
-      return [name, {
-        ...binding,
-        view,
-        columns: columnsOf(step.task.name, source.schema),
-        ...(csv ? { csv } : {}),
-      }];
+      const keys = binding.keys ?? [];
+      const columns: SparkColumn[] = [
+        ...columnsOf(step.task.name, source.schema).filter(([column]) => !keys.includes(column)),
+        ...keys.map((key) => [key, "STRING"] as const),
+      ];
+      return [name, { ...binding, view, columns, ...(csv ? { csv } : {}) }];
     }),
   );
   return {

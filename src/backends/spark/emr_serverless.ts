@@ -21,8 +21,13 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { UnsupportedError } from "../../core/errors.ts";
-import type { SparkJob } from "./job.ts";
-import type { SparkJobFailure, SparkJobResult, SubmitOutcome } from "./_submit.ts";
+import type { SparkBatch, SparkJob } from "./job.ts";
+import {
+  resultOf,
+  type SparkJobFailure,
+  type SparkJobResult,
+  type SubmitOutcome,
+} from "./_submit.ts";
 import { env } from "../../core/env.ts";
 
 /** Where and as whom jobs run on EMR Serverless. */
@@ -160,9 +165,10 @@ export interface StartJobRunRequest {
 }
 
 /**
- * The `StartJobRun` request for a job, as the generated Terraform's state machine starts it.
+ * The `StartJobRun` request for a job (or a batch of jobs), as the generated Terraform's state
+ * machine starts it.
  *
- * @param job the job.
+ * @param job the job or batch.
  * @param runId the run's id.
  * @param config the application and role.
  * @param resources executors and their memory.
@@ -170,7 +176,7 @@ export interface StartJobRunRequest {
  * @returns the request.
  */
 export function startJobRunRequest(
-  job: SparkJob,
+  job: SparkJob | SparkBatch,
   runId: string,
   config: EmrServerlessConfig,
   resources: SparkResources,
@@ -180,7 +186,7 @@ export function startJobRunRequest(
     applicationId: config.applicationId,
     executionRoleArn: config.executionRoleArn,
     name: `glacier:${job.task}`.slice(0, 256),
-    clientToken: `${runId}:${job.task}`.slice(0, 64),
+    clientToken: clientToken(runId, job.task),
     jobDriver: {
       sparkSubmit: {
         entryPoint: files.runner,
@@ -197,6 +203,18 @@ export function startJobRunRequest(
       ? {}
       : { executionTimeoutMinutes: Math.max(1, Math.ceil(resources.timeoutSeconds / 60)) }),
   };
+}
+
+/**
+ * The idempotency token of a run's job: `RUN:TASK`, or, when that is longer than the 64
+ * characters EMR Serverless takes, the run and a hash of the name (two jobs of one run must never
+ * share one: the second would be answered with the first's job run).
+ */
+function clientToken(runId: string, task: string): string {
+  const token = `${runId}:${task}`;
+  if (token.length <= 64) return token;
+  const hash = createHash("sha256").update(task).digest("hex");
+  return `${runId.slice(0, 40)}:${hash}`.slice(0, 64);
 }
 
 /** The end of a job run, or that it still runs. */
@@ -264,10 +282,11 @@ export interface EmrRunOptions {
 export type EmrRunOutcome = SubmitOutcome & { readonly jobRunId: string };
 
 /**
- * Runs a job on EMR Serverless and waits for it: uploads the runner (once per version) and the
- * job, starts the run, polls it with a growing interval, and reads the runner's answer.
+ * Runs a job (or a batch of jobs, in one job run) on EMR Serverless and waits for it: uploads the
+ * runner (once per version) and the job, starts the run, polls it with a growing interval, and
+ * reads the runner's answer.
  *
- * @param job the job.
+ * @param job the job or batch.
  * @param runId the run's id.
  * @param config the application, role and artifacts location.
  * @param resources executors and their memory.
@@ -277,7 +296,7 @@ export type EmrRunOutcome = SubmitOutcome & { readonly jobRunId: string };
  * @returns the runner's result or failure, with the job run's id.
  */
 export async function runJobOnEmrServerless(
-  job: SparkJob,
+  job: SparkJob | SparkBatch,
   runId: string,
   config: EmrServerlessConfig,
   resources: SparkResources,
@@ -327,18 +346,10 @@ export async function runJobOnEmrServerless(
         jobRunId,
       };
     }
-    if (progress.succeeded && typeof answer?.rows === "number") {
-      return {
-        ok: true,
-        result: {
-          rows: answer.rows,
-          bytes: answer.bytes ?? 0,
-          seconds: answer.seconds ?? 0,
-          ...(answer.checks ? { checks: answer.checks } : {}),
-        },
-        jobRunId,
-      };
-    }
+    const result = resultOf(
+      typeof answer?.rows === "number" ? { ...answer, bytes: answer.bytes ?? 0 } : undefined,
+    );
+    if (progress.succeeded && result) return { ok: true, result, jobRunId };
     const why = progress.details ? `: ${progress.details}` : "";
     return {
       ok: false,

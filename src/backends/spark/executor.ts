@@ -4,6 +4,13 @@
  * at the run's staging key), and run by Glacier's runner (`runner.py`) on a real Spark. The run
  * commits the output with every other one, or drops it.
  *
+ * Units of work share jobs: the partitions of a step that must run go to Spark as one batch (one
+ * `spark-submit`, one EMR Serverless job run, one request on the run's Spark Connect session), up
+ * to {@linkcode UNITS_PER_JOB} of them, each writing its own staged output and ending on its own.
+ * Where a job pays for Spark's start (`spark-submit`, EMR Serverless), it also carries the units
+ * of the spark steps right downstream that must run anyway, each reading its upstream's staged
+ * output.
+ *
  * Which Spark, in this order:
  *
  * 1. `SparkConfig({ remote })`: a Spark Connect server (`sc://host:15002`); every spark step of a
@@ -33,15 +40,19 @@ import {
   WiringError,
 } from "../../core/errors.ts";
 import type { PipelineGraph } from "../../core/graph.ts";
-import type { Step } from "../../core/lineage.ts";
+import type { BucketRef, Step } from "../../core/lineage.ts";
+import { objectName } from "../../core/partition_map.ts";
 import { settingsOf, type SparkSettings } from "../../core/resource.ts";
 import {
+  type Grouping,
   isRemoteSession,
+  partitionsRead,
   type RemoteExecutor,
   type RemoteRunSession,
   type RunSession,
   type StepContext,
-  type Written,
+  type UnitOutcome,
+  type WorkUnit,
 } from "../../core/session.ts";
 import { bindSparkJob, checkSparkStep } from "./_job.ts";
 import {
@@ -60,7 +71,7 @@ import {
   emrServerlessRequested,
   runJobOnEmrServerless,
 } from "./emr_serverless.ts";
-import type { SparkJob } from "./job.ts";
+import type { SparkBatch, SparkBatchUnit } from "./job.ts";
 import { connectPython, ConnectSessionError, SparkConnectSession } from "./_connect.ts";
 import { enforceChecks } from "../../core/checks_audit.ts";
 import { env } from "../../core/env.ts";
@@ -141,19 +152,58 @@ const INSTALL_CONNECT = "run glacier stack up, which installs PySpark with its S
   "client into .glacier/venv-spark, or set PYSPARK_PYTHON to a Python that imports " +
   "pyspark 4.0 with grpcio, grpcio-status, googleapis-common-protos, pandas, pyarrow and boto3";
 
+/** The most units one Spark job carries of one step. */
+export const UNITS_PER_JOB = 100;
+
 /**
  * Cloud mode's executor for Spark tasks, one per run: it holds one Spark Connect session per
- * server for the whole run, opened by the preflight, closed when the run ends.
+ * server for the whole run, opened by the preflight, closed when the run ends, and runs units of
+ * work in batches.
  *
  * @returns a fresh executor.
  */
 export function sparkExecutor(): RemoteExecutor {
   const sessions = new SessionPool();
+  let jobs = 0;
+  const runMany = (units: readonly WorkUnit[], session: RunSession, signal?: AbortSignal) =>
+    runOnSpark(units, session, signal, sessions, ++jobs);
   return {
-    run: (step, session, context) => runOnSpark(step, session, context, sessions),
+    run: async (step, session, context) => {
+      const [outcome] = await runMany([{ step, context }], session, context.signal);
+      if (!outcome.ok) throw outcome.error;
+      return outcome.written;
+    },
+    grouping: sparkGrouping,
+    runMany,
+    reads: { all: true, lookback: true },
     preflight: (graph) => preflightSpark(graph, sessions),
     close: () => sessions.close(),
   };
+}
+
+/**
+ * Which units share a job: those on the same Spark with the same resources; on `spark-submit` and
+ * EMR Serverless, which start a Spark for each job, chains of steps too (a Spark Connect session
+ * is shared by the whole run already).
+ */
+function sparkGrouping(step: Step): Grouping | undefined {
+  const settings = sparkSettings(step);
+  const target = sparkTarget(settings);
+  const resources = `${settings.executors}x${settings.executorMemory}`;
+  switch (target.kind) {
+    case "connect":
+      return { key: `connect ${target.remote} ${resources}`, chains: false, size: UNITS_PER_JOB };
+    case "self-managed":
+      return { key: `submit ${target.master} ${resources}`, chains: true, size: UNITS_PER_JOB };
+    case "emr-serverless":
+      return {
+        key: `emr ${step.target.settings.region} ${resources}`,
+        chains: true,
+        size: UNITS_PER_JOB,
+      };
+    case "none":
+      return undefined;
+  }
 }
 
 /** The run's Spark Connect sessions, one per server, opened on first use. */
@@ -187,7 +237,9 @@ async function openSession(
   const python = connectPython();
   try {
     const session = await SparkConnectSession.open(remote, python);
-    if (session.ui) announce(task, `Spark Connect at ${remote}, Spark UI ${session.ui}`);
+    if (session.ui) {
+      announce(`task '${task}'`, `Spark Connect at ${remote}, Spark UI ${session.ui}`);
+    }
     return session;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
@@ -217,8 +269,14 @@ async function openSession(
  * Says what a Spark step is doing (queued, running, where its Spark UI is) on a terminal; the
  * engine's own lines say when it started and ended.
  */
-function announce(task: string, text: string): void {
-  if (Deno.stderr.isTerminal()) console.error(`  spark: task '${task}': ${text}`);
+function announce(who: string, text: string): void {
+  if (Deno.stderr.isTerminal()) console.error(`  spark: ${who}: ${text}`);
+}
+
+/** The tasks a batch runs, for messages: `task 'a'`, or `tasks 'a', 'b'`. */
+function tasksOf(batch: SparkBatch): string {
+  const names = [...new Set(batch.units.map((u) => `'${u.job.task}'`))];
+  return `${names.length > 1 ? "tasks" : "task"} ${names.join(", ")}`;
 }
 
 /**
@@ -285,93 +343,166 @@ async function checkAddress(step: Step, url: string, pattern: RegExp, from: stri
 }
 
 /**
- * Runs a Spark step: compiles it, binds it to the run's objects, runs it on the Spark the
- * selection rule picks, and records the staged output.
+ * Runs units of Spark work in one job: compiles each, binds it to the run's objects (a unit that
+ * reads another unit's output reads its staging object), runs the batch on the Spark the
+ * selection rule picks for the first unit (the grouping keeps units on one Spark), and records
+ * each staged output.
  *
- * @param step the step.
+ * @param units the units, each after the ones whose output it reads.
  * @param session the run's storage; it must be S3 (cloud mode).
- * @param context the run around the step.
- * @returns rows and bytes the job wrote, and the results of the checks the job ran on its output.
- * @throws {GlacierError} naming the task and the Spark, with Spark's own error, when it fails.
- * @throws {CheckFailedError} when a check of severity `error` failed on the output (the job
- *   then placed nothing).
+ * @param signal aborted when the job passes its timeout.
+ * @param sessions the run's Spark Connect sessions.
+ * @param sequence the job's number in the run, for its name.
+ * @returns each unit's outcome: what it wrote (with the results of the checks the job ran on its
+ *   output), or its error naming the task and the Spark, with Spark's own error; a failing check
+ *   of severity `error` is a `CheckFailedError` (the job then placed nothing).
  */
 async function runOnSpark(
-  step: Step,
+  units: readonly WorkUnit[],
   session: RunSession,
-  context: StepContext,
+  signal: AbortSignal | undefined,
   sessions: SessionPool,
-): Promise<Written> {
-  const task = step.task.name;
+  sequence: number,
+): Promise<UnitOutcome[]> {
+  const first = units[0].step;
   if (!isRemoteSession(session)) {
     throw new WiringError(
-      `task '${task}' runs on Spark, which reads and writes S3: run it in cloud mode`,
+      `task '${first.task.name}' runs on Spark, which reads and writes S3: run it in cloud mode`,
     );
   }
-  await checkInputs(step, session, context);
-  const job = await bindSparkJob(step, {
-    input: (ref) => session.locate(ref),
-    output: (ref) => session.stagingFor(ref),
-  });
-  const settings = sparkSettings(step);
+  const outcomes: (UnitOutcome | undefined)[] = units.map(() => undefined);
+  const producer = new Map(units.map((u, i) => [objectName(u.step.target), i]));
+  const inJob = (ref: BucketRef) => producer.has(objectName(ref));
+  /** Each bound unit's position among the units. */
+  const bound: number[] = [];
+  const batchUnits: SparkBatchUnit[] = [];
+  for (const [i, unit] of units.entries()) {
+    try {
+      const reads = [
+        ...Object.values(unit.step.sources),
+        ...Object.values(partitionsRead(unit.context) ?? {}).flat().map((part) => part.ref),
+      ];
+      const after = [
+        ...new Set(reads.flatMap((ref) => {
+          const from = producer.get(objectName(ref));
+          return from === undefined || from === i ? [] : [from];
+        })),
+      ];
+      const failed = after.find((from) => outcomes[from] !== undefined);
+      if (failed !== undefined) {
+        outcomes[i] = outcomes[failed];
+        continue;
+      }
+      await checkInputs(unit.step, session, unit.context, inJob);
+      const job = await bindSparkJob(unit.step, {
+        input: (ref) => inJob(ref) ? session.stagingFor(ref) : session.locate(ref),
+        output: (ref) => session.stagingFor(ref),
+        parts: partitionsRead(unit.context),
+      });
+      batchUnits.push({
+        job,
+        ...(after.length > 0 ? { after: after.map((a) => bound.indexOf(a)) } : {}),
+      });
+      bound.push(i);
+    } catch (error) {
+      outcomes[i] = { ok: false, error };
+    }
+  }
+  if (batchUnits.length === 0) return outcomes as UnitOutcome[];
+  const batch: SparkBatch = {
+    glacier: 1,
+    task: `${first.task.name}.${sequence}`,
+    units: batchUnits,
+  };
+  const settings = sparkSettings(first);
   const target = sparkTarget(settings);
+  const timeouts = bound.map((i) => timeoutOf(units[i].step.task));
   let outcome: SubmitOutcome;
   let where: string;
   if (target.kind === "connect") {
     where = `Spark Connect ${target.remote}`;
     outcome = await runOnConnect(
-      job,
-      await sessions.open(target.remote, task, target.from),
+      batch,
+      await sessions.open(target.remote, first.task.name, target.from),
       where,
-      context.signal,
+      signal,
     );
   } else if (target.kind === "self-managed") {
     where = `Spark master ${target.master}`;
-    outcome = await runSelfManaged(job, target.master, settings, context.signal);
+    outcome = await runSelfManaged(batch, target.master, settings, signal);
   } else if (target.kind === "emr-serverless") {
     const emr = await runOnEmr(
-      job,
+      batch,
       session,
       settings,
-      step.target.settings.region,
-      timeoutOf(step.task),
-      context.signal,
+      first.target.settings.region,
+      timeouts.includes(undefined) ? undefined : (timeouts as number[]).reduce((a, b) => a + b, 0),
+      signal,
     );
     where = emr.where;
     outcome = emr.outcome;
   } else {
     throw new UnsupportedError(
-      `task '${task}' runs on Spark, but none is configured. ${CONFIGURE_SPARK}`,
+      `task '${first.task.name}' runs on Spark, but none is configured. ${CONFIGURE_SPARK}`,
     );
   }
-  if (!outcome.ok) {
-    const family = remoteErrorFamily(outcome.failure.type);
-    throw new family(`task '${task}' failed on ${where}: ${outcome.failure.error}`);
+  for (const [position, i] of bound.entries()) {
+    const task = units[i].step.task.name;
+    const answer = outcome.ok ? outcome.result.units?.[position] : outcome.failure;
+    try {
+      if (answer === undefined) {
+        throw new TaskError(`task '${task}' failed on ${where}: the runner gave no answer for it`);
+      }
+      if ("error" in answer) {
+        const family = remoteErrorFamily(answer.type);
+        throw new family(`task '${task}' failed on ${where}: ${answer.error}`);
+      }
+      if (answer.checks) enforceChecks(answer.checks);
+      await session.stagedRemotely(units[i].step.target);
+      outcomes[i] = {
+        ok: true,
+        written: {
+          rows: answer.rows,
+          bytes: answer.bytes,
+          ...(answer.checks ? { checks: answer.checks } : {}),
+        },
+      };
+    } catch (error) {
+      outcomes[i] = { ok: false, error };
+    }
   }
-  const { rows, bytes, checks } = outcome.result;
-  if (checks) enforceChecks(checks);
-  await session.stagedRemotely(step.target);
-  return { rows, bytes, ...(checks ? { checks } : {}) };
+  return outcomes as UnitOutcome[];
 }
 
-/** Reports a missing input with the run's own words, before a job starts for nothing. */
+/**
+ * Reports a missing input with the run's own words, before a job starts for nothing; an input
+ * another unit of the job writes is not looked for.
+ */
 async function checkInputs(
   step: Step,
   session: RemoteRunSession,
   context: StepContext,
+  inJob: (ref: BucketRef) => boolean,
 ): Promise<void> {
   const { S3Storage } = await import("../../io/s3/s3_storage.ts");
-  for (const [name, ref] of Object.entries(step.sources)) {
-    const at = session.locate(ref);
-    if (!(await new S3Storage(ref.settings.region).head(at.bucket, at.key))) {
-      throw new NoDataError(context.missing(step, name));
+  for (const [name, source] of Object.entries(step.sources)) {
+    const refs = partitionsRead(context)?.[name]?.map((part) => part.ref) ?? [source];
+    for (const ref of refs) {
+      if (inJob(ref)) continue;
+      const at = session.locate(ref);
+      if (!(await new S3Storage(ref.settings.region).head(at.bucket, at.key))) {
+        // Said of the partition that is missing, in the run's words.
+        throw new NoDataError(
+          context.missing({ ...step, sources: { ...step.sources, [name]: ref } }, name),
+        );
+      }
     }
   }
 }
 
 /** Runs a job in the run's Spark Connect session; maps a client that ended to a clear error. */
 async function runOnConnect(
-  job: SparkJob,
+  job: SparkBatch,
   session: SparkConnectSession,
   where: string,
   signal: AbortSignal | undefined,
@@ -381,23 +512,21 @@ async function runOnConnect(
       signal,
       onState: (state) =>
         announce(
-          job.task,
+          tasksOf(job),
           state === "queued" ? "queued: waiting for the same task's job before it" : "running",
         ),
     });
   } catch (error) {
     if (!(error instanceof ConnectSessionError)) throw error;
     throw new TaskError(
-      `task '${job.task}' failed on ${where}: ${error.message}:\n${
-        sparkErrorLines(error.stderrTail)
-      }`,
+      `${tasksOf(job)} failed on ${where}: ${error.message}:\n${sparkErrorLines(error.stderrTail)}`,
     );
   }
 }
 
 /** Runs a job with `spark-submit`; maps a Spark that did not start to a clear error. */
 async function runSelfManaged(
-  job: SparkJob,
+  job: SparkBatch,
   master: string,
   settings: SparkSettings,
   signal: AbortSignal | undefined,
@@ -405,7 +534,9 @@ async function runSelfManaged(
   const spark: SparkInstallation | undefined = findSparkInstallation();
   if (spark === undefined) {
     throw new UnsupportedError(
-      `task '${job.task}' runs on Spark at ${master}, but spark-submit was not found: ${INSTALL_SPARK}`,
+      `${
+        tasksOf(job)
+      } runs on Spark at ${master}, but spark-submit was not found: ${INSTALL_SPARK}`,
     );
   }
   try {
@@ -417,7 +548,7 @@ async function runSelfManaged(
       signal,
       onQueued: () =>
         announce(
-          job.task,
+          tasksOf(job),
           `queued: Spark master ${master} has granted no executor yet (it asks for ` +
             `${settings.executors} of ${settings.executorMemory}; see its workers' free cores ` +
             "and memory)",
@@ -426,12 +557,12 @@ async function runSelfManaged(
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       throw new UnsupportedError(
-        `task '${job.task}': cannot start ${spark.sparkSubmit}: ${INSTALL_SPARK}`,
+        `${tasksOf(job)}: cannot start ${spark.sparkSubmit}: ${INSTALL_SPARK}`,
       );
     }
     if (error instanceof SubmitError) {
       throw new TaskError(
-        `task '${job.task}' failed on Spark master ${master} before its query ran ` +
+        `${tasksOf(job)} failed on Spark master ${master} before its query ran ` +
           `(spark-submit exited with status ${error.code}):\n${sparkErrorLines(error.stderrTail)}`,
       );
     }
@@ -441,14 +572,14 @@ async function runSelfManaged(
 
 /** Runs a job on EMR Serverless, reporting its states on a terminal. */
 async function runOnEmr(
-  job: SparkJob,
+  job: SparkBatch,
   session: RemoteRunSession,
   settings: SparkSettings,
   region: string,
   timeout: number | undefined,
   signal: AbortSignal | undefined,
 ): Promise<{ outcome: SubmitOutcome; where: string }> {
-  const config = emrServerlessConfig(region, job.task);
+  const config = emrServerlessConfig(region, job.units[0].job.task);
   const interactive = Deno.stderr.isTerminal();
   let outcome: Awaited<ReturnType<typeof runJobOnEmrServerless>>;
   try {
@@ -465,7 +596,7 @@ async function runOnEmr(
       await awsDeps(config),
       {
         onState: (id, state) => {
-          if (interactive) console.error(`  spark: task '${job.task}' job run ${id}: ${state}`);
+          if (interactive) console.error(`  spark: ${tasksOf(job)} job run ${id}: ${state}`);
         },
         signal,
       },
@@ -474,7 +605,7 @@ async function runOnEmr(
     if (error instanceof StorageError) throw error;
     const e = error as { name?: string; message?: string };
     throw new TaskError(
-      `running task '${job.task}' on EMR Serverless application ${config.applicationId} at ` +
+      `running ${tasksOf(job)} on EMR Serverless application ${config.applicationId} at ` +
         `${config.endpoint} failed: ${e.name ?? "Error"}: ${(e.message ?? "").split("\n")[0]}`,
       { cause: error },
     );

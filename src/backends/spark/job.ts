@@ -48,10 +48,29 @@ export interface SparkCsv {
   readonly timestampFormat?: string;
 }
 
+/** One partition of an input read by partitions. */
+export interface SparkPart {
+  /** `s3://bucket/key` or a local path. */
+  readonly uri: string;
+  /** Its key values, by key. */
+  readonly values: Readonly<Record<string, string>>;
+}
+
 /** One input: the view the SQL reads it as. */
 export interface SparkInput extends SparkTable {
   /** The temporary view name the SQL refers to. */
   readonly view: string;
+  /**
+   * For an input read by partitions (one, a window, or every partition): each partition's file,
+   * in order; the view is their rows one file after another. `uri` then names the bucket, for
+   * messages.
+   */
+  readonly parts?: readonly SparkPart[];
+  /**
+   * The partition keys the task reads as columns: the last of `columns`, as STRING, each row
+   * holding its partition's value (they are in no file).
+   */
+  readonly keys?: readonly string[];
 }
 
 /** A task compiled for Spark, with its bindings. */
@@ -68,4 +87,32 @@ export interface SparkJob {
   readonly output: SparkTable;
   /** The target bucket's quality checks, which the runner runs on the file it wrote. */
   readonly checks?: SparkChecks;
+}
+
+/** One job of a batch, and the jobs before it whose output it reads. */
+export interface SparkBatchUnit {
+  /** The job. */
+  readonly job: SparkJob;
+  /**
+   * The positions of the earlier units whose staged output it reads: when one of them failed it
+   * does not run, and fails too.
+   */
+  readonly after?: readonly number[];
+}
+
+/**
+ * Several jobs that the runner runs one after another in one Spark session (one `spark-submit`,
+ * one EMR Serverless job run), each writing its own output and ending on its own: it answers
+ * each unit's result or error in `units`.
+ */
+export interface SparkBatch {
+  /** The job format's version. */
+  readonly glacier: 1;
+  /**
+   * The batch's name, unique in its run (its first task and a sequence number): it names the
+   * Spark application and, on EMR Serverless, the job run and its files.
+   */
+  readonly task: string;
+  /** The units, in the order they run. */
+  readonly units: readonly SparkBatchUnit[];
 }

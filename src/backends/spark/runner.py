@@ -20,13 +20,21 @@ failure (with Spark's own message, a few lines, not a JVM trace), and it then ex
 1. With ``--result URI`` the same object is also written to that URI (EMR Serverless keeps no
 stdout that a caller can read back).
 
+A batch (``{"glacier": 1, "task": NAME, "units": [{"job": JOB, "after": [I, ...]}, ...]}``,
+src/backends/spark/job.ts) runs its jobs one after another in the same session, each as a job
+alone runs, and each ending on its own: a unit that fails does not stop the others, and a unit
+whose ``after`` names an earlier unit that failed (it reads that unit's output) does not run.
+Its answer is ``{"rows", "bytes", "seconds", "units": [ANSWER, ...]}``: the totals, and each
+unit's own answer in order; the runner then exits with status 0.
+
 With ``--serve``, the runner opens one Spark Connect session and reads requests from stdin, one JSON
 object a line: ``{"id", "job"}`` runs a job (several may run at once, each on its own thread; jobs
 of the same task wait for one another, since they name the same views), ``{"interrupt": id}``
 stops one. It answers on stdout, one JSON object a line: first ``{"ready": true, "ui", "version"}``
 (or ``{"ready": false, "error"}``), then per job ``{"id", "event": "queued" | "running"}`` and its
-outcome, ``{"id", "rows", "bytes", "seconds"}`` or ``{"id", "error", "type"}``. When stdin ends it
-releases the session and exits.
+outcome, ``{"id", "rows", "bytes", "seconds"}`` or ``{"id", "error", "type"}`` (for a batch, with
+its ``units``; each unit waits for other jobs of its task). When stdin ends it releases the
+session and exits.
 
 How data reaches Spark, chosen once per job:
 
@@ -126,8 +134,11 @@ def main(argv):
         task = job.get("task", "?")
         if "task" in options and options["task"] != task:
             raise JobError(f"this entry point runs task '{task}', not '{options['task']}'")
-        spark.sparkContext.setJobDescription(f"glacier task '{task}'")
-        outcome = run_job(spark, io, job)
+        if "units" in job:
+            outcome = run_units(spark, job, lambda: Storage(spark))
+        else:
+            spark.sparkContext.setJobDescription(f"glacier task '{task}'")
+            outcome = run_job(spark, io, job)
         outcome["seconds"] = round(time.time() - started, 3)
     except JobError as error:
         outcome = {"error": io.explain(str(error)) if io else str(error), "type": error.kind}
@@ -172,12 +183,27 @@ def serve(remote):
         return EXIT_FAILED
     tasks = {}
     threads = []
+    interrupted = set()
 
     def work(request):
         ident = request["id"]
         job = request["job"]
         task = job.get("task", "?")
         started = time.time()
+        if "units" in job:
+            say({"id": ident, "event": "running"})
+            spark.addTag(job_tag(ident))
+            try:
+                outcome = run_units(spark, job, lambda: Storage(spark, classic=False),
+                                    lock=lambda name: task_lock(tasks, lock, name),
+                                    stopped=lambda: ident in interrupted)
+            except Exception as error:  # noqa: BLE001 - every failure becomes one answer
+                outcome = {"error": spark_message(error), "type": "TaskError"}
+            finally:
+                spark.removeTag(job_tag(ident))
+            outcome["seconds"] = round(time.time() - started, 3)
+            say({"id": ident, **outcome})
+            return
         io = Storage(spark, classic=False)
         with task_lock(tasks, lock, task):
             say({"id": ident, "event": "running"})
@@ -192,11 +218,7 @@ def serve(remote):
             finally:
                 spark.removeTag(job_tag(ident))
                 io.cleanup()
-                for table in job.get("inputs", {}).values():
-                    try:
-                        spark.catalog.dropTempView(table["view"])
-                    except Exception:  # noqa: BLE001 - the session ends with the run anyway
-                        pass
+                drop_views(spark, job)
         say({"id": ident, **outcome})
 
     for line in sys.stdin:
@@ -204,12 +226,14 @@ def serve(remote):
             continue
         request = json.loads(line)
         if "interrupt" in request:
+            interrupted.add(request["interrupt"])
             try:
                 spark.interruptTag(job_tag(request["interrupt"]))
             except Exception:  # noqa: BLE001 - the job may have ended meanwhile
                 pass
             continue
-        if task_lock(tasks, lock, request["job"].get("task", "?")).locked():
+        if "units" not in request["job"] and \
+                task_lock(tasks, lock, request["job"].get("task", "?")).locked():
             say({"id": request["id"], "event": "queued"})
         thread = threading.Thread(target=work, args=(request,), daemon=True)
         thread.start()
@@ -218,6 +242,56 @@ def serve(remote):
         thread.join()
     spark.stop()
     return 0
+
+
+def run_units(spark, batch, storage, lock=None, stopped=None):
+    """Runs a batch's units one after another in one session, each as a job alone runs and each
+    ending on its own; `storage()` gives each unit its own Storage, `lock(task)` what a unit holds
+    while it runs, `stopped()` whether the batch was interrupted. Returns the batch's answer."""
+    from contextlib import nullcontext
+
+    answers = []
+    failed = set()
+    for index, unit in enumerate(batch["units"]):
+        job = unit["job"]
+        task = job.get("task", "?")
+        started = time.time()
+        upstream = [i for i in unit.get("after", []) if i in failed]
+        if stopped is not None and stopped():
+            answer = {"error": "the job was interrupted before this unit ran", "type": "TaskError"}
+        elif upstream:
+            answer = {"error": f"not run: unit {upstream[0]} of its job, whose output it reads, "
+                      "failed", "type": "TaskError"}
+        else:
+            io = storage()
+            try:
+                with lock(task) if lock is not None else nullcontext():
+                    if io.classic:
+                        spark.sparkContext.setJobDescription(f"glacier task '{task}'")
+                    answer = run_job(spark, io, job)
+            except JobError as error:
+                answer = {"error": io.explain(str(error)), "type": error.kind}
+            except Exception as error:  # noqa: BLE001 - every failure becomes the unit's answer
+                answer = {"error": io.explain(spark_message(error)), "type": "TaskError"}
+            finally:
+                io.cleanup()
+                drop_views(spark, job)
+        answer["seconds"] = round(time.time() - started, 3)
+        checks = answer.get("checks") or []
+        if "error" in answer or any(not c["passed"] and c["severity"] == "error" for c in checks):
+            failed.add(index)
+        answers.append(answer)
+    return {"rows": sum(a.get("rows", 0) for a in answers),
+            "bytes": sum(a.get("bytes", 0) for a in answers), "units": answers}
+
+
+def drop_views(spark, job):
+    """Drops the input views a job registered."""
+    for table in job.get("inputs", {}).values():
+        try:
+            spark.catalog.dropTempView(table["view"])
+        except Exception:  # noqa: BLE001 - the session ends with the run anyway
+            pass
 
 
 def task_lock(tasks, lock, task):
@@ -409,6 +483,8 @@ def read_input(spark, io, task, name, table):
     """A frame of one input with exactly its declared columns and types, in order."""
     from pyspark.sql import functions as F
 
+    if "parts" in table:
+        return read_parts(spark, io, task, name, table)
     fmt = table["format"]
     uri = table["uri"]
     declared = declared_schema(spark, table)
@@ -460,6 +536,26 @@ def read_input(spark, io, task, name, table):
                 f"column '{field.name}' is {type_name(kind)} in {where} but the task reads it "
                 f"as {type_name(field.dataType)}", "SchemaMismatchError")
     return frame.select(*columns)
+
+
+def read_parts(spark, io, task, name, table):
+    """An input read by partitions: each partition's file in turn (one view, rows in file order),
+    with the keys the task reads as STRING columns holding the partition's values."""
+    from functools import reduce
+
+    from pyspark.sql import functions as F
+
+    keys = table.get("keys") or []
+    stored = {k: v for k, v in table.items() if k not in ("parts", "keys")}
+    stored["columns"] = [c for c in table["columns"] if c[0] not in keys]
+    frames = []
+    for part in table["parts"]:
+        frame = read_input(spark, io, task, name, dict(stored, uri=part["uri"]))
+        frames.append(frame.select("*", *[F.lit(part["values"][key]).cast("string").alias(key)
+                                          for key in keys]))
+    if not frames:
+        return spark.createDataFrame([], declared_schema(spark, table))
+    return reduce(lambda a, b: a.unionByName(b), frames)
 
 
 def csv_header(spark, path, options):
