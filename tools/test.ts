@@ -73,6 +73,7 @@ const STACK_TESTS = [
   "tests/integration/s3_server_test.ts",
   "tests/integration/s3_storage_test.ts",
   "tests/integration/spark_checks_test.ts",
+  "tests/integration/spark_connect_test.ts",
   "tests/integration/spark_run_test.ts",
   "tests/integration/spark_semantics_test.ts",
 ];
