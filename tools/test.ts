@@ -76,6 +76,7 @@ const STACK_TESTS = [
   "tests/integration/s3_storage_test.ts",
   "tests/integration/spark_batch_test.ts",
   "tests/integration/spark_checks_test.ts",
+  "tests/integration/spark_connect_test.ts",
   "tests/integration/spark_run_test.ts",
   "tests/integration/spark_semantics_test.ts",
 ];

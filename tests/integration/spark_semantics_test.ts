@@ -118,6 +118,108 @@ const events = pl.DataFrame([
   ),
 ]);
 
+/** Text for `str.strptime`: where chrono finds a date, and where it finds none. */
+const texts = pl.DataFrame([
+  pl.Series("id", [...Array(30).keys()].map((i) => i + 1), pl.Int64),
+  pl.Series("k", [
+    1,
+    2,
+    1,
+    null,
+    2,
+    3,
+    1,
+    2,
+    3,
+    1,
+    2,
+    1,
+    3,
+    2,
+    1,
+    null,
+    2,
+    3,
+    1,
+    2,
+    3,
+    1,
+    2,
+    1,
+    3,
+    2,
+    1,
+    3,
+    2,
+    1,
+  ], pl.Int64),
+  pl.Series(
+    "s",
+    [
+      "2024-01-02",
+      " 2024-01-02",
+      "x2024-01-02",
+      "2024-01-02x",
+      "2024-1-2",
+      "2024-01-02 10:00",
+      "abc",
+      "",
+      "2024-02-30",
+      "2024-02-29",
+      "12024-01-02",
+      "2024-13-01x2024-01-05",
+      "+2024-01-02",
+      "-0001-01-02",
+      "99-01-02",
+      "2024-01- 2",
+      null,
+      "２０２４-01-02",
+      "+262143-01-01",
+      "-262143-01-01",
+      "2023-02-29",
+      "311/12/2024",
+      "1/2/3",
+      "3/12/-2024",
+      "20240102",
+      "120240102",
+      "ab31/12/2024x",
+      "2024-01-02   10:05:59.123456789",
+      "2024-01-02\t23:59:60.5",
+      "2024-01-02 9:5",
+    ],
+    pl.String,
+  ),
+]);
+
+/** The same instants in three zones; the Berlin ones cross both 2024 DST changes. */
+const zoned = pl.DataFrame([
+  pl.Series("id", [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], pl.Int64),
+  pl.Series(
+    "utc",
+    [
+      "2024-10-27T00:30:00Z",
+      "2024-10-27T01:30:00Z",
+      "2024-10-27T00:50:00Z",
+      "2024-10-27T01:50:00Z",
+      "2024-10-27T02:10:00Z",
+      "2024-03-31T01:05:00Z",
+      "2024-03-31T01:30:00Z",
+      "2024-03-30T23:30:00Z",
+      "2018-11-04T03:30:00Z",
+      "2024-01-15T12:34:56.789Z",
+      "1969-12-31T23:59:59Z",
+      null,
+    ].map((v) => v === null ? null : new Date(v)),
+    pl.Datetime("us"),
+  ),
+]).select(
+  pl.col("id"),
+  ...[["berlin", "Europe/Berlin"], ["kolkata", "Asia/Kolkata"], ["sao_paulo", "America/Sao_Paulo"]]
+    .map(([name, zone]) =>
+      pl.col("utc").dt.replaceTimeZone("UTC").dt.convertTimeZone(zone).alias(name)
+    ),
+);
+
 // ---------------------------------------------------------------------------------------------
 // Shapes.
 
@@ -1136,6 +1238,95 @@ const shapes: Shape[] = [
       ),
   },
   {
+    name: "strptime_dates",
+    inputs: { input: texts },
+    body: ({ input }) =>
+      input.select(
+        col("id"),
+        col("s").str.strptime(pl.Date, "%Y-%m-%d").alias("iso"),
+        col("s").str.strptime(pl.Date, "%d/%m/%Y").alias("day_first"),
+        col("s").str.strptime(pl.Date, "%Y%m%d").alias("compact"),
+        col("s").str.strptime(pl.Date, "%y-%m-%d").alias("short_year"),
+        col("s").str.strptime(pl.Date, "%F %H:%M").alias("with_time"),
+        col("s").str.strptime(pl.Date, "%Y-%m-%d 10:00").alias("literal_tail"),
+      ),
+  },
+  {
+    name: "strptime_datetimes",
+    inputs: { input: texts },
+    body: ({ input }) =>
+      input.select(
+        col("id"),
+        col("s").str.strptime(pl.Datetime("ms"), "%Y-%m-%d %H:%M").alias("minutes"),
+        col("s").str.strptime(pl.Datetime("ms"), "%Y-%m-%d %H:%M:%S%.3f").alias("millis"),
+        col("s").str.strptime(pl.Datetime("ms"), "%Y-%m-%d %T%.f").alias("fraction"),
+        col("s").str.strptime(pl.Datetime("ms"), "%Y-%m-%d %H:%M:%S.%6f").alias("micros"),
+        col("s").str.strptime(pl.Datetime("ms"), "%Y-%m-%d").alias("midnight"),
+        col("s").str.strptime(pl.Datetime("ms"), "%Y-%m-%d %H").alias("hour_alone"),
+      ),
+  },
+  {
+    name: "strptime_then_truncate_and_group",
+    inputs: { input: texts },
+    body: ({ input }) =>
+      input.groupBy(col("s").str.strptime(pl.Date, "%Y-%m-%d").dt.truncate("1mo").alias("month"))
+        .agg(pl.len().alias("n"), col("id").sum().alias("ids")),
+  },
+  {
+    name: "str_concat_select",
+    inputs: { input: texts },
+    body: ({ input }) =>
+      input.sort("id", true).select(
+        col("s").str.slice(0, 4).str.concat("|").alias("skip_nulls"),
+        col("s").str.slice(0, 4).str.concat("|", false).alias("null_wins"),
+        col("k").str.concat(",").alias("ints"),
+      ),
+  },
+  {
+    name: "str_concat_group_by",
+    inputs: O,
+    body: ({ input }) =>
+      input.sort("amount", true).groupBy("customer").agg(
+        col("region").str.concat(", ").alias("regions"),
+        col("region").str.concat("/", false).alias("strict"),
+        col("qty").str.concat("").alias("qtys"),
+      ),
+  },
+  {
+    name: "str_concat_over_and_empty",
+    inputs: O,
+    body: ({ input }) =>
+      input.select(
+        col("id"),
+        col("region").str.concat("+").over("customer").alias("by_customer"),
+        col("region").filter(col("id").gt(100)).str.concat("+").alias("none"),
+      ),
+  },
+  {
+    name: "str_concat_of_nothing",
+    inputs: O,
+    body: ({ input }) =>
+      input.filter(col("id").gt(100)).select(
+        col("region").str.concat("-").alias("skip"),
+        col("region").str.concat("-", false).alias("strict"),
+      ),
+  },
+  {
+    name: "truncate_zoned",
+    inputs: { input: zoned },
+    body: ({ input }) =>
+      input.select(
+        col("id"),
+        ...["1h", "2h", "3h", "30m", "37m", "50m", "70m", "1d", "1w", "1mo", "1s"].flatMap((
+          every,
+        ) =>
+          ["berlin", "kolkata", "sao_paulo"].map((zone) =>
+            col(zone).dt.truncate(every).alias(`${zone}_${every}`)
+          )
+        ),
+      ),
+  },
+  {
     name: "str_extract_as_group_key",
     inputs: O,
     body: ({ input }) =>
@@ -1350,12 +1541,12 @@ const refused: { operation: string; body: (df: pl.LazyDataFrame) => pl.LazyDataF
     body: (df) => df.select(col("region").str.extract("(o*)?x", 1)),
   },
   {
-    operation: "str.strptime (polars searches the text for the format",
-    body: (df) => df.select(col("region").str.strptime(pl.Date, "%Y-%m-%d")),
+    operation: "str.strptime('%d %b %Y') (directive '%b')",
+    body: (df) => df.select(col("region").str.strptime(pl.Date, "%d %b %Y")),
   },
   {
-    operation: "str.concat (the values of a column joined into one string)",
-    body: (df) => df.select(col("region").str.concat("-")),
+    operation: "str.strptime('%m/%d') (a format without a year, a month and a day",
+    body: (df) => df.select(col("region").str.strptime(pl.Date, "%m/%d")),
   },
   { operation: "unpivot", body: (df) => df.unpivot(["id"], ["qty"]) },
   { operation: "hash", body: (df) => df.select(col("id").hash().cast(pl.Int64)) },

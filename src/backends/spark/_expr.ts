@@ -13,7 +13,8 @@ import type { PlanOracle } from "../../core/plan_oracle.ts";
 import { variant } from "../../core/task_plan.ts";
 import { sparkPattern } from "./_csv.ts";
 import { QUANTILE_METHODS, quantileSql, rollingFrame, rowsBetween } from "./_rolling.ts";
-import { truncateSql } from "./_truncate.ts";
+import { strptimeSql } from "./_strptime.ts";
+import { truncateSql, zonedTruncateSql } from "./_truncate.ts";
 import {
   family,
   floatLiteral,
@@ -787,13 +788,14 @@ export class ExprCompiler {
         };
       }
       case "StringExpr.Strptime":
-        return refuse(
-          this.scope,
-          "str.strptime (polars searches the text for the format and parses by chrono's rules, " +
-            "which Spark's parser does not follow; for 'YYYY-MM-DD' text use .cast(pl.Date))",
-        );
+        return this.#strptime(node, options, make);
       case "StringExpr.ConcatVertical":
-        return refuse(this.scope, "str.concat (the values of a column joined into one string)");
+        return this.#concat(
+          expr,
+          node,
+          (options as { ConcatVertical: { delimiter: string; ignore_nulls: boolean } })
+            .ConcatVertical,
+        );
       case "RollingExpr":
         return this.#rolling(
           expr,
@@ -981,12 +983,98 @@ export class ExprCompiler {
     const every = literalString(node.input[1]);
     if (every === undefined) refuse(this.scope, "dt.truncate (with an expression as every)");
     const kind = family(x.dtype);
-    if (!(kind === "date" || (kind === "datetime" && sparkType(x.dtype) === "TIMESTAMP_NTZ"))) {
+    if (!(kind === "date" || kind === "datetime")) {
       refuse(this.scope, `dt.truncate on ${dtypeName(x.dtype)}`);
     }
-    const result = truncateSql(x.sql, kind as "date" | "datetime", every);
+    const zone = kind === "datetime"
+      ? (x.dtype as unknown as { inner: [string, string | null] }).inner[1]
+      : null;
+    const result = zone
+      ? zonedTruncateSql(x.sql, zone, every)
+      : truncateSql(x.sql, kind as "date" | "datetime", every);
     if ("unsupported" in result) refuse(this.scope, `dt.truncate(${result.unsupported})`);
     return make(result.sql, [x]);
+  }
+
+  /** `str.strptime(dtype, format)`: see `_strptime.ts`. */
+  #strptime(
+    node: { input: unknown[]; function: unknown },
+    options: unknown,
+    make: (sql: string, parts: SqlExpr[]) => SqlExpr,
+  ): SqlExpr {
+    const s = this.compile(node.input[0]);
+    const [, { format, strict, exact }] = (options as {
+      Strptime: [unknown, { format: string | null; strict: boolean; exact: boolean }];
+    }).Strptime;
+    if (format === null) refuse(this.scope, "str.strptime (without a format)");
+    if (strict || exact) refuse(this.scope, "str.strptime (strict or exact)");
+    const dtype = this.#dtype({ Function: node });
+    const [unit, zone] = dtype.variant === "Date"
+      ? ["date"]
+      : (dtype as unknown as { inner: [string, string | null] }).inner ?? [];
+    const target = ["date", "ms", "us"].includes(unit) && !zone
+      ? unit as "date" | "ms" | "us"
+      : undefined;
+    const result = strptimeSql(s.sql, format, target ?? "us");
+    if ("unsupported" in result) {
+      refuse(this.scope, `str.strptime('${format}') (${result.unsupported})`);
+    }
+    if (target === undefined) {
+      refuse(this.scope, `str.strptime('${format}') (to ${dtypeName(dtype)})`);
+    }
+    return make(result.sql, [s]);
+  }
+
+  /**
+   * `str.concat(delimiter)`: the values joined in row order into one string; nulls are skipped,
+   * or with `ignore_nulls: false` make the result null; no rows give `''`.
+   */
+  #concat(
+    expr: unknown,
+    node: { input: unknown[]; function: unknown },
+    options: { delimiter: string; ignore_nulls: boolean },
+  ): SqlExpr {
+    const rows = this.#rows();
+    const [kind, filter] = variant(node.input[0]);
+    const { input, by } = kind === "Filter"
+      ? filter as { input: unknown; by: unknown }
+      : { input: node.input[0], by: undefined };
+    const x = rows.#nested(input);
+    const mask = by === undefined ? undefined : rows.#nested(by);
+    this.#plainRows(x, "str.concat");
+    if (mask) this.#plainRows(mask, "str.concat");
+    const string = castSql(this.scope, x, { variant: "String" } as pl.DataType, false);
+    const value = mask ? `CASE WHEN ${mask.sql} THEN ${string} END` : string;
+    const counted = mask ? `CASE WHEN ${mask.sql} THEN 1 END` : "1";
+    const order = this.scope.order;
+    const keys = order.map((o, i) => `'k${i}', ${ident(o.col)}`);
+    const item = `CASE WHEN ${value} IS NOT NULL THEN named_struct(${
+      [...keys, `'v', ${value}`].join(", ")
+    }) END`;
+    const compare = order.reduceRight((rest, o, i) => {
+      const [l, r] = [`l.k${i}`, `r.k${i}`];
+      const before = o.desc ? 1 : -1;
+      return `CASE WHEN ${l} IS NULL AND ${r} IS NULL THEN ${rest} WHEN ${l} IS NULL THEN ${
+        o.nullsLast ? 1 : -1
+      } WHEN ${r} IS NULL THEN ${o.nullsLast ? -1 : 1} WHEN ${l} < ${r} THEN ${before} ` +
+        `WHEN ${l} > ${r} THEN ${-before} ELSE ${rest} END`;
+    }, "0");
+    const joined = (list: string) => {
+      const sorted = order.length > 0 ? `array_sort(${list}, (l, r) -> ${compare})` : list;
+      return `array_join(transform(${sorted}, e -> e.v), ${stringLiteral(options.delimiter)})`;
+    };
+    const strict = (count: string, all: string) =>
+      options.ignore_nulls ? "" : `CASE WHEN ${all} > ${count} THEN NULL ELSE `;
+    const end = options.ignore_nulls ? "" : " END";
+    return this.#aggregate(
+      expr,
+      `${strict(`count(${value})`, `count(${counted})`)}${joined(`collect_list(${item})`)}${end}`,
+      {
+        row: `${strict(`count(${value}) OVER ()`, `count(${counted}) OVER ()`)}${
+          joined(`collect_list(${item}) OVER ()`)
+        }${end}`,
+      },
+    );
   }
 
   /**

@@ -1,10 +1,14 @@
 /**
  * `dt.truncate(every)` in Spark SQL with polars' meaning: a value rounded down to a multiple of
  * `every` counted from the Unix epoch (months from January 1970, weeks from Monday
- * 1970-01-05), for dates and naive datetimes.
+ * 1970-01-05), for dates and naive datetimes; a datetime with a time zone is truncated in its
+ * zone's wall-clock time and brought back to an instant as polars does (see
+ * {@linkcode zonedTruncateSql}).
  *
  * @module
  */
+
+import { stringLiteral } from "./_types.ts";
 
 const MICROS: Readonly<Record<string, bigint>> = {
   us: 1n,
@@ -62,4 +66,37 @@ export function truncateSql(
     sql:
       `timestampadd(MICROSECOND, ${micros} - pmod(${micros}, ${step}) + ${originMicros}, ${EPOCH_NTZ})`,
   };
+}
+
+/**
+ * The SQL of `dt.truncate(every)` of a datetime with a time zone (a Spark `TIMESTAMP`), or why
+ * Spark cannot give polars' answer. Polars truncates the wall-clock time in the zone, then finds
+ * the instant of the result: a wall-clock time that occurs twice (when clocks go back) takes the
+ * input's UTC offset when that offset reads it, else the earlier one; one that never occurs (when
+ * clocks go forward) moves forward by the gap, as Java's `ZonedDateTime` does (`convert_timezone`).
+ *
+ * @param x the SQL of the value, a `TIMESTAMP`.
+ * @param zone the IANA time zone, such as `Europe/Berlin`.
+ * @param every polars' duration string.
+ * @returns the SQL of a `TIMESTAMP`, or the reason for a refusal.
+ */
+export function zonedTruncateSql(
+  x: string,
+  zone: string,
+  every: string,
+): { sql: string } | { unsupported: string } {
+  const z = stringLiteral(zone);
+  const micros = (ntz: string) => `timestampdiff(MICROSECOND, ${EPOCH_NTZ}, ${ntz})`;
+  // The instant as a UTC wall-clock time, then as the zone's: independent of the session's zone.
+  const utc = `timestampadd(MICROSECOND, unix_micros(${x}), ${EPOCH_NTZ})`;
+  const local = `convert_timezone('UTC', ${z}, ${utc})`;
+  const truncated = truncateSql(local, "datetime", every);
+  if ("unsupported" in truncated) return truncated;
+  const wall = truncated.sql;
+  // The result read with the input's offset (its wall-clock time less its UTC time).
+  const offset = `(${micros(local)} - ${micros(utc)})`;
+  const same = `timestampadd(MICROSECOND, -${offset}, ${wall})`;
+  const result = `CASE WHEN convert_timezone('UTC', ${z}, ${same}) = ${wall} THEN ${same} ` +
+    `ELSE convert_timezone(${z}, 'UTC', ${wall}) END`;
+  return { sql: `timestamp_micros(${micros(result)})` };
 }

@@ -98,12 +98,18 @@
  *   (cast to Float64 first: the rounding of a Float32 result is not reproduced).
  * - **`dt.truncate`** rounds down to multiples counted from the epoch, as polars does: months
  *   from January 1970 (`q` is 3 months, `y` 12), weeks from Monday 1970-01-05, fixed durations in
- *   microseconds of a `TIMESTAMP_NTZ`. Zoned datetimes and units under a day on a Date are
- *   refused.
+ *   microseconds of a `TIMESTAMP_NTZ`. A zoned datetime is truncated in its zone's wall-clock
+ *   time; a result that occurs twice keeps the input's offset, one that never occurs moves
+ *   forward by the gap (`_truncate.ts`). Units under a day on a Date are refused.
  * - **`str.zfill`** counts UTF-8 bytes, as polars does; **`str.extract`** gives null where the
  *   pattern does not match (Spark: `''`); a group that may both stay out of the match and match
- *   the empty string is refused, since Spark gives `''` for both. `str.strptime` is refused:
- *   polars searches the text for the format and parses by chrono's rules.
+ *   the empty string is refused, since Spark gives `''` for both.
+ * - **`str.strptime`** (`strict=false, exact=false` in nodejs-polars) parses the first place in
+ *   the text where chrono's parser reads a valid date: the format becomes a regex of chrono's
+ *   grammar, matched at every place by a lookahead, and each match is checked as chrono checks it
+ *   (`_strptime.ts`). Directives other than the numeric ones are refused, naming them.
+ * - **`str.concat`** joins the values in row order (sorted by the hidden order columns); nulls
+ *   are skipped or, with `ignore_nulls: false`, make null; no rows give `''`.
  * - **`dt.strftime`** is `date_format` with the format translated to a Spark pattern; a
  *   directive Spark cannot express is refused, naming it.
  * - **Types**: `UInt8`→`SMALLINT`, `UInt16`→`INT`, `UInt32`→`BIGINT` and `UInt64`→

@@ -105,6 +105,26 @@ Deno.test("operations outside the subset are refused by name, naming the task", 
       "dt.truncate('1h' on a Date)",
       (df) => df.select(pl.col("id").cast(pl.Date).dt.truncate("1h")),
     ],
+    [
+      "str.strptime('%d %b %Y') (directive '%b')",
+      (df) => df.select(pl.col("region").str.strptime(pl.Date, "%d %b %Y")),
+    ],
+    [
+      "str.strptime('%Y-%m-%d %H:%M %z') (directive '%z')",
+      (df) => df.select(pl.col("region").str.strptime(pl.Datetime("ms"), "%Y-%m-%d %H:%M %z")),
+    ],
+    [
+      "str.strptime('%Y-%m-%dT%H:%M:%S%.9f') (directive '%.9f')",
+      (df) => df.select(pl.col("region").str.strptime(pl.Datetime("ms"), "%Y-%m-%dT%H:%M:%S%.9f")),
+    ],
+    [
+      "str.strptime('%F %Y') (the year given twice)",
+      (df) => df.select(pl.col("region").str.strptime(pl.Date, "%F %Y")),
+    ],
+    [
+      "str.strptime('%H:%M %d.%m') (a format without a year, a month and a day (polars gives null))",
+      (df) => df.select(pl.col("region").str.strptime(pl.Date, "%H:%M %d.%m")),
+    ],
     ["str.split", (df) => df.select(pl.col("region").str.split(","))],
     ["cast from Float64 to String", (df) => df.select(pl.col("amount").cast(pl.String))],
     ["hash", (df) => df.select(pl.col("id").hash().cast(pl.Int64))],

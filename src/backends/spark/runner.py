@@ -182,7 +182,7 @@ def serve(remote):
         say({"ready": False, "error": spark_message(error)})
         return EXIT_FAILED
     tasks = {}
-    threads = []
+    threads = {}
     interrupted = set()
 
     def work(request):
@@ -206,6 +206,9 @@ def serve(remote):
             return
         io = Storage(spark, classic=False)
         with task_lock(tasks, lock, task):
+            if ident in interrupted:
+                say({"id": ident, "error": "interrupted before it started", "type": "TaskError"})
+                return
             say({"id": ident, "event": "running"})
             spark.addTag(job_tag(ident))
             try:
@@ -227,18 +230,20 @@ def serve(remote):
         request = json.loads(line)
         if "interrupt" in request:
             interrupted.add(request["interrupt"])
-            try:
-                spark.interruptTag(job_tag(request["interrupt"]))
-            except Exception:  # noqa: BLE001 - the job may have ended meanwhile
-                pass
+            if request["interrupt"] in threads:
+                threading.Thread(
+                    target=interrupt_until_done,
+                    args=(spark, request["interrupt"], threads[request["interrupt"]]),
+                    daemon=True,
+                ).start()
             continue
         if "units" not in request["job"] and \
                 task_lock(tasks, lock, request["job"].get("task", "?")).locked():
             say({"id": request["id"], "event": "queued"})
         thread = threading.Thread(target=work, args=(request,), daemon=True)
         thread.start()
-        threads.append(thread)
-    for thread in threads:
+        threads[request["id"]] = thread
+    for thread in threads.values():
         thread.join()
     spark.stop()
     return 0
@@ -292,6 +297,17 @@ def drop_views(spark, job):
             spark.catalog.dropTempView(table["view"])
         except Exception:  # noqa: BLE001 - the session ends with the run anyway
             pass
+
+
+def interrupt_until_done(spark, ident, thread):
+    """Interrupts a served job's Spark operations until its thread ends: an interrupt only reaches
+    the operations running when it arrives, and a job starts several one after another."""
+    while thread.is_alive():
+        try:
+            spark.interruptTag(job_tag(ident))
+        except Exception:  # noqa: BLE001 - the job may have ended meanwhile
+            pass
+        thread.join(0.5)
 
 
 def task_lock(tasks, lock, task):

@@ -1,0 +1,186 @@
+/**
+ * Spark tasks through Spark Connect, seen from the server's side: the real Spark Connect server
+ * the harness starts (`sharedSparkConnect`; one per test file, since each file runs in its own
+ * worker thread and the server dies with the thread that started it) and its Spark UI's REST API
+ * (`/api/v1/applications/<id>/jobs`), whose jobs carry the tags Spark Connect gives them:
+ * `SparkConnect_OperationTag_User_<user>_Session_<session>_...`, and
+ * `SparkConnect_SessionTag_User_<user>_Session_<session>_Tag_<tag>` for the tag Glacier's runner
+ * puts on each job it runs (`glacier-job-<n>`, numbered within its session).
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { pl, Provider, schema, SparkConfig, StorageError, t } from "../../mod.ts";
+import { withS3Server } from "./_s3_server.ts";
+import { sharedSparkConnect, type SparkConnectServer } from "./_spark_cluster.ts";
+import { withEnv } from "../_env.ts";
+
+/** No Spark configuration leaks in from the shell that runs the tests. */
+const NO_SPARK = {
+  SPARK_REMOTE: undefined,
+  SPARK_MASTER: undefined,
+  GLACIER_EMR_APPLICATION_ID: undefined,
+  AWS_ENDPOINT_URL_EMR_SERVERLESS: undefined,
+};
+
+const N = schema({ n: t.int64 });
+
+/** One job as the Spark UI's REST API lists it. */
+interface UiJob {
+  readonly jobId: number;
+  readonly status: "RUNNING" | "SUCCEEDED" | "FAILED" | "UNKNOWN";
+  readonly jobTags: readonly string[];
+}
+
+/** A job of a Glacier run: the session it ran in and the runner's job number. */
+interface RunJob extends UiJob {
+  readonly session: string;
+  readonly glacierJob: number;
+}
+
+/** Every job the server's application has run, from its Spark UI. */
+async function serverJobs(server: SparkConnectServer): Promise<UiJob[]> {
+  const apps = await (await fetch(`${server.ui}/api/v1/applications`)).json() as { id: string }[];
+  assert.equal(apps.length, 1, `one application on ${server.ui}: ${JSON.stringify(apps)}`);
+  const response = await fetch(`${server.ui}/api/v1/applications/${apps[0].id}/jobs`);
+  return await response.json() as UiJob[];
+}
+
+/** The jobs after `since` that a Glacier runner tagged, with their session and job number. */
+async function runJobs(server: SparkConnectServer, since: number): Promise<RunJob[]> {
+  return (await serverJobs(server)).filter((job) => job.jobId > since).flatMap((job) => {
+    const tagged = job.jobTags
+      .map((tag) =>
+        /^SparkConnect_SessionTag_User_.*_Session_([0-9a-f-]+)_Tag_glacier-job-(\d+)$/.exec(tag)
+      )
+      .find((match) => match !== null);
+    return tagged ? [{ ...job, session: tagged[1], glacierJob: Number(tagged[2]) }] : [];
+  });
+}
+
+/** The last job id the server has given, or -1. */
+async function lastJobId(server: SparkConnectServer): Promise<number> {
+  return Math.max(-1, ...(await serverJobs(server)).map((job) => job.jobId));
+}
+
+/** Runs `fn` with a fresh S3 server, the shared Spark Connect server, and a fresh provider. */
+async function withConnect(
+  fn: (provider: Provider, server: SparkConnectServer) => Promise<void>,
+): Promise<void> {
+  const connect = await sharedSparkConnect();
+  await withS3Server(async (s3) => {
+    await withEnv(
+      { ...s3.env(), ...NO_SPARK, ...connect.env() },
+      async () => fn(new Provider({ localRoot: await Deno.makeTempDir() }), connect),
+    );
+  });
+}
+
+/** What a new Spark Connect client gets when it asks for an existing session by id. */
+async function reattach(server: SparkConnectServer, session: string): Promise<string> {
+  const script = [
+    "import sys",
+    "from pyspark.sql import SparkSession",
+    "try:",
+    "    spark = SparkSession.builder.remote(sys.argv[1]).create()",
+    "    print('open', spark.range(3).count())",
+    "except Exception as error:",
+    "    print('refused', error)",
+  ].join("\n");
+  const output = await new Deno.Command(server.venv.python, {
+    args: ["-c", script, `${server.remote}/;session_id=${session}`],
+    stdin: "null",
+  }).output();
+  const text = new TextDecoder().decode(output.stdout).trim();
+  assert.ok(output.success, `${text}\n${new TextDecoder().decode(output.stderr).slice(-2000)}`);
+  return text;
+}
+
+Deno.test("a Spark Connect job past its task's timeout is interrupted on the server; nothing is published and the server is free for the next task", async () => {
+  await withConnect(async (provider, server) => {
+    const input = provider.bucket({ bucket: "slow", path: "in.parquet", schema: N });
+    const output = provider.bucket({ bucket: "slow", path: "cube.parquet", schema: N });
+    const copied = provider.bucket({ bucket: "slow", path: "copy.parquet", schema: N });
+    // 5000³ rows of a cross join: hours of work on this machine, unless it is stopped.
+    await input.write(pl.DataFrame({ n: pl.Series("n", [...Array(5000).keys()], pl.Int64) }), {
+      mode: "cloud",
+    });
+    const spark = provider.spark({ config: new SparkConfig({ executors: 1, timeoutSeconds: 2 }) });
+    const cube = spark.task({ name: "cross_cube", input: N, output: N }, (df) => {
+      const a = df.select(pl.col("n").alias("a"));
+      const b = df.select(pl.col("n").alias("b"));
+      const c = df.select(pl.col("n").alias("c"));
+      return a.join(b, { how: "cross" }).join(c, { how: "cross" }).select(
+        pl.col("a").plus(pl.col("b")).plus(pl.col("c")).sum().alias("n"),
+      );
+    });
+    const since = await lastJobId(server);
+    await assert.rejects(
+      () => input.transform(cube).to(output).run({ mode: "cloud", quiet: true }),
+      /task 'cross_cube' exceeded its timeout of 2 s/,
+    );
+    await assert.rejects(() => output.read({ mode: "cloud" }), StorageError);
+    // The server is free: a small task right after runs at once. Had the query gone on (or
+    // started after the interrupt), it would hold both of the server's cores for hours.
+    const copy = provider.spark({ config: new SparkConfig({ executors: 1, timeoutSeconds: 60 }) })
+      .task({ name: "small_copy", input: N, output: N }, (df) => df.filter(pl.col("n").lt(3)));
+    const started = performance.now();
+    await input.transform(copy).to(copied).run({ mode: "cloud", quiet: true });
+    const seconds = (performance.now() - started) / 1000;
+    assert.deepEqual((await copied.read({ mode: "cloud" })).getColumn("n").toArray(), [0, 1, 2]);
+    assert.ok(seconds < 60, `the next task took ${seconds.toFixed(1)} s`);
+    // The server's side: of the two runs' jobs, none still runs (the query's, had it started
+    // before the timeout, was cancelled: FAILED).
+    const jobs = await runJobs(server, since);
+    const shown = JSON.stringify(jobs.map(({ jobId, status, session }) => ({
+      jobId,
+      status,
+      session,
+    })));
+    assert.ok(jobs.every((job) => job.status !== "RUNNING"), `a job still runs: ${shown}`);
+  });
+});
+
+Deno.test("one Spark Connect session serves every spark step of a run, and the run closes it", async () => {
+  await withConnect(async (provider, server) => {
+    const buckets = ["a", "b", "c", "d"].map((name) =>
+      provider.bucket({ bucket: "chain", path: `${name}.parquet`, schema: N })
+    );
+    await buckets[0].write(pl.DataFrame({ n: pl.Series("n", [1, 2, 3, 4], pl.Int64) }), {
+      mode: "cloud",
+    });
+    const spark = provider.spark({ config: new SparkConfig({ executors: 1 }) });
+    const step = (name: string, body: (df: pl.LazyDataFrame) => pl.LazyDataFrame) =>
+      spark.task({ name, input: N, output: N }, body);
+    const pipeline = buckets[0]
+      .transform(step("double", (df) => df.select(pl.col("n").mul(pl.lit(2).cast(pl.Int64)))))
+      .to(buckets[1])
+      .transform(step("keep_big", (df) => df.filter(pl.col("n").gt(pl.lit(2).cast(pl.Int64)))))
+      .to(buckets[2])
+      .transform(step("order", (df) => df.sort("n", true)))
+      .to(buckets[3]);
+    const since = await lastJobId(server);
+    const report = await pipeline.run({ mode: "cloud", quiet: true });
+    assert.deepEqual(report.steps.map((s) => [s.task, s.status]), [
+      ["double", "ran"],
+      ["keep_big", "ran"],
+      ["order", "ran"],
+    ]);
+    assert.deepEqual((await buckets[3].read({ mode: "cloud" })).getColumn("n").toArray(), [
+      8,
+      6,
+      4,
+    ]);
+    const jobs = await runJobs(server, since);
+    const sessions = [...new Set(jobs.map((job) => job.session))];
+    assert.equal(sessions.length, 1, `the run's jobs came from sessions ${sessions.join(", ")}`);
+    assert.deepEqual(
+      [...new Set(jobs.map((job) => job.glacierJob))].sort(),
+      [1, 2, 3],
+      "the three steps ran as the session's jobs 1, 2 and 3",
+    );
+    assert.ok(jobs.every((job) => job.status === "SUCCEEDED"), JSON.stringify(jobs));
+    // The session is closed: the server refuses a client that asks for it by id.
+    assert.match(await reattach(server, sessions[0]), /^refused .*INVALID_HANDLE\.SESSION_CLOSED/);
+  });
+});
