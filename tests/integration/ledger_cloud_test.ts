@@ -62,9 +62,35 @@ function why(report: RunReport): string[] {
   return report.steps.map((s) => `${s.task} ${s.status}: ${s.reason}`);
 }
 
+/** What the module's `cascade` returns (the module is imported at run time). */
 // deno-lint-ignore no-explicit-any
-async function total(out: any): Promise<number> {
-  return Number((await out.read({ mode: "cloud" })).getColumn("total").get(0));
+type Cascade = { raw: any; out: any; pipeline: any };
+
+/** The first run, over `n` = 1, 2, 3: both steps run. */
+async function seed(p: Cascade): Promise<void> {
+  await p.raw.write(nums([1, 2, 3]), { mode: "cloud" });
+  const seeded = await p.pipeline.run({ mode: "cloud", quiet: true });
+  assert.deepEqual(why(seeded), [
+    "cascade_a ran: no previous run",
+    "cascade_b ran: no previous run",
+  ]);
+}
+
+/**
+ * Runs the pipeline after an edit of `a` that changes nothing it writes (`a` reruns, `b` is up to
+ * date), then after a new input that changes what `a` writes (both rerun, and say why).
+ */
+async function editThenChange(p: Cascade): Promise<void> {
+  const same = await p.pipeline.run({ mode: "cloud", quiet: true });
+  assert.deepEqual(why(same), [
+    "cascade_a ran: task code changed",
+    "cascade_b skipped: up to date",
+  ]);
+  await p.raw.write(nums([1, 2, 4]), { mode: "cloud" });
+  const changed = await p.pipeline.run({ mode: "cloud", quiet: true });
+  assert.deepEqual(why(changed), ["cascade_a ran: input changed", "cascade_b ran: input changed"]);
+  const total = (await p.out.read({ mode: "cloud" })).getColumn("total").get(0);
+  assert.equal(Number(total), 14);
 }
 
 Deno.test("the cascade stops at an output whose bytes did not change, whatever resource wrote it", async (test) => {
@@ -78,13 +104,8 @@ Deno.test("the cascade stops at an output whose bytes did not change, whatever r
       await withEnv(s3.env(), async () => {
         // `a` on provider.local() first: the run hashes what it uploads.
         const provider = new Provider({ localRoot: await Deno.makeTempDir() });
-        const here = v1.cascade(provider, provider.local(), bucket);
-        await here.raw.write(nums([1, 2, 3]), { mode: "cloud" });
-        const seeded = await here.pipeline.run({ mode: "cloud", quiet: true });
-        assert.deepEqual(why(seeded), [
-          "cascade_a ran: no previous run",
-          "cascade_b ran: no previous run",
-        ]);
+        const here: Cascade = v1.cascade(provider, provider.local(), bucket);
+        await seed(here);
 
         // The same task on Lambda, recomputed: the function hashes what it uploads.
         await withLambdaStack({ module: first, s3 }, async (stack) => {
@@ -104,21 +125,7 @@ Deno.test("the cascade stops at an output whose bytes did not change, whatever r
 
         // An edit of `a` that writes the same bytes: `a` reruns, `b` does not.
         await withLambdaStack({ module: edited, s3 }, async (stack) => {
-          await withEnv(stack.env(), async () => {
-            const same = await v2.pipeline.run({ mode: "cloud", quiet: true });
-            assert.deepEqual(why(same), [
-              "cascade_a ran: task code changed",
-              "cascade_b skipped: up to date",
-            ]);
-            // A new input that changes what `a` writes reaches `b`, and says so.
-            await here.raw.write(nums([1, 2, 4]), { mode: "cloud" });
-            const changed = await v2.pipeline.run({ mode: "cloud", quiet: true });
-            assert.deepEqual(why(changed), [
-              "cascade_a ran: input changed",
-              "cascade_b ran: input changed",
-            ]);
-            assert.equal(await total(here.out), 14);
-          });
+          await withEnv(stack.env(), () => editThenChange({ ...here, pipeline: v2.pipeline }));
         });
       }, AWS_VARIABLES);
     });
@@ -131,27 +138,8 @@ Deno.test("the cascade stops at an output whose bytes did not change, whatever r
         const spark = provider.spark({
           config: new SparkConfig({ executors: 1, executorMemory: "1g" }),
         });
-        const before = v1.cascade(provider, spark, other);
-        await before.raw.write(nums([1, 2, 3]), { mode: "cloud" });
-        const seeded = await before.pipeline.run({ mode: "cloud", quiet: true });
-        assert.deepEqual(why(seeded), [
-          "cascade_a ran: no previous run",
-          "cascade_b ran: no previous run",
-        ]);
-
-        const after = v2.cascade(provider, spark, other);
-        const same = await after.pipeline.run({ mode: "cloud", quiet: true });
-        assert.deepEqual(why(same), [
-          "cascade_a ran: task code changed",
-          "cascade_b skipped: up to date",
-        ]);
-        await after.raw.write(nums([1, 2, 4]), { mode: "cloud" });
-        const changed = await after.pipeline.run({ mode: "cloud", quiet: true });
-        assert.deepEqual(why(changed), [
-          "cascade_a ran: input changed",
-          "cascade_b ran: input changed",
-        ]);
-        assert.equal(await total(after.out), 14);
+        await seed(v1.cascade(provider, spark, other));
+        await editThenChange(v2.cascade(provider, spark, other));
       }, AWS_VARIABLES);
     });
 
