@@ -68,6 +68,7 @@ const STACK_TESTS = [
   "tests/integration/examples_test.ts",
   "tests/integration/lambda_run_test.ts",
   "tests/integration/lambda_stack_test.ts",
+  "tests/integration/ledger_cloud_test.ts",
   "tests/integration/partition_locks_test.ts",
   "tests/integration/partitions_cloud_test.ts",
   "tests/integration/s3_commit_test.ts",

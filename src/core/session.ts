@@ -18,7 +18,11 @@ export interface Written {
   readonly rows: number;
   /** Bytes written. */
   readonly bytes: number;
-  /** `sha256:HEX` of the staged data, when the session hashed it as it staged it. */
+  /**
+   * `sha256:HEX` (lowercase) of exactly the bytes stored at the staging key, when whatever staged
+   * them hashed them: the session for outputs computed in-process, the function or job for
+   * outputs staged by a remote executor.
+   */
   readonly content?: string;
   /**
    * The staged data's stored identity (see {@linkcode RunSession.stored}), when it keeps it as it
@@ -30,6 +34,17 @@ export interface Written {
    * it has checks. (A failing `error` check throws a `CheckFailedError` instead.)
    */
   readonly checks?: readonly CheckResult[];
+}
+
+/**
+ * A content hash as a remote executor reports it, when it is one: `sha256:` and 64 lowercase hex
+ * digits, the form {@linkcode Written.content} takes.
+ *
+ * @param value what the executor answered.
+ * @returns the hash, or `undefined` when the value is not one.
+ */
+export function contentHash(value: unknown): string | undefined {
+  return typeof value === "string" && /^sha256:[0-9a-f]{64}$/.test(value) ? value : undefined;
 }
 
 /**
@@ -70,7 +85,8 @@ export interface RunSession {
   partitions(ref: BucketRef): Promise<PartitionValues[]>;
   /**
    * Whether the output this run staged for a bucket holds exactly the bytes the bucket holds now,
-   * for a session that can tell without hashing every output (two local files side by side).
+   * for an output staged with no hash: two local files side by side, or two objects (their MD5
+   * ETags, else their bytes). A run asks only when the sizes match.
    *
    * @param ref the bucket.
    * @returns `true` when they are equal.

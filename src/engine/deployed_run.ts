@@ -61,6 +61,7 @@ import {
   versionKey,
   type VersionRecord,
   versionSlot,
+  writtenKey,
 } from "./ledger/ledger.ts";
 import { S3Ledger } from "./ledger/s3_ledger.ts";
 import { expandWork, selectionAt } from "./partition_work.ts";
@@ -147,6 +148,11 @@ export interface StepDecision {
   readonly inputKeys: Readonly<Record<string, string>>;
   /** Inputs found that Glacier did not write. */
   readonly found: readonly VersionRecord[];
+  /**
+   * The version the target holds, when the ledger knows it: its key and size, which an output
+   * with exactly its bytes keeps (see {@linkcode writtenKey}).
+   */
+  readonly held?: { readonly key: string; readonly bytes: number | null };
   /** When the step started, ISO 8601. */
   readonly startedAt: string;
   /** The step's report, for a step that is up to date or whose upstream failed. */
@@ -465,6 +471,7 @@ export class DeployedRun {
       fingerprint,
       inputKeys,
       found,
+      ...(held ? { held: { key: versionKey(held), bytes: held.bytes } } : {}),
     };
     if (reason !== "up to date") return decision;
     const report: StepReport = {
@@ -500,7 +507,12 @@ export class DeployedRun {
       );
     }
     const target = text === "" ? step.target : atPartition(step.target, partitionFromText(text));
-    const content = written.content ?? `run:${this.runId}:${objectName(target)}`;
+    const content = await writtenKey(
+      written,
+      decision.held,
+      () => this.#storage.sameBytes(target.bucket, decision.output.key, target.path),
+      `run:${this.runId}:${objectName(target)}`,
+    );
     const report: StepReport = {
       ...this.#reportBase(step, text, decision.fingerprint, decision.startedAt),
       status: "ran",

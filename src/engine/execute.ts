@@ -29,6 +29,7 @@ import {
   versionKey,
   type VersionRecord,
   versionSlot,
+  writtenKey,
 } from "./ledger/ledger.ts";
 import { atPartition, objectName } from "../core/partition_map.ts";
 import { partitionFromText as partitionOf, partitionText } from "../core/partitions.ts";
@@ -224,22 +225,6 @@ export async function executeGraph(
     options.force === true ||
     (Array.isArray(options.force) && options.force.includes(step.task.name));
 
-  /**
-   * The content key of a version a step wrote: its hash when the session took one; the key of the
-   * version the bucket holds when the new output has exactly its bytes (so the steps downstream
-   * see an unchanged input and the cascade stops); else a key of its own.
-   */
-  const contentKey = async (
-    ref: BucketRef,
-    written: Written,
-    held: VersionRecord | undefined,
-  ): Promise<string> => {
-    if (written.content !== undefined) return written.content;
-    if (held && held.bytes === written.bytes && await session.sameAsStored?.(ref)) {
-      return versionKey(held);
-    }
-    return `run:${session.runId}:${objectName(ref)}`;
-  };
   const audits = new VersionAudits(ledger, session);
   /** The checks of the inputs no step of the run writes, run (or found cached) as they are read. */
   const inputChecks = async (item: WorkItem): Promise<CheckResult[]> => {
@@ -488,7 +473,12 @@ export async function executeGraph(
       throw error;
     }
     const slot = slotOf(item.target);
-    const content = await contentKey(item.target, written, held);
+    const content = await writtenKey(
+      written,
+      held && { key: versionKey(held), bytes: held.bytes },
+      session.sameAsStored && (() => session.sameAsStored!(item.target)),
+      `run:${session.runId}:${objectName(item.target)}`,
+    );
     now.set(slot, content);
     unitOf.set(slot, item.unit);
     versions.set(slot, {

@@ -21,6 +21,7 @@ import type { Step } from "../../core/lineage.ts";
 import { settingsOf } from "../../core/resource.ts";
 import { lambdaFunctionName } from "../../core/naming.ts";
 import {
+  contentHash,
   isRemoteSession,
   type RemoteExecutor,
   type RunSession,
@@ -140,9 +141,11 @@ export async function runOnLambda(
   }
   if (result.checks) enforceChecks(result.checks);
   await session.stagedRemotely(step.target);
+  const content = contentHash(result.content);
   return {
     rows: result.rows,
     bytes: result.bytes,
+    ...(content ? { content } : {}),
     ...(result.checks ? { checks: result.checks } : {}),
   };
 }

@@ -59,7 +59,11 @@ export interface TaskResult {
   readonly bytes: number;
   /** Seconds the task took inside the function. */
   readonly seconds: number;
-  /** `sha256:HEX` of the output as written. */
+  /**
+   * `sha256:HEX` of exactly the bytes the function uploaded to the output's key, so that an
+   * output with the bytes its bucket holds keeps its version and the steps downstream are up to
+   * date. A function that answers none is compared with the bucket's object instead.
+   */
   readonly content?: string;
   /**
    * The target bucket's quality checks, run inside the function on the output it wrote: present

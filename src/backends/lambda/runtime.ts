@@ -3,7 +3,8 @@
  * invocation, response, error, init error), resolves each event's task by name in the packaged
  * pipeline module, reads its inputs from S3, runs it, validates its output, audits it with the
  * target bucket's quality checks, writes it to the key the event names (unless a check of
- * severity `error` failed), and answers rows, bytes, seconds and the checks' results.
+ * severity `error` failed), and answers rows, bytes, seconds, the SHA-256 of the bytes it uploaded
+ * and the checks' results.
  *
  * @module
  */
@@ -62,8 +63,9 @@ export async function stepsOf(module: string): Promise<Map<string, Step>> {
  *
  * @param steps the module's steps, by task name.
  * @param event the invocation.
- * @returns rows, bytes, seconds and the checks' results (a failed check is a result, not an
- *   error: the executor decides).
+ * @returns rows, bytes, seconds, the SHA-256 of the file it uploaded (`sha256:HEX`, as cloud mode
+ *   hashes what it uploads) and the checks' results (a failed check is a result, not an error:
+ *   the executor decides).
  * @throws {GlacierError} naming the task, bucket or column when anything fails.
  */
 export async function runTaskEvent(

@@ -23,6 +23,8 @@ export interface SparkJobResult {
   readonly rows: number;
   /** Bytes of the output file. */
   readonly bytes: number;
+  /** `sha256:HEX` of exactly the bytes the runner placed at the output's URI. */
+  readonly content?: string;
   /** Seconds the runner took, Spark's start included. */
   readonly seconds: number;
   /** The results of the target bucket's quality checks, when it has any. */
@@ -50,6 +52,7 @@ export function resultOf(
   return {
     rows: answer.rows,
     bytes: answer.bytes,
+    ...(typeof answer.content === "string" ? { content: answer.content } : {}),
     seconds: answer.seconds ?? 0,
     ...(answer.checks ? { checks: answer.checks } : {}),
     ...(answer.units ? { units: answer.units } : {}),

@@ -44,6 +44,7 @@ import type { BucketRef, Step } from "../../core/lineage.ts";
 import { objectName } from "../../core/partition_map.ts";
 import { settingsOf, type SparkSettings } from "../../core/resource.ts";
 import {
+  contentHash,
   type Grouping,
   isRemoteSession,
   partitionsRead,
@@ -459,11 +460,13 @@ async function runOnSpark(
       }
       if (answer.checks) enforceChecks(answer.checks);
       await session.stagedRemotely(units[i].step.target);
+      const content = contentHash(answer.content);
       outcomes[i] = {
         ok: true,
         written: {
           rows: answer.rows,
           bytes: answer.bytes,
+          ...(content ? { content } : {}),
           ...(answer.checks ? { checks: answer.checks } : {}),
         },
       };

@@ -15,7 +15,8 @@ result as ONE file in the output's format to exactly ``output.uri``. When the jo
 ``checks`` (the target bucket's quality checks, compiled to SQL), the runner reads the file it
 wrote back as a view, runs them, and adds their results as ``checks``; when a check of severity
 ``error`` failed it does not place the file (nothing is published). Its last line on stdout is
-one JSON object: ``{"rows", "bytes", "seconds", "checks"?}`` on success, ``{"error", "type"}`` on
+one JSON object: ``{"rows", "bytes", "content", "seconds", "checks"?}`` on success (``content``:
+``sha256:HEX`` of exactly the bytes placed at ``output.uri``), ``{"error", "type"}`` on
 failure (with Spark's own message, a few lines, not a JVM trace), and it then exits with status
 1. With ``--result URI`` the same object is also written to that URI (EMR Serverless keeps no
 stdout that a caller can read back).
@@ -32,7 +33,7 @@ object a line: ``{"id", "job"}`` runs a job (several may run at once, each on it
 of the same task wait for one another, since they name the same views), ``{"interrupt": id}``
 stops one. It answers on stdout, one JSON object a line: first ``{"ready": true, "ui", "version"}``
 (or ``{"ready": false, "error"}``), then per job ``{"id", "event": "queued" | "running"}`` and its
-outcome, ``{"id", "rows", "bytes", "seconds"}`` or ``{"id", "error", "type"}`` (for a batch, with
+outcome, ``{"id", "rows", "bytes", "content", "seconds"}`` or ``{"id", "error", "type"}`` (for a batch, with
 its ``units``; each unit waits for other jobs of its task). When stdin ends it releases the
 session and exits.
 
@@ -383,12 +384,12 @@ def run_job(spark, io, job):
     local = write_output(spark, io, task, result, output)
     rows = int(observation.get["rows"])
     if not job.get("checks"):
-        return {"rows": rows, "bytes": io.put(local, output["uri"])}
+        return dict(io.put(local, output["uri"]), rows=rows)
     written = read_input(spark, io, task, "output", dict(output, uri=local))
     checks = run_checks(spark, written, job["checks"])
     if any(not c["passed"] and c["severity"] == "error" for c in checks):
         return {"rows": rows, "bytes": 0, "checks": checks}  # nothing to publish
-    return {"rows": rows, "bytes": io.put(local, output["uri"]), "checks": checks}
+    return dict(io.put(local, output["uri"]), rows=rows, checks=checks)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -896,11 +897,12 @@ class Storage:
         return found[0] if found else None
 
     def put(self, source, uri):
-        """Places `source` (a local path, or a scratch URI) at exactly `uri`; returns its size."""
+        """Places `source` (a local path, or a scratch URI) at exactly `uri`; returns its size and
+        the SHA-256 of its bytes as Glacier keeps it, `{"bytes", "content": "sha256:HEX"}`."""
         if not source.startswith("file://") and "://" in source:
             return self.hadoop_move(source, uri)
         path = local_path(source)
-        size = os.path.getsize(path)
+        placed = {"bytes": os.path.getsize(path), "content": file_sha256(path)}
         if is_s3(uri) and not self.direct:
             bucket, key = split_s3(uri)
             try:
@@ -914,7 +916,7 @@ class Storage:
             os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
             shutil.copyfile(path, target + ".partial")
             os.replace(target + ".partial", target)
-        return size
+        return placed
 
     def put_text(self, text, uri):
         path = os.path.join(self.local_scratch(), f"text-{uuid.uuid4().hex[:8]}")
@@ -1007,7 +1009,9 @@ class Storage:
             (from_bucket, from_key), (bucket, key) = split_s3(source), split_s3(uri)
             self.s3().copy({"Bucket": from_bucket, "Key": from_key}, bucket, key)
             self.s3().delete_object(Bucket=from_bucket, Key=from_key)
-            return int(self.s3().head_object(Bucket=bucket, Key=key)["ContentLength"])
+            body = self.s3().get_object(Bucket=bucket, Key=key)["Body"]
+            size, content = stream_sha256(body.iter_chunks(HASH_CHUNK))
+            return {"bytes": size, "content": content}
         src = self._path(source)
         dst = self._path(uri)
         fs = dst.getFileSystem(self._conf())
@@ -1015,7 +1019,35 @@ class Storage:
             fs.delete(dst, False)
         if not fs.rename(src, dst):
             raise JobError(f"could not move {source} to {uri}", "StorageError")
-        return int(fs.getFileStatus(dst).getLen())
+        # Hashed where it lies, on the JVM (commons-codec ships with Spark and EMR), streaming.
+        stream = fs.open(dst)
+        try:
+            digest = self.spark._jvm.org.apache.commons.codec.digest.DigestUtils.sha256Hex(stream)
+        finally:
+            stream.close()
+        return {"bytes": int(fs.getFileStatus(dst).getLen()), "content": f"sha256:{digest}"}
+
+
+# How much of a file is read at a time while hashing it.
+HASH_CHUNK = 1 << 22
+
+
+def stream_sha256(chunks):
+    """The size and SHA-256 (`sha256:HEX`, as Glacier keys content) of a stream of byte chunks."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    size = 0
+    for chunk in chunks:
+        digest.update(chunk)
+        size += len(chunk)
+    return size, f"sha256:{digest.hexdigest()}"
+
+
+def file_sha256(path):
+    """The SHA-256 of a local file's bytes, `sha256:HEX`, read in pieces."""
+    with open(path, "rb") as f:
+        return stream_sha256(iter(lambda: f.read(HASH_CHUNK), b""))[1]
 
 
 def hadoop_reads_s3(spark, classic=True):

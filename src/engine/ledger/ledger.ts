@@ -11,6 +11,7 @@
  * @module
  */
 import type { CheckResult, RunReport, StepReport, StorageMode } from "../../core/reports.ts";
+import { contentHash, type Written } from "../../core/session.ts";
 import type { CodeParts } from "../fingerprint.ts";
 
 /** The ledger's schema version; a newer ledger is refused, an older one migrated forward. */
@@ -119,6 +120,33 @@ export function versionHeld(
  */
 export function versionKey(version: Pick<VersionRecord, "content" | "identity">): string {
   return version.content ?? version.identity;
+}
+
+/**
+ * The content key of a version a step wrote, the one rule of every run (from a machine or
+ * deployed), whatever resource wrote it: the hash of its bytes when whatever staged them took one
+ * (so identical bytes get the same key, whoever wrote them); the key of the version the bucket
+ * holds when that key is not a hash and the new output has exactly its bytes; else `fresh`, a key
+ * of its own. An output with the bytes the bucket holds so keeps its key, the steps downstream
+ * see an unchanged input, and the cascade stops there.
+ *
+ * @param written what the step staged: its size, and its hash when it has one.
+ * @param held the version the bucket holds (its key and size), when the ledger knows it.
+ * @param sameAsStored whether the staged output holds exactly the bytes the bucket holds, asked
+ *   only when the sizes match and the keys cannot tell; absent when nothing can tell.
+ * @param fresh the key of an output with no hash and new bytes (`run:<id>:<object>`).
+ * @returns the key.
+ */
+export async function writtenKey(
+  written: Pick<Written, "bytes" | "content">,
+  held: { readonly key: string; readonly bytes: number | null } | undefined,
+  sameAsStored: (() => Promise<boolean>) | undefined,
+  fresh: string,
+): Promise<string> {
+  const own = contentHash(written.content) ?? fresh;
+  if (held === undefined || held.bytes !== written.bytes) return own;
+  if (contentHash(written.content) && contentHash(held.key)) return own;
+  return sameAsStored && await sameAsStored() ? held.key : own;
 }
 
 /**

@@ -207,6 +207,20 @@ export class S3RunSession implements RemoteRunSession {
     return (await this.#storage.head(ref.bucket, ref.path))?.etag;
   }
 
+  /**
+   * Whether the output this run staged for a bucket holds exactly the bytes of its object, for an
+   * output staged with no hash (by a function or job that reports none): compared on the server's
+   * ETags when both are MD5s, else read side by side.
+   *
+   * @param ref the bucket.
+   * @returns `true` when they are equal.
+   */
+  async sameAsStored(ref: BucketRef): Promise<boolean> {
+    const staged = this.#staged.get(objectName(ref));
+    return staged !== undefined &&
+      await this.#storage.sameBytes(ref.bucket, staged.staged, ref.path);
+  }
+
   partitions(ref: BucketRef): Promise<PartitionValues[]> {
     return this.#storage.partitions(ref);
   }

@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import { createReadStream, createWriteStream } from "node:fs";
 import { pipeline } from "node:stream/promises";
 import { join } from "node:path";
@@ -74,6 +75,11 @@ export interface ObjectInfo {
   readonly size: number;
   /** Its ETag. */
   readonly etag: string;
+  /**
+   * The MD5 of its bytes, as lowercase hex, when its ETag is one: an object stored in one part
+   * (not a multipart upload) and not encrypted with a KMS or customer key. Known from `head`.
+   */
+  readonly md5?: string;
 }
 
 /** The claims this process holds, by id: a claim of this process not in here is stale. */
@@ -322,11 +328,44 @@ export class S3Storage {
   async head(bucket: string, key: string): Promise<ObjectInfo | undefined> {
     try {
       const out = await this.#conn.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-      return { key, size: out.ContentLength ?? 0, etag: out.ETag ?? "" };
+      const etag = out.ETag ?? "";
+      const md5 = etag.replaceAll('"', "");
+      const plain = !out.SSECustomerAlgorithm &&
+        !String(out.ServerSideEncryption ?? "").includes("kms");
+      return {
+        key,
+        size: out.ContentLength ?? 0,
+        etag,
+        ...(plain && /^[0-9a-f]{32}$/.test(md5) ? { md5 } : {}),
+      };
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw s3Failure(error, this.#context("read", bucket, key));
     }
+  }
+
+  /**
+   * Whether two objects of a bucket hold the same bytes: their sizes first, then their MD5s when
+   * both ETags are one, else both read side by side until the first difference.
+   *
+   * @param bucket the S3 bucket.
+   * @param a one key.
+   * @param b the other.
+   * @returns `true` when both exist and are equal.
+   */
+  async sameBytes(bucket: string, a: string, b: string): Promise<boolean> {
+    const [x, y] = await Promise.all([this.head(bucket, a), this.head(bucket, b)]);
+    if (x === undefined || y === undefined || x.size !== y.size) return false;
+    if (x.md5 !== undefined && y.md5 !== undefined) return x.md5 === y.md5;
+    const [left, right] = await Promise.all(
+      [x, y].map((object) =>
+        this.#send<{ Body?: AsyncIterable<Uint8Array> }>(
+          new GetObjectCommand({ Bucket: bucket, Key: object.key }),
+          this.#context("read", bucket, object.key),
+        )
+      ),
+    );
+    return await sameStreams(left.Body!, right.Body!);
   }
 
   /**
@@ -1112,4 +1151,36 @@ function extended(claim: S3Claim, ttlMs: number): S3Claim {
 function isNotFound(error: unknown): boolean {
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
   return e.name === "NotFound" || e.name === "NoSuchKey" || e.$metadata?.httpStatusCode === 404;
+}
+
+/** Whether two byte streams are equal, read side by side until the first difference. */
+async function sameStreams(
+  a: AsyncIterable<Uint8Array>,
+  b: AsyncIterable<Uint8Array>,
+): Promise<boolean> {
+  const left = a[Symbol.asyncIterator]();
+  const right = b[Symbol.asyncIterator]();
+  let x: Uint8Array = new Uint8Array(0);
+  let y: Uint8Array = new Uint8Array(0);
+  try {
+    for (;;) {
+      if (x.length === 0) {
+        const next = await left.next();
+        if (next.done) return y.length === 0 && (await right.next()).done === true;
+        x = next.value;
+      }
+      if (y.length === 0) {
+        const next = await right.next();
+        if (next.done) return false;
+        y = next.value;
+      }
+      const n = Math.min(x.length, y.length);
+      if (Buffer.compare(x.subarray(0, n), y.subarray(0, n)) !== 0) return false;
+      x = x.subarray(n);
+      y = y.subarray(n);
+    }
+  } finally {
+    // Stops what is left of either stream.
+    await Promise.all([left.return?.(), right.return?.()]);
+  }
 }
