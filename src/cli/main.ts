@@ -70,6 +70,11 @@ Options:
   --pipeline NAME             only this pipeline (repeatable)
   --out DIR                   output directory for 'generate' (default: ./terraform) and
                               'report' (default: ./glacier-report)
+  --schedule EXPRESSION       'generate': start the state machine on an EventBridge Scheduler
+                              expression, 'rate(1 day)' or 'cron(0 6 * * ? *)'; it passes its
+                              time, which selects the partitions of a partitioned pipeline
+  --partition-concurrency N   'generate': how many partitions the state machine's Map state
+                              runs at once (default: 8)
   --port N                    'ui' listens on this port (default: 8080; 0 picks a free one)
   --host ADDRESS              'ui' binds this address (default: 127.0.0.1); any other than
                               loopback asks every request for a token
@@ -127,6 +132,8 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
         mode: { type: "string", default: "local" },
         pipeline: { type: "string", multiple: true },
         out: { type: "string" },
+        schedule: { type: "string" },
+        "partition-concurrency": { type: "string" },
         port: { type: "string", default: "8080" },
         host: { type: "string", default: "127.0.0.1" },
         token: { type: "string" },
@@ -205,6 +212,19 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
   } catch (error) {
     return usage((error as Error).message);
   }
+  const partitionConcurrency = values["partition-concurrency"] === undefined
+    ? undefined
+    : Number(values["partition-concurrency"]);
+  if (
+    partitionConcurrency !== undefined &&
+    !(Number.isInteger(partitionConcurrency) && partitionConcurrency > 0)
+  ) {
+    return usage(
+      `--partition-concurrency must be a positive whole number, got '${
+        values["partition-concurrency"]
+      }'`,
+    );
+  }
   const maxUsd = values["max-usd"] === undefined ? undefined : Number(values["max-usd"]);
   if (maxUsd !== undefined && !(maxUsd >= 0)) {
     return usage(`--max-usd must be a number of dollars, got '${values["max-usd"]}'`);
@@ -280,6 +300,8 @@ export async function main(args: readonly string[], io: CliIo = consoleIo): Prom
         const report = await combined(pipelines, module, name).run({
           mode: "generate",
           outputDir: join(values.out ?? "terraform", name),
+          ...(values.schedule === undefined ? {} : { schedule: values.schedule }),
+          ...(partitionConcurrency === undefined ? {} : { partitionConcurrency }),
           module: isAbsolute(module) || /^[a-z]+:/i.test(module) ? module : resolve(module),
         });
         const which = pipelines.map((p) => `'${p.name}'`).join(", ");

@@ -109,6 +109,34 @@ Deno.test("glacier reports usage mistakes with status 2 and missing features wit
     "task_double",
     "task_sum",
   ]);
+  assert.equal(tf.resource.aws_scheduler_schedule, undefined, "no schedule unless asked");
+  const scheduled = await glacier(module, "generate", "--out", out, "--schedule", "rate(1 day)");
+  assert.equal(scheduled.status, 0, scheduled.err);
+  const withSchedule = JSON.parse(await Deno.readTextFile(join(out, "totals", "cdk.tf.json")));
+  const [schedule] = Object.values(withSchedule.resource.aws_scheduler_schedule) as {
+    schedule_expression: string;
+    target: { input: string };
+  }[];
+  assert.equal(schedule.schedule_expression, "rate(1 day)");
+  assert.deepEqual(JSON.parse(schedule.target.input), {
+    scheduledTime: "<aws.scheduler.scheduled-time>",
+  });
+  const badSchedule = await glacier(module, "generate", "--out", out, "--schedule", "daily");
+  assert.equal(badSchedule.status, 1);
+  assert.match(badSchedule.err, /schedule "daily" is not an EventBridge Scheduler expression/);
+  const badConcurrency = await glacier(
+    module,
+    "generate",
+    "--out",
+    out,
+    "--partition-concurrency",
+    "0",
+  );
+  assert.equal(badConcurrency.status, 2);
+  assert.match(
+    badConcurrency.err,
+    /--partition-concurrency must be a positive whole number, got '0'/,
+  );
 });
 
 Deno.test("glacier analyze estimates the outermost pipeline from its real data", async () => {
