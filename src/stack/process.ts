@@ -200,7 +200,24 @@ export interface SpawnServiceOptions {
    * it gets SIGKILL from the kernel when this process dies, even by SIGKILL (tests; Linux only).
    */
   readonly detached?: boolean;
+  /**
+   * A process whose end stops the program, even when it dies by SIGKILL: the program runs in its
+   * own session (not tied to the thread that started it, as the parent-death signal is: Deno
+   * runs each test file in a worker thread), and a watchdog (`sh`, in a session of its own) polls
+   * this pid and kills the program's process group once it is gone. The watchdog ends with the
+   * program. Both are unref'd. Ignored when `detached` is set.
+   */
+  readonly watchPid?: number;
 }
+
+/**
+ * The watchdog of {@linkcode SpawnServiceOptions.watchPid}: `sh -c WATCHDOG sh WATCHED PROGRAM`
+ * kills the process group `PROGRAM` leads with SIGKILL once `WATCHED` has ended, and ends by
+ * itself when `PROGRAM` has.
+ */
+const WATCHDOG =
+  'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 0.5; done; ' +
+  'kill -9 "-$2" 2>/dev/null; exit 0';
 
 /**
  * Starts a long-running service program whose pid is the program's own: each wrapper (`setpriv`
@@ -214,7 +231,9 @@ export async function spawnService(options: SpawnServiceOptions): Promise<Deno.C
   const logged = options.logFile
     ? ["sh", "-c", 'log=$1; shift; exec "$@" >>"$log" 2>&1', "sh", options.logFile, ...argv]
     : argv;
-  const [command, ...args] = !options.detached && onPath("setpriv")
+  const watched = !options.detached && options.watchPid !== undefined;
+  const detached = (options.detached ?? false) || watched;
+  const [command, ...args] = !detached && onPath("setpriv")
     ? ["setpriv", "--pdeathsig", "KILL", "--", ...logged]
     : logged;
   if (options.logFile) await Deno.mkdir(dirname(options.logFile), { recursive: true });
@@ -226,9 +245,18 @@ export async function spawnService(options: SpawnServiceOptions): Promise<Deno.C
     stdin: "null",
     stdout: "null",
     stderr: "null",
-    detached: options.detached ?? false,
+    detached,
   }).spawn();
-  if (options.detached) child.unref();
+  if (detached) child.unref();
+  if (watched) {
+    new Deno.Command("sh", {
+      args: ["-c", WATCHDOG, "sh", String(options.watchPid), String(child.pid)],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+      detached: true,
+    }).spawn().unref();
+  }
   return child;
 }
 

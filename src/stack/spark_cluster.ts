@@ -186,10 +186,12 @@ export interface SparkConnectOptions {
   /** Whether it outlives this process (the local stack). */
   readonly detached?: boolean;
   /**
-   * Whether this process may end while it runs (a server that the tests of one file share, and
-   * that an `unload` listener stops); it still gets SIGKILL when this process dies.
+   * A process whose end stops the server (SIGKILL to its process group from a watchdog, even
+   * when that process died by SIGKILL), rather than the end of the thread that started it: a
+   * server that the test files of one `deno test` process share, each file in its own worker
+   * thread. This process may end while it runs. Ignored when `detached` is set.
    */
-  readonly background?: boolean;
+  readonly watchPid?: number;
 }
 
 /** A running Spark Connect server. */
@@ -250,7 +252,7 @@ export async function startSparkConnectServer(
     webUiPort,
     logFile: options.logFile,
     detached: options.detached ?? false,
-    background: options.background ?? false,
+    ...(options.watchPid === undefined ? {} : { watchPid: options.watchPid }),
   });
   await readyOrStopped(daemon, () => answersTcp(port), "the Spark Connect server");
   const remote = `sc://127.0.0.1:${port}`;
@@ -323,7 +325,7 @@ interface DaemonSpec {
   readonly webUiPort: number;
   readonly logFile: string;
   readonly detached: boolean;
-  readonly background?: boolean;
+  readonly watchPid?: number;
 }
 
 /** Starts one JVM through `spark-class`; its pid becomes the JVM's once `spark-class` execs. */
@@ -345,8 +347,8 @@ async function startDaemon(spec: DaemonSpec): Promise<SparkDaemon> {
     },
     logFile: spec.logFile,
     detached: spec.detached,
+    ...(spec.watchPid === undefined ? {} : { watchPid: spec.watchPid }),
   });
-  if (spec.background) child.unref();
   // `spark-class` execs the JVM: wait until the pid runs java, then record that program.
   const deadline = Date.now() + 30_000;
   let program: string | undefined;

@@ -1,7 +1,7 @@
 /**
  * Spark tasks through Spark Connect, seen from the server's side: the real Spark Connect server
- * the harness starts (`sharedSparkConnect`; one per test file, since each file runs in its own
- * worker thread and the server dies with the thread that started it) and its Spark UI's REST API
+ * the harness starts (`sharedSparkConnect`; one for every test file of the `deno test` process)
+ * and its Spark UI's REST API
  * (`/api/v1/applications/<id>/jobs`), whose jobs carry the tags Spark Connect gives them:
  * `SparkConnect_OperationTag_User_<user>_Session_<session>_...`, and
  * `SparkConnect_SessionTag_User_<user>_Session_<session>_Tag_<tag>` for the tag Glacier's runner
@@ -12,7 +12,9 @@
 import assert from "node:assert/strict";
 import { pl, Provider, schema, SparkConfig, StorageError, t } from "../../mod.ts";
 import { withS3Server } from "./_s3_server.ts";
-import { sharedSparkConnect, type SparkConnectServer } from "./_spark_cluster.ts";
+import { join } from "node:path";
+import { startSparkConnectServer } from "../../src/stack/spark_cluster.ts";
+import { type SharedSparkConnect, sharedSparkConnect, testSparkVenv } from "./_spark_cluster.ts";
 import { withEnv } from "../_env.ts";
 
 /** No Spark configuration leaks in from the shell that runs the tests. */
@@ -39,7 +41,7 @@ interface RunJob extends UiJob {
 }
 
 /** Every job the server's application has run, from its Spark UI. */
-async function serverJobs(server: SparkConnectServer): Promise<UiJob[]> {
+async function serverJobs(server: SharedSparkConnect): Promise<UiJob[]> {
   const apps = await (await fetch(`${server.ui}/api/v1/applications`)).json() as { id: string }[];
   assert.equal(apps.length, 1, `one application on ${server.ui}: ${JSON.stringify(apps)}`);
   const response = await fetch(`${server.ui}/api/v1/applications/${apps[0].id}/jobs`);
@@ -47,7 +49,7 @@ async function serverJobs(server: SparkConnectServer): Promise<UiJob[]> {
 }
 
 /** The jobs after `since` that a Glacier runner tagged, with their session and job number. */
-async function runJobs(server: SparkConnectServer, since: number): Promise<RunJob[]> {
+async function runJobs(server: SharedSparkConnect, since: number): Promise<RunJob[]> {
   return (await serverJobs(server)).filter((job) => job.jobId > since).flatMap((job) => {
     const tagged = job.jobTags
       .map((tag) =>
@@ -59,25 +61,40 @@ async function runJobs(server: SparkConnectServer, since: number): Promise<RunJo
 }
 
 /** The last job id the server has given, or -1. */
-async function lastJobId(server: SparkConnectServer): Promise<number> {
+async function lastJobId(server: SharedSparkConnect): Promise<number> {
   return Math.max(-1, ...(await serverJobs(server)).map((job) => job.jobId));
 }
 
-/** Runs `fn` with a fresh S3 server, the shared Spark Connect server, and a fresh provider. */
+/**
+ * Runs `fn` with a fresh S3 server, a Spark Connect server (the shared one, or with `own` one of
+ * its own, stopped afterwards), and a fresh provider.
+ */
 async function withConnect(
-  fn: (provider: Provider, server: SparkConnectServer) => Promise<void>,
+  fn: (provider: Provider, server: SharedSparkConnect) => Promise<void>,
+  { own = false }: { own?: boolean } = {},
 ): Promise<void> {
-  const connect = await sharedSparkConnect();
-  await withS3Server(async (s3) => {
-    await withEnv(
-      { ...s3.env(), ...NO_SPARK, ...connect.env() },
-      async () => fn(new Provider({ localRoot: await Deno.makeTempDir() }), connect),
-    );
+  const dir = own ? await Deno.makeTempDir({ prefix: "glacier-spark-connect-own-" }) : undefined;
+  const ownServer = dir === undefined ? undefined : await startSparkConnectServer({
+    venv: await testSparkVenv(),
+    logFile: join(dir, "spark-connect.log"),
+    memory: "1g",
   });
+  const connect = ownServer ?? await sharedSparkConnect();
+  try {
+    await withS3Server(async (s3) => {
+      await withEnv(
+        { ...s3.env(), ...NO_SPARK, ...connect.env() },
+        async () => fn(new Provider({ localRoot: await Deno.makeTempDir() }), connect),
+      );
+    });
+  } finally {
+    await ownServer?.stop();
+    if (dir !== undefined) await Deno.remove(dir, { recursive: true });
+  }
 }
 
 /** What a new Spark Connect client gets when it asks for an existing session by id. */
-async function reattach(server: SparkConnectServer, session: string): Promise<string> {
+async function reattach(server: SharedSparkConnect, session: string): Promise<string> {
   const script = [
     "import sys",
     "from pyspark.sql import SparkSession",
@@ -96,6 +113,8 @@ async function reattach(server: SparkConnectServer, session: string): Promise<st
   return text;
 }
 
+// A server of its own: a query that outlives its interrupt (seen once: a core of the server stayed
+// busy after this test passed) would otherwise slow the test files that share the server.
 Deno.test("a Spark Connect job past its task's timeout is interrupted on the server; nothing is published and the server is free for the next task", async () => {
   await withConnect(async (provider, server) => {
     const input = provider.bucket({ bucket: "slow", path: "in.parquet", schema: N });
@@ -138,7 +157,7 @@ Deno.test("a Spark Connect job past its task's timeout is interrupted on the ser
       session,
     })));
     assert.ok(jobs.every((job) => job.status !== "RUNNING"), `a job still runs: ${shown}`);
-  });
+  }, { own: true });
 });
 
 Deno.test("one Spark Connect session serves every spark step of a run, and the run closes it", async () => {
