@@ -187,25 +187,6 @@ export interface InputPartition {
   readonly partition: PartitionValues;
 }
 
-/**
- * The partitions each input read by partitions reads (its partition, a window, or every
- * partition), with their key values, for an executor that reads the files itself and adds the keys
- * as String columns; an input read whole has none.
- *
- * @param context the step's context.
- * @returns the partitions by input name, or `undefined` when the context says nothing of them.
- */
-export function partitionsRead(
-  context: StepContext,
-): Readonly<Record<string, readonly InputPartition[]>> | undefined {
-  if (!context.inputs) return undefined;
-  return Object.fromEntries(
-    Object.entries(context.inputs).flatMap(([name, input]) =>
-      input.mapping === "whole" ? [] : [[name, input.parts]]
-    ),
-  );
-}
-
 /** What an executor knows of the run around its step. */
 export interface StepContext {
   /** The pipeline's name. */

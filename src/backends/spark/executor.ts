@@ -46,8 +46,8 @@ import { settingsOf, type SparkSettings } from "../../core/resource.ts";
 import {
   contentHash,
   type Grouping,
+  type InputPartition,
   isRemoteSession,
-  partitionsRead,
   type RemoteExecutor,
   type RemoteRunSession,
   type RunSession,
@@ -501,6 +501,25 @@ async function checkInputs(
       }
     }
   }
+}
+
+/**
+ * The partitions each input read by partitions reads (its partition, a window, or every
+ * partition), with their key values, for an executor that reads the files itself and adds the keys
+ * as String columns; an input read whole has none.
+ *
+ * @param context the step's context.
+ * @returns the partitions by input name, or `undefined` when the context says nothing of them.
+ */
+function partitionsRead(
+  context: StepContext,
+): Readonly<Record<string, readonly InputPartition[]>> | undefined {
+  if (!context.inputs) return undefined;
+  return Object.fromEntries(
+    Object.entries(context.inputs).flatMap(([name, input]) =>
+      input.mapping === "whole" ? [] : [[name, input.parts]]
+    ),
+  );
 }
 
 /** Runs a job in the run's Spark Connect session; maps a client that ended to a clear error. */
