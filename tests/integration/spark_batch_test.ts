@@ -97,6 +97,20 @@ async function applications(dir: string): Promise<string[]> {
   return apps.sort();
 }
 
+/** The names of the Spark applications in an event log directory, sorted. */
+async function applicationNames(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (!entry.isFile) continue;
+    for (const line of (await Deno.readTextFile(join(dir, entry.name))).split("\n")) {
+      if (line.includes('"SparkListenerApplicationStart"')) {
+        names.push(JSON.parse(line)["App Name"]);
+      }
+    }
+  }
+  return names.sort();
+}
+
 /** The jobs of a Spark Connect server's application, from its UI's REST API. */
 async function connectJobs(ui: string): Promise<{ jobId: number; jobTags: string[] }[]> {
   const apps = await (await fetch(`${ui}/api/v1/applications`)).json();
@@ -164,6 +178,11 @@ Deno.test("spark-submit: a partitioned step and the step after it run in one Spa
         await applications(events),
         ["spark_label + spark_scale"],
         "both steps over every day ran in one spark-submit",
+      );
+      assert.deepEqual(
+        await applicationNames(events),
+        ["glacier:spark_scale.1"],
+        "the application is named by spark-submit's --name: the batch's first task",
       );
       for (const date of DAYS) {
         for (const bucket of [r.scaled, r.labelled]) {

@@ -119,11 +119,16 @@ def main(argv):
     io = None
     task = "?"
     try:
+        from pyspark import SparkConf, SparkContext
         from pyspark.sql import SparkSession
 
+        SparkContext._ensure_initialized()  # the JVM, so that SparkConf holds spark-submit's
+        builder = SparkSession.builder
+        if not SparkConf().contains("spark.app.name"):
+            # The name spark-submit's --name or EMR Serverless gave the application stands.
+            builder = builder.appName("glacier")
         spark = (
-            SparkSession.builder.appName("glacier")
-            .config("spark.sql.session.timeZone", "UTC")
+            builder.config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
             .getOrCreate()
         )
