@@ -1,6 +1,9 @@
 """Runs many compiled Glacier queries in one local Spark session (for the semantics corpus).
 
-Usage: python _spark_sql_harness.py SPEC.json
+Usage: python _spark_sql_harness.py SPEC.json [sc://HOST:PORT]
+
+With a Spark Connect address the queries run in a session of that server (the tests share one);
+without, in a local[2] Spark of this process.
 
 SPEC holds {"results": path, "queries": [{"name", "sql", "inputs": {view: parquet path},
 "output": directory}]}. Each query's inputs are registered as temporary views, the query runs with
@@ -21,16 +24,21 @@ from pyspark.sql import SparkSession
 def main() -> None:
     with open(sys.argv[1], encoding="utf-8") as handle:
         spec = json.load(handle)
-    spark = (
-        SparkSession.builder.master("local[2]")
-        .appName("glacier-spark-semantics")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.sql.adaptive.enabled", "true")
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("ERROR")
+    settings = {
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": "2",
+        "spark.sql.adaptive.enabled": "true",
+    }
+    if len(sys.argv) > 2:
+        spark = SparkSession.builder.remote(sys.argv[2]).create()
+        for key, value in settings.items():
+            spark.conf.set(key, value)
+    else:
+        builder = SparkSession.builder.master("local[2]").appName("glacier-spark-semantics")
+        for key, value in {**settings, "spark.ui.enabled": "false"}.items():
+            builder = builder.config(key, value)
+        spark = builder.getOrCreate()
+        spark.sparkContext.setLogLevel("ERROR")
 
     def run(query: dict) -> dict:
         started = time.time()

@@ -2,7 +2,8 @@
  * The quality-check corpus (`tests/_check_corpus.ts`) on a real Apache Spark: each bucket's
  * checks compiled to Spark SQL, run by the Spark runner's own code (`run_checks` on the output
  * read back as `read_input` reads it), must give the outcomes the corpus expects, which polars
- * gives too (`tests/unit/checks_test.ts`), and the same failing rows as polars.
+ * gives too (`tests/unit/checks_test.ts`), and the same failing rows as polars. The corpus runs in
+ * one session of the Spark Connect server the Spark test files share.
  *
  * @module
  */
@@ -13,7 +14,7 @@ import type { CheckResult, Schema } from "../../mod.ts";
 import { auditFrame } from "../../src/core/checks_audit.ts";
 import { compileChecks } from "../../src/backends/spark/checks_sql.ts";
 import { sparkType } from "../../src/backends/spark/_types.ts";
-import { ensureSparkVenv } from "../../src/stack/spark_venv.ts";
+import { sharedSparkConnect } from "./_spark_cluster.ts";
 import { checkCases } from "../_check_corpus.ts";
 
 const HARNESS = fileURLToPath(new URL("./_spark_checks_harness.py", import.meta.url));
@@ -29,7 +30,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
 }, async (t) => {
-  const { python } = await ensureSparkVenv();
+  const server = await sharedSparkConnect();
   const dir = await Deno.makeTempDir({ prefix: "glacier-spark-checks-" });
   const cases = checkCases();
   const polars = new Map<string, CheckResult[]>();
@@ -51,8 +52,8 @@ Deno.test({
     });
   }
   await Deno.writeTextFile(join(dir, "spec.json"), JSON.stringify(spec));
-  const output = await new Deno.Command(python, {
-    args: [HARNESS, join(dir, "spec.json")],
+  const output = await new Deno.Command(server.venv.python, {
+    args: [HARNESS, join(dir, "spec.json"), server.remote],
     cwd: REPO,
     stdin: "null",
   }).output();

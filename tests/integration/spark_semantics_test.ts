@@ -2,8 +2,8 @@
  * The Spark semantics corpus: task shapes run on polars (as local mode runs them) and, compiled
  * to Spark SQL, on a real Apache Spark (PySpark 4.0.1 in `.glacier/venv-spark`, installed by the
  * test itself when missing), with the rows compared: in order where the task sorts, as multisets
- * otherwise, floats to 1e-9 relative. All shapes run in one Spark session (one Python process,
- * `_spark_sql_harness.py`).
+ * otherwise, floats to 1e-9 relative. All shapes run in one session (one Python process,
+ * `_spark_sql_harness.py`) of the Spark Connect server the Spark test files share.
  *
  * @module
  */
@@ -14,7 +14,7 @@ import { Pipeline, pl, Provider, type Schema, schema } from "../../mod.ts";
 import type { Step } from "../../src/core/lineage.ts";
 import { applyTask } from "../../src/core/apply_task.ts";
 import { compileStep } from "../../src/backends/spark/compile.ts";
-import { ensureSparkVenv } from "../../src/stack/spark_venv.ts";
+import { sharedSparkConnect } from "./_spark_cluster.ts";
 
 const HARNESS = fileURLToPath(new URL("./_spark_sql_harness.py", import.meta.url));
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
@@ -1444,9 +1444,9 @@ Deno.test({
 }, async (t) => {
   assert.ok(shapes.length >= 100, `the corpus has ${shapes.length} shapes, fewer than 100`);
   assert.equal(new Set(shapes.map((s) => s.name)).size, shapes.length, "shape names repeat");
-  const venvStarted = performance.now();
-  const { python } = await ensureSparkVenv();
-  const venvSeconds = (performance.now() - venvStarted) / 1000;
+  const serverStarted = performance.now();
+  const server = await sharedSparkConnect();
+  const serverSeconds = (performance.now() - serverStarted) / 1000;
   const dir = await Deno.makeTempDir({ prefix: "glacier-spark-semantics-" });
   const provider = new Provider({ localRoot: dir });
   const expected = new Map<string, pl.DataFrame>();
@@ -1478,8 +1478,8 @@ Deno.test({
   const resultsPath = join(dir, "results.json");
   await Deno.writeTextFile(specPath, JSON.stringify({ results: resultsPath, queries }));
   const sparkStarted = performance.now();
-  const output = await new Deno.Command(python, {
-    args: [HARNESS, specPath],
+  const output = await new Deno.Command(server.venv.python, {
+    args: [HARNESS, specPath, server.remote],
     cwd: REPO,
     stdin: "null",
   }).output();
@@ -1496,9 +1496,11 @@ Deno.test({
   }[];
   const querySeconds = results.reduce((sum, r) => sum + r.seconds, 0);
   console.log(
-    `spark semantics: ${shapes.length} shapes; venv ${venvSeconds.toFixed(1)} s, compile ${
-      compileSeconds.toFixed(1)
-    } s, Spark ${sparkSeconds.toFixed(1)} s (one session; the queries' own times add up to ${
+    `spark semantics: ${shapes.length} shapes; Spark Connect server ${
+      serverSeconds.toFixed(1)
+    } s, compile ${compileSeconds.toFixed(1)} s, Spark ${
+      sparkSeconds.toFixed(1)
+    } s (one Connect session; the queries' own times add up to ${
       querySeconds.toFixed(1)
     } s on 4 threads)`,
   );
