@@ -89,7 +89,8 @@ function shop(root: string, config: SparkConfig) {
   const corrupt = provider.bucket({ bucket, path: "raw/corrupt.parquet", schema: Orders });
   const join = spark.task(
     { name: "spark_join", inputs: { orders_df: Orders, customers_df: Customers }, output: Joined },
-    ({ orders_df, customers_df }) => orders_df.join(customers_df, { on: "customer_id" }),
+    ({ orders_df, customers_df }) =>
+      orders_df.join(customers_df, { on: "customer_id" }).sort("order_id"),
   );
   const aggregate = spark.task(
     { name: "spark_revenue", input: Joined, output: Revenue },
@@ -151,7 +152,7 @@ async function sparkParity(
   await s.customers.write(customersFrame);
   await s.pipeline.run({ mode: "local", quiet: true });
   const local = {
-    joined: multiset(await s.joined.read()),
+    joined: (await s.joined.read()).toRecords(),
     revenue: multiset(await s.revenue.read()),
     report: (await s.report.read()).toRecords(),
   };
@@ -165,7 +166,7 @@ async function sparkParity(
       [["spark_join", 6], ["spark_revenue", 3], ["local_share", 3]],
     );
     assert.ok(report.steps.every((step) => step.bytes > 0));
-    assert.deepEqual(multiset(await s.joined.read({ mode: "cloud" })), local.joined);
+    assert.deepEqual((await s.joined.read({ mode: "cloud" })).toRecords(), local.joined);
     assert.deepEqual(multiset(await s.revenue.read({ mode: "cloud" })), local.revenue);
     assert.deepEqual((await s.report.read({ mode: "cloud" })).toRecords(), local.report);
   });
@@ -227,10 +228,18 @@ async function sparkParity(
 
 Deno.test("spark tasks in cloud mode on local[2] (SparkConfig master) give local mode's rows", async (test) => {
   const venv = await testSparkVenv();
+  // Three partitions after each shuffle, kept apart however small: the sorted join's result is
+  // written by three tasks, its parts joined into the bucket's one file in order.
+  const conf = await Deno.makeTempDir({ prefix: "glacier-spark-conf-" });
+  await Deno.writeTextFile(
+    join(conf, "spark-defaults.conf"),
+    "spark.sql.shuffle.partitions 3\nspark.sql.adaptive.coalescePartitions.enabled false\n",
+  );
   await withS3Server(async (server) => {
     await withEnv({
       ...server.env(),
       ...submitEnv(venv),
+      SPARK_CONF_DIR: conf,
     }, async () => {
       await sparkParity(
         test,
@@ -242,6 +251,7 @@ Deno.test("spark tasks in cloud mode on local[2] (SparkConfig master) give local
       );
     });
   });
+  await Deno.remove(conf, { recursive: true });
 });
 
 Deno.test("a spark task's checks run inside its job (Spark Connect), on the output it wrote (a CSV here)", () =>

@@ -117,14 +117,19 @@ def main(argv):
     result_uri = options.get("result")
     spark = None
     io = None
+    copies = None
     task = "?"
     try:
         from pyspark import SparkConf, SparkContext
         from pyspark.sql import SparkSession
 
         SparkContext._ensure_initialized()  # the JVM, so that SparkConf holds spark-submit's
+        conf = SparkConf()
+        if not s3_connector(conf):
+            copies = LocalCopies()
+            copies.fetch(early_inputs(source, options.get("bind")))
         builder = SparkSession.builder
-        if not SparkConf().contains("spark.app.name"):
+        if not conf.contains("spark.app.name"):
             # The name spark-submit's --name or EMR Serverless gave the application stands.
             builder = builder.appName("glacier")
         spark = (
@@ -133,7 +138,7 @@ def main(argv):
             .getOrCreate()
         )
         spark.sparkContext.setLogLevel("WARN")
-        io = Storage(spark)
+        io = Storage(spark, copies=copies)
         job = load_job(source, io)
         if "bind" in options:
             bind_job(job, options["bind"])
@@ -141,7 +146,7 @@ def main(argv):
         if "task" in options and options["task"] != task:
             raise JobError(f"this entry point runs task '{task}', not '{options['task']}'")
         if "units" in job:
-            outcome = run_units(spark, job, lambda: Storage(spark))
+            outcome = run_units(spark, job, lambda keep: Storage(spark, copies=copies, keep=keep))
         else:
             spark.sparkContext.setJobDescription(f"glacier task '{task}'")
             outcome = run_job(spark, io, job)
@@ -159,6 +164,8 @@ def main(argv):
                   file=sys.stderr)
     if io is not None:
         io.cleanup()
+    if copies is not None:
+        copies.cleanup()
     if spark is not None:
         spark.stop()
     if "error" in outcome:
@@ -199,14 +206,17 @@ def serve(remote):
         if "units" in job:
             say({"id": ident, "event": "running"})
             spark.addTag(job_tag(ident))
+            copies = LocalCopies()
             try:
-                outcome = run_units(spark, job, lambda: Storage(spark, classic=False),
-                                    lock=lambda name: task_lock(tasks, lock, name),
-                                    stopped=lambda: ident in interrupted)
+                outcome = run_units(
+                    spark, job, lambda keep: Storage(spark, False, copies=copies, keep=keep),
+                    lock=lambda name: task_lock(tasks, lock, name),
+                    stopped=lambda: ident in interrupted)
             except Exception as error:  # noqa: BLE001 - every failure becomes one answer
                 outcome = {"error": spark_message(error), "type": "TaskError"}
             finally:
                 spark.removeTag(job_tag(ident))
+                copies.cleanup()
             outcome["seconds"] = round(time.time() - started, 3)
             say({"id": ident, **outcome})
             return
@@ -257,12 +267,14 @@ def serve(remote):
 
 def run_units(spark, batch, storage, lock=None, stopped=None):
     """Runs a batch's units one after another in one session, each as a job alone runs and each
-    ending on its own; `storage()` gives each unit its own Storage, `lock(task)` what a unit holds
-    while it runs, `stopped()` whether the batch was interrupted. Returns the batch's answer."""
+    ending on its own; `storage(keep)` gives each unit its own Storage (keeping a local copy of
+    its output when `keep`: a later unit reads it), `lock(task)` what a unit holds while it runs,
+    `stopped()` whether the batch was interrupted. Returns the batch's answer."""
     from contextlib import nullcontext
 
     answers = []
     failed = set()
+    read_later = {i for unit in batch["units"] for i in unit.get("after", [])}
     for index, unit in enumerate(batch["units"]):
         job = unit["job"]
         task = job.get("task", "?")
@@ -274,7 +286,7 @@ def run_units(spark, batch, storage, lock=None, stopped=None):
             answer = {"error": f"not run: unit {upstream[0]} of its job, whose output it reads, "
                       "failed", "type": "TaskError"}
         else:
-            io = storage()
+            io = storage(index in read_later)
             try:
                 with lock(task) if lock is not None else nullcontext():
                     if io.classic:
@@ -677,10 +689,16 @@ def check_output(spark, task, result, output):
 
 
 def write_output(spark, io, task, result, output):
-    """Writes the result as one file in the output's format; returns where it is."""
+    """Writes the result as one file in the output's format; returns where it is.
+
+    Parquet (and Arrow IPC, converted from Parquet) is written by every task of the query's last
+    stage, and its parts joined into one file row group by row group, without decoding (in the
+    driver's JVM, so classic Spark only); otherwise the result goes to one task, which writes
+    one file. `coalesce(1)` would also run the stages before the write in one task."""
     fmt = output["format"]
     parts = io.scratch("parts")
-    writer = result.coalesce(1).write.mode("overwrite")
+    merge = io.classic and fmt in ("parquet", "ipc")
+    writer = (result if merge else result.coalesce(1)).write.mode("overwrite")
     if fmt in ("parquet", "ipc"):
         writer.option("compression", "zstd").parquet(parts)
     elif fmt == "csv":
@@ -697,7 +715,7 @@ def write_output(spark, io, task, result, output):
     else:
         raise JobError(f"the output of task '{task}' has format '{fmt}', which the Spark runner "
                        "cannot write", "UnsupportedError")
-    part = io.single_part(parts, task)
+    part = io.merged_part(parts) if merge else io.single_part(parts, task)
     stored = stored_schema(output)
     if part is None:
         part = empty_output(spark, io, result.schema, fmt, output.get("csv") or {}, stored)
@@ -820,10 +838,13 @@ def split_s3(uri):
 class Storage:
     """Moves data between where the job says it is and where Spark can read and write it."""
 
-    def __init__(self, spark, classic=True):
+    def __init__(self, spark, classic=True, copies=None, keep=False):
         self.spark = spark
         # A Spark Connect session has no JVM on this side: files move with boto3 instead.
         self.classic = classic
+        # The job's shared LocalCopies; `keep`: the output placed is kept there for later units.
+        self.copies = copies
+        self.keep = keep
         self.direct = hadoop_reads_s3(spark, classic)
         self.mode = "direct" if self.direct else "staged"
         self._local = None
@@ -868,6 +889,10 @@ class Storage:
         """A local file with the contents of `uri`: the file itself when it is local."""
         if not is_s3(uri) and (uri.startswith("file://") or "://" not in uri):
             return os.path.abspath(local_path(uri))
+        copy = self.copies.get(uri) if self.copies is not None else None
+        if copy is not None:
+            self._origins[copy] = uri
+            return copy
         target = os.path.join(self.local_scratch(), "in", uuid.uuid4().hex[:8],
                               os.path.basename(uri))
         os.makedirs(os.path.dirname(target), exist_ok=True)
@@ -889,17 +914,46 @@ class Storage:
             message = message.replace(local, uri)
         return message
 
-    def single_part(self, parts, task):
-        """The one part file Spark wrote under `parts`, or None when it wrote none."""
+    def part_files(self, parts):
+        """The part files Spark wrote under `parts`, in the order of the result's partitions."""
         if parts.startswith("file://"):
             directory = parts[len("file://"):]
             names = sorted(n for n in os.listdir(directory) if n.startswith("part-"))
-            found = [os.path.join(directory, n) for n in names]
-        else:
-            found = self.hadoop_list(parts)
+            return [os.path.join(directory, n) for n in names]
+        return self.hadoop_list(parts)
+
+    def single_part(self, parts, task):
+        """The one part file Spark wrote under `parts`, or None when it wrote none."""
+        found = self.part_files(parts)
         if len(found) > 1:
             raise JobError(f"Spark wrote {len(found)} files for task '{task}', expected one")
         return found[0] if found else None
+
+    def merged_part(self, parts):
+        """The Parquet part files Spark wrote under `parts` as one file, their row groups copied
+        in the parts' order (the order of the result's partitions, so a sorted result stays
+        sorted); None when Spark wrote none."""
+        found = self.part_files(parts)
+        if len(found) <= 1:
+            return found[0] if found else None
+        jvm = self.spark._jvm
+        parquet = jvm.org.apache.parquet.hadoop
+        conf = self._conf()
+        inputs = [parquet.util.HadoopInputFile.fromPath(self._path(p), conf) for p in found]
+        reader = parquet.ParquetFileReader.open(inputs[0])
+        try:
+            footer = reader.getFooter().getFileMetaData()
+        finally:
+            reader.close()
+        target = self.scratch("merged.parquet")
+        writer = parquet.ParquetFileWriter(
+            parquet.util.HadoopOutputFile.fromPath(self._path(target), conf), footer.getSchema(),
+            getattr(parquet, "ParquetFileWriter$Mode").CREATE, 128 * 1024 * 1024, 0)
+        writer.start()
+        for part in inputs:
+            writer.appendFile(part)
+        writer.end(footer.getKeyValueMetaData())
+        return local_path(target)
 
     def put(self, source, uri):
         """Places `source` (a local path, or a scratch URI) at exactly `uri`; returns its size and
@@ -914,6 +968,8 @@ class Storage:
                 self.s3().upload_file(path, bucket, key)
             except Exception as error:  # noqa: BLE001
                 raise JobError(f"cannot write {uri}: {s3_message(error)}", "StorageError") from error
+            if self.keep and self.copies is not None:
+                self.copies.keep(uri, path)
         elif is_s3(uri):
             self.hadoop_put(path, uri)
         else:
@@ -956,15 +1012,7 @@ class Storage:
     # boto3, for staged mode
     def s3(self):
         if self._s3 is None:
-            import boto3
-            from botocore.config import Config
-
-            endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-            path_style = endpoint is not None or \
-                os.environ.get("AWS_S3_FORCE_PATH_STYLE") == "true"
-            config = Config(s3={"addressing_style": "path" if path_style else "auto"},
-                            retries={"max_attempts": 3, "mode": "standard"})
-            self._s3 = boto3.client("s3", endpoint_url=endpoint, config=config)
+            self._s3 = s3_client()
         return self._s3
 
     # Hadoop's FileSystem, for direct mode (EMRFS on EMR)
@@ -1053,6 +1101,127 @@ def file_sha256(path):
     """The SHA-256 of a local file's bytes, `sha256:HEX`, read in pieces."""
     with open(path, "rb") as f:
         return stream_sha256(iter(lambda: f.read(HASH_CHUNK), b""))[1]
+
+
+def s3_client():
+    """A boto3 S3 client for the environment's endpoint (path-style addressing on one)."""
+    import boto3
+    from botocore.config import Config
+
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    path_style = endpoint is not None or os.environ.get("AWS_S3_FORCE_PATH_STYLE") == "true"
+    config = Config(s3={"addressing_style": "path" if path_style else "auto"},
+                    retries={"max_attempts": 3, "mode": "standard"})
+    return boto3.client("s3", endpoint_url=endpoint, config=config)
+
+
+class LocalCopies:
+    """Local copies of S3 objects that a job's units share in staged mode: its inputs, fetched
+    while Spark starts, and the outputs units place that later units of the job read, kept
+    instead of fetched back. A copy that could not be had is fetched again by the unit that
+    reads it, which reports the error."""
+
+    def __init__(self):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._dir = tempfile.mkdtemp(prefix="glacier-spark-copies-")
+        self._pool = ThreadPoolExecutor(max_workers=2)
+        self._copies = {}
+        self._client = None
+
+    def fetch(self, uris):
+        """Starts fetching the S3 objects `uris` in the background."""
+        for uri in uris:
+            if is_s3(uri) and uri not in self._copies:
+                self._copies[uri] = self._pool.submit(self._download, uri)
+
+    def _download(self, uri):
+        if self._client is None:
+            self._client = s3_client()
+        bucket, key = split_s3(uri)
+        target = self._target(uri)
+        self._client.download_file(bucket, key, target)
+        return target
+
+    def _target(self, uri):
+        folder = os.path.join(self._dir, uuid.uuid4().hex[:8])
+        os.makedirs(folder)
+        return os.path.join(folder, os.path.basename(uri))
+
+    def keep(self, uri, path):
+        """Keeps the local file `path`, just placed at `uri`, for later units to read."""
+        from concurrent.futures import Future
+
+        target = self._target(uri)
+        try:
+            os.link(path, target)
+        except OSError:
+            shutil.copyfile(path, target)
+        done = Future()
+        done.set_result(target)
+        self._copies[uri] = done
+
+    def get(self, uri):
+        """The local copy of `uri`, waiting for its fetch; None when there is none."""
+        copy = self._copies.get(uri)
+        if copy is None:
+            return None
+        try:
+            return copy.result()
+        except Exception:  # noqa: BLE001 - the reader fetches it again and says why it failed
+            del self._copies[uri]
+            return None
+
+    def cleanup(self):
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def job_inputs(job):
+    """The URIs a job (or each unit of a batch) reads that no earlier unit of it writes."""
+    if "units" not in job:
+        return [table["uri"] for table in job["inputs"].values()]
+    written, found = set(), []
+    for unit in job["units"]:
+        found += [t["uri"] for t in unit["job"]["inputs"].values() if t["uri"] not in written]
+        written.add(unit["job"]["output"]["uri"])
+    return list(dict.fromkeys(found))
+
+
+def early_inputs(source, bind):
+    """The S3 objects the job at `source` reads from outside it, known before Spark starts: none
+    when the job itself is on S3 or cannot be read yet (the run reports that later)."""
+    try:
+        if is_s3(source):
+            return []
+        if source.lstrip().startswith("{"):
+            job = json.loads(source)
+        else:
+            with open(local_path(source), encoding="utf-8") as handle:
+                job = json.load(handle)
+        if bind is not None:
+            bind_job(job, bind)
+        return job_inputs(job)
+    except Exception:  # noqa: BLE001 - load_job says what is wrong with the job
+        return []
+
+
+def s3_connector(conf):
+    """Whether this Spark's Hadoop has a FileSystem for `s3://`, asked before the session starts
+    (the JVM is up): `conf` is the SparkConf spark-submit gave."""
+    if os.environ.get("GLACIER_SPARK_IO") in ("direct", "staged"):
+        return os.environ["GLACIER_SPARK_IO"] == "direct"
+    if conf.get("spark.hadoop.fs.s3.impl") is not None:
+        return True
+    from pyspark import SparkContext
+
+    jvm = SparkContext._jvm
+    try:
+        jvm.org.apache.hadoop.fs.FileSystem.getFileSystemClass(
+            "s3", jvm.org.apache.hadoop.conf.Configuration())
+        return True
+    except Exception:  # noqa: BLE001 - UnsupportedFileSystemException: no connector
+        return False
 
 
 def hadoop_reads_s3(spark, classic=True):
