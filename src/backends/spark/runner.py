@@ -146,7 +146,8 @@ def main(argv):
         if "task" in options and options["task"] != task:
             raise JobError(f"this entry point runs task '{task}', not '{options['task']}'")
         if "units" in job:
-            outcome = run_units(spark, job, lambda keep: Storage(spark, copies=copies, keep=keep))
+            outcome = run_units(
+                spark, job, lambda keep: Storage(spark, copies=copies, keep=keep, defer=True))
         else:
             spark.sparkContext.setJobDescription(f"glacier task '{task}'")
             outcome = run_job(spark, io, job)
@@ -209,7 +210,8 @@ def serve(remote):
             copies = LocalCopies()
             try:
                 outcome = run_units(
-                    spark, job, lambda keep: Storage(spark, False, copies=copies, keep=keep),
+                    spark, job,
+                    lambda keep: Storage(spark, False, copies=copies, keep=keep, defer=True),
                     lock=lambda name: task_lock(tasks, lock, name),
                     stopped=lambda: ident in interrupted)
             except Exception as error:  # noqa: BLE001 - every failure becomes one answer
@@ -274,6 +276,7 @@ def run_units(spark, batch, storage, lock=None, stopped=None):
 
     answers = []
     failed = set()
+    uploads = {}
     read_later = {i for unit in batch["units"] for i in unit.get("after", [])}
     for index, unit in enumerate(batch["units"]):
         job = unit["job"]
@@ -297,6 +300,8 @@ def run_units(spark, batch, storage, lock=None, stopped=None):
             except Exception as error:  # noqa: BLE001 - every failure becomes the unit's answer
                 answer = {"error": io.explain(spark_message(error)), "type": "TaskError"}
             finally:
+                if io.deferred is not None:
+                    uploads[index] = io.deferred
                 io.cleanup()
                 drop_views(spark, job)
         answer["seconds"] = round(time.time() - started, 3)
@@ -304,6 +309,20 @@ def run_units(spark, batch, storage, lock=None, stopped=None):
         if "error" in answer or any(not c["passed"] and c["severity"] == "error" for c in checks):
             failed.add(index)
         answers.append(answer)
+    for index, upload in uploads.items():
+        try:
+            answers[index]["content"] = upload.result()
+        except JobError as error:
+            answers[index] = {"error": str(error), "type": error.kind,
+                              "seconds": answers[index]["seconds"]}
+            failed.add(index)
+    for index, unit in enumerate(batch["units"]):
+        # A unit that read the output of a unit whose upload failed fails with it.
+        upstream = [i for i in unit.get("after", []) if i in failed]
+        if upstream and index not in failed:
+            answers[index] = {"error": f"unit {upstream[0]} of its job, whose output it read, "
+                              "failed", "type": "TaskError", "seconds": answers[index]["seconds"]}
+            failed.add(index)
     return {"rows": sum(a.get("rows", 0) for a in answers),
             "bytes": sum(a.get("bytes", 0) for a in answers), "units": answers}
 
@@ -838,13 +857,16 @@ def split_s3(uri):
 class Storage:
     """Moves data between where the job says it is and where Spark can read and write it."""
 
-    def __init__(self, spark, classic=True, copies=None, keep=False):
+    def __init__(self, spark, classic=True, copies=None, keep=False, defer=False):
         self.spark = spark
         # A Spark Connect session has no JVM on this side: files move with boto3 instead.
         self.classic = classic
-        # The job's shared LocalCopies; `keep`: the output placed is kept there for later units.
+        # The job's shared LocalCopies; `keep`: the output placed is kept there for later units;
+        # `defer`: an upload to S3 goes on while the next unit runs, `deferred` its Future.
         self.copies = copies
         self.keep = keep
+        self.defer = defer and copies is not None
+        self.deferred = None
         self.direct = hadoop_reads_s3(spark, classic)
         self.mode = "direct" if self.direct else "staged"
         self._local = None
@@ -961,6 +983,10 @@ class Storage:
         if not source.startswith("file://") and "://" in source:
             return self.hadoop_move(source, uri)
         path = local_path(source)
+        if is_s3(uri) and not self.direct and self.defer:
+            # Its SHA-256 comes with the upload; the unit's answer waits for both.
+            self.deferred = self.copies.upload(path, uri, keep=self.keep)
+            return {"bytes": os.path.getsize(path)}
         placed = {"bytes": os.path.getsize(path), "content": file_sha256(path)}
         if is_s3(uri) and not self.direct:
             bucket, key = split_s3(uri)
@@ -1149,7 +1175,8 @@ class LocalCopies:
         return os.path.join(folder, os.path.basename(uri))
 
     def keep(self, uri, path):
-        """Keeps the local file `path`, just placed at `uri`, for later units to read."""
+        """Keeps the local file `path`, just placed at `uri`, for later units to read; returns
+        the copy."""
         from concurrent.futures import Future
 
         target = self._target(uri)
@@ -1160,6 +1187,32 @@ class LocalCopies:
         done = Future()
         done.set_result(target)
         self._copies[uri] = done
+        return target
+
+    def upload(self, path, uri, keep):
+        """Uploads a copy of the local file `path` to `uri` in the background (kept for later
+        units to read when `keep`, else removed once uploaded); the Future gives the SHA-256 of
+        its bytes, or raises a JobError naming `uri`."""
+        copy = self.keep(uri, path)
+        if not keep:
+            del self._copies[uri]
+
+        def place():
+            try:
+                content = file_sha256(copy)
+                if self._client is None:
+                    self._client = s3_client()
+                bucket, key = split_s3(uri)
+                self._client.upload_file(copy, bucket, key)
+                return content
+            except Exception as error:  # noqa: BLE001
+                raise JobError(f"cannot write {uri}: {s3_message(error)}",
+                               "StorageError") from error
+            finally:
+                if not keep:
+                    os.remove(copy)
+
+        return self._pool.submit(place)
 
     def get(self, uri):
         """The local copy of `uri`, waiting for its fetch; None when there is none."""
