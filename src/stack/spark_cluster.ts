@@ -297,7 +297,7 @@ export async function startSparkConnectServer(
  * @returns whole megabytes
  * @throws {RangeError} when the size is not a number of `m` or `g`
  */
-export function megabytes(memory: string): number {
+function megabytes(memory: string): number {
   const match = /^(\d+)([mg])$/i.exec(memory.trim());
   if (match === null) {
     throw new RangeError(
