@@ -81,7 +81,10 @@ export class SparkConfig {
   readonly remote?: string;
   /**
    * The longest a task on this resource may run, in seconds, before the run fails and its job is
-   * stopped; a task's own `timeoutSeconds` may lower it. Default: no limit.
+   * stopped; a task's own `timeoutSeconds` may lower it. Default: no limit. Spark stops the job's
+   * running tasks when they next check for it, which generated code may not do for hours; a
+   * Spark Connect server that `glacier stack up` starts kills an executor whose task goes on
+   * 10 s after that (Spark's task reaper), other servers only when they are set up so.
    */
   readonly timeoutSeconds?: number;
 

@@ -177,9 +177,12 @@ export interface SparkConnectOptions {
   readonly port?: number;
   /** The Spark UI's port; a free one when omitted. */
   readonly webUiPort?: number;
-  /** Cores it computes with (`local[N]`); {@linkcode DEFAULT_WORKER_CORES} by default. */
+  /** Cores its executor computes with; {@linkcode DEFAULT_WORKER_CORES} by default. */
   readonly cores?: number;
-  /** The driver's memory, such as `2g`; {@linkcode DEFAULT_CONNECT_MEMORY} by default. */
+  /**
+   * The memory of each of its two JVMs (the driver and the executor), such as `2g` or `512m`;
+   * {@linkcode DEFAULT_CONNECT_MEMORY} by default.
+   */
   readonly memory?: string;
   /** The log file. */
   readonly logFile: string;
@@ -208,16 +211,31 @@ export interface SparkConnectServer extends SparkDaemon {
   stop(): Promise<void>;
 }
 
-/** The Spark Connect server's driver memory when not told otherwise. */
+/** The memory of the Spark Connect server's driver and of its executor when not told otherwise. */
 export const DEFAULT_CONNECT_MEMORY = "2g";
 
 /**
- * Starts a Spark Connect server on 127.0.0.1, computing in its own JVM (`local[N]`), and waits
- * until it takes connections (about 6 s). The server ships with PySpark 4
- * (`jars/spark-connect_*.jar`); it runs as `spark-submit` of `SparkConnectServer` would.
+ * Seconds a task that Spark was told to kill (its job cancelled: a task's timeout) may go on
+ * before the executor JVM that runs it is killed, and started anew by the server.
+ */
+export const TASK_KILL_TIMEOUT_SECONDS = 10;
+
+/**
+ * Starts a Spark Connect server on 127.0.0.1 and waits until it takes connections (about 10 s).
+ * The server ships with PySpark 4 (`jars/spark-connect_*.jar`); it runs as `spark-submit` of
+ * `SparkConnectServer` would.
+ *
+ * It computes in an executor JVM of its own, a child of the driver's (`local-cluster[1,N,MB]`:
+ * an in-process master and worker), rather than in the driver's JVM (`local[N]`), so that a
+ * cancelled job cannot keep a core busy for hours. Spark stops a task it was told to kill only
+ * when the task next checks for it, and generated code may not check for a long time (a cross
+ * join aggregated in one codegen stage loops over a whole input batch first). Spark's task
+ * reaper kills an executor whose killed task goes on for {@linkcode TASK_KILL_TIMEOUT_SECONDS},
+ * which it never does to a `local[N]` driver, and the worker starts a new executor (about 3 s).
  *
  * @param options the PySpark, ports, cores, memory, log file and lifetime
  * @returns the running server
+ * @throws {RangeError} when `memory` is not a size such as `2g` or `512m`
  * @throws {Error} when a port is taken or the server does not come up, with the end of its log
  */
 export async function startSparkConnectServer(
@@ -226,6 +244,8 @@ export async function startSparkConnectServer(
   const venv = options.venv ?? await ensureSparkVenv();
   const port = options.port ?? freePort();
   const webUiPort = options.webUiPort ?? freePort();
+  const memory = options.memory ?? DEFAULT_CONNECT_MEMORY;
+  const cores = options.cores ?? DEFAULT_WORKER_CORES;
   const conf = (key: string, value: string | number) => ["--conf", `${key}=${value}`];
   const daemon = await startDaemon({
     venv,
@@ -237,9 +257,13 @@ export async function startSparkConnectServer(
       "--name",
       "Glacier Spark Connect",
       "--master",
-      `local[${options.cores ?? DEFAULT_WORKER_CORES}]`,
+      `local-cluster[1,${cores},${megabytes(memory)}]`,
       "--driver-memory",
-      options.memory ?? DEFAULT_CONNECT_MEMORY,
+      memory,
+      ...conf("spark.executor.memory", `${megabytes(memory)}m`),
+      ...conf("spark.task.reaper.enabled", "true"),
+      ...conf("spark.task.reaper.killTimeout", `${TASK_KILL_TIMEOUT_SECONDS}s`),
+      ...conf("spark.task.reaper.pollingInterval", "2s"),
       ...conf("spark.connect.grpc.binding.address", "127.0.0.1"),
       ...conf("spark.connect.grpc.binding.port", port),
       ...conf("spark.ui.port", webUiPort),
@@ -264,6 +288,23 @@ export async function startSparkConnectServer(
     env: () => sparkConnectEnv(remote, venv),
     stop: () => stopDaemon(daemon),
   };
+}
+
+/**
+ * Megabytes of a JVM memory size as Spark writes it (`2g`, `512m`).
+ *
+ * @param memory the size
+ * @returns whole megabytes
+ * @throws {RangeError} when the size is not a number of `m` or `g`
+ */
+function megabytes(memory: string): number {
+  const match = /^(\d+)([mg])$/i.exec(memory.trim());
+  if (match === null) {
+    throw new RangeError(
+      `the Spark Connect server's memory must be a size such as 2g or 512m, got '${memory}'`,
+    );
+  }
+  return Number(match[1]) * (match[2].toLowerCase() === "g" ? 1024 : 1);
 }
 
 /**

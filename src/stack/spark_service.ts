@@ -100,7 +100,8 @@ export const sparkWorkerService: ServiceDefinition = {
 };
 
 /**
- * Starts the Spark Connect server detached (`local[N]` with the worker's cores), its log in
+ * Starts the Spark Connect server detached (one executor JVM with the worker's cores, killed and
+ * started anew when a cancelled task does not stop: see `startSparkConnectServer`), its log in
  * `<state dir>/stack/spark-connect.log` and its Spark UI on the port after the worker's.
  */
 export const sparkConnectService: ServiceDefinition = {

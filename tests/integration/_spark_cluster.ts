@@ -3,9 +3,9 @@
  * (installed on first use: a minute or two; Java 17 must be installed). There is no skipping:
  * when Java or PySpark cannot be had, the test that asked for Spark fails with the reason.
  *
- * `sharedSparkConnect()` starts a Spark Connect server (`local[2]`, about 6 s) on first use and
- * gives the same one to every later test of the `deno test` process, whichever file it is in; a
- * watchdog kills it once that process has ended, however it ended.
+ * `sharedSparkConnect()` starts a Spark Connect server (one executor with 2 cores, about 10 s) on
+ * first use and gives the same one to every later test of the `deno test` process, whichever file
+ * it is in; a watchdog kills it once that process has ended, however it ended.
  *
  * ```ts ignore
  * const server = await sharedSparkConnect();
