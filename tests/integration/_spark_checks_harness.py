@@ -1,11 +1,12 @@
-"""Runs the quality-check corpus on a local Spark, through the runner's own code.
+"""Runs the quality-check corpus on a Spark Connect server, through the runner's own code.
 
-Usage: python _spark_checks_harness.py SPEC.json [sc://HOST:PORT]
+Usage: python _spark_checks_harness.py SPEC.json sc://HOST:PORT
 
 SPEC holds {"results": path, "cases": [{"name", "table": {"uri", "format", "columns"},
 "checks": compiled checks}]}. Each case's table is read as the runner reads a job's output
-(runner.read_input), and its checks run as the runner runs them (runner.run_checks), in one Spark
-session: of the Spark Connect server given, else a local[2] Spark of this process. The results file maps each case's name to its results, or to {"error": message}.
+(runner.read_input), and its checks run as the runner runs them (runner.run_checks), in one
+session of the server. The results file maps each case's name to its results, or to
+{"error": message}.
 """
 
 import json
@@ -22,17 +23,10 @@ def main() -> None:
     with open(sys.argv[1], encoding="utf-8") as handle:
         spec = json.load(handle)
     settings = {"spark.sql.session.timeZone": "UTC", "spark.sql.shuffle.partitions": "2"}
-    if len(sys.argv) > 2:
-        spark = SparkSession.builder.remote(sys.argv[2]).create()
-        for key, value in settings.items():
-            spark.conf.set(key, value)
-    else:
-        builder = SparkSession.builder.master("local[2]").appName("glacier-spark-checks")
-        for key, value in {**settings, "spark.ui.enabled": "false"}.items():
-            builder = builder.config(key, value)
-        spark = builder.getOrCreate()
-        spark.sparkContext.setLogLevel("ERROR")
-    io = runner.Storage(spark, classic=len(sys.argv) <= 2)
+    spark = SparkSession.builder.remote(sys.argv[2]).create()
+    for key, value in settings.items():
+        spark.conf.set(key, value)
+    io = runner.Storage(spark, classic=False)
     results = {}
     for case in spec["cases"]:
         try:

@@ -1,9 +1,7 @@
-"""Runs many compiled Glacier queries in one local Spark session (for the semantics corpus).
+"""Runs many compiled Glacier queries in one session of a Spark Connect server (for the semantics
+corpus; the Spark test files share one server).
 
-Usage: python _spark_sql_harness.py SPEC.json [sc://HOST:PORT]
-
-With a Spark Connect address the queries run in a session of that server (the tests share one);
-without, in a local[2] Spark of this process.
+Usage: python _spark_sql_harness.py SPEC.json sc://HOST:PORT
 
 SPEC holds {"results": path, "queries": [{"name", "sql", "inputs": {view: parquet path},
 "output": directory}]}. Each query's inputs are registered as temporary views, the query runs with
@@ -29,16 +27,9 @@ def main() -> None:
         "spark.sql.shuffle.partitions": "2",
         "spark.sql.adaptive.enabled": "true",
     }
-    if len(sys.argv) > 2:
-        spark = SparkSession.builder.remote(sys.argv[2]).create()
-        for key, value in settings.items():
-            spark.conf.set(key, value)
-    else:
-        builder = SparkSession.builder.master("local[2]").appName("glacier-spark-semantics")
-        for key, value in {**settings, "spark.ui.enabled": "false"}.items():
-            builder = builder.config(key, value)
-        spark = builder.getOrCreate()
-        spark.sparkContext.setLogLevel("ERROR")
+    spark = SparkSession.builder.remote(sys.argv[2]).create()
+    for key, value in settings.items():
+        spark.conf.set(key, value)
 
     def run(query: dict) -> dict:
         started = time.time()
