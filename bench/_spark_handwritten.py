@@ -14,7 +14,8 @@ Submitted by bench/spark_pipeline.ts with the same spark-submit options Glacier 
             runner does in its "staged" mode, with the same boto3 settings.
 --write     parts: Spark's own layout, a directory of part files written by every task (what a
             Spark user writes). single: one file at exactly the path (coalesce(1), then the one
-            part file is moved or uploaded), the shape Glacier's runner writes for a bucket.
+            part file is moved or uploaded), the shape Glacier's runner writes for a bucket
+            through Spark Connect (on spark-submit it joins Parquet part files instead).
 
 The last line on stdout is one JSON object with the seconds of each phase, measured in the driver:
 ``session`` (SparkSession start), then per step ``download``, ``sql`` (the query and its write),
@@ -23,7 +24,7 @@ The last line on stdout is one JSON object with the seconds of each phase, measu
 With ``--explain JOB`` it runs nothing: JOB is a Glacier Spark job file of the join step (inputs
 bound to local files). It registers the job's views exactly as Glacier's runner does (importing
 src/backends/spark/runner.py), and prints as JSON the physical plans of the compiled SQL, of the same
-query as the runner writes it (columns checked, rows observed, coalesce(1)), and of the
+query as the runner writes it on spark-submit (columns checked, rows observed), and of the
 hand-written join, each from ``EXPLAIN FORMATTED``.
 """
 
@@ -201,9 +202,8 @@ def explain(spark, job_file):
                                  spark.read.parquet(job["inputs"]["customers_df"]["uri"]))
     plans = {
         "compiled": plan_of(spark, compiled),
-        "runner": plan_of(spark, written.coalesce(1)),
+        "runner": plan_of(spark, written),
         "handwritten": plan_of(spark, handwritten),
-        "handwritten_single": plan_of(spark, handwritten.coalesce(1)),
     }
     io.cleanup()
     return plans
