@@ -1231,12 +1231,13 @@ class LocalCopies:
 
 
 def job_inputs(job):
-    """The URIs a job (or each unit of a batch) reads that no earlier unit of it writes."""
-    if "units" not in job:
-        return [table["uri"] for table in job["inputs"].values()]
+    """The URIs a job (or each unit of a batch) reads that no earlier unit of it writes: each
+    input's, or each of its partitions' when it reads several."""
     written, found = set(), []
-    for unit in job["units"]:
-        found += [t["uri"] for t in unit["job"]["inputs"].values() if t["uri"] not in written]
+    for unit in job["units"] if "units" in job else [{"job": job}]:
+        for table in unit["job"]["inputs"].values():
+            uris = [part["uri"] for part in table["parts"]] if "parts" in table else [table["uri"]]
+            found += [uri for uri in uris if uri not in written]
         written.add(unit["job"]["output"]["uri"])
     return list(dict.fromkeys(found))
 
