@@ -44,6 +44,22 @@ export function submitEnv(venv: SparkVenv): Record<string, string | undefined> {
   return { ...NO_SPARK, SPARK_HOME: venv.sparkHome, PYSPARK_PYTHON: venv.python };
 }
 
+/**
+ * A directory for `SPARK_CONF_DIR` whose `spark-defaults.conf` holds `settings` (what every
+ * `spark-submit` given it starts with), removed when disposed.
+ *
+ * @param settings Spark settings by name.
+ * @returns the directory, to dispose of with `await using`.
+ */
+export async function sparkConfDir(
+  settings: Readonly<Record<string, string>>,
+): Promise<{ readonly dir: string } & AsyncDisposable> {
+  const dir = await Deno.makeTempDir({ prefix: "glacier-spark-conf-" });
+  const lines = Object.entries(settings).map(([key, value]) => `${key} ${value}\n`);
+  await Deno.writeTextFile(join(dir, "spark-defaults.conf"), lines.join(""));
+  return { dir, [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
+}
+
 let venv: Promise<SparkVenv> | undefined;
 
 /**

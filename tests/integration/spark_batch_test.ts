@@ -9,19 +9,17 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { PutObjectCommand } from "../../src/io/s3/_sdk.ts";
-import {
-  daily,
-  GlacierError,
-  pl,
-  Provider,
-  type RunReport,
-  schema,
-  SparkConfig,
-  t,
-} from "../../mod.ts";
+import { daily, pl, Provider, type RunReport, schema, SparkConfig, t } from "../../mod.ts";
 import { s3Client, type S3Server, withS3Server } from "./_s3_server.ts";
-import { NO_SPARK, sharedSparkConnect, submitEnv, testSparkVenv } from "./_spark_cluster.ts";
+import {
+  NO_SPARK,
+  sharedSparkConnect,
+  sparkConfDir,
+  submitEnv,
+  testSparkVenv,
+} from "./_spark_cluster.ts";
 import { withEnv } from "../_env.ts";
+import { failedReport } from "../_failed_run.ts";
 
 const Reading = schema({ sensor: t.int64, celsius: t.float64 });
 const Scaled = schema({ sensor: t.int64, kelvin: t.float64 });
@@ -133,26 +131,18 @@ async function putObject(server: S3Server, bucket: string, key: string, body: Ui
 Deno.test("spark-submit: a partitioned step and the step after it run in one Spark application, give local mode's rows, and a broken day fails alone", async () => {
   const venv = await testSparkVenv();
   const events = await Deno.makeTempDir({ prefix: "glacier-spark-events-" });
-  const conf = await Deno.makeTempDir({ prefix: "glacier-spark-conf-" });
-  await Deno.writeTextFile(
-    join(conf, "spark-defaults.conf"),
-    [
-      "spark.eventLog.enabled true",
-      `spark.eventLog.dir file://${events}`,
-      "spark.eventLog.compress false",
-      "spark.eventLog.rolling.enabled false",
-    ].join("\n") + "\n",
-  );
-  await using _cleanup = {
-    async [Symbol.asyncDispose]() {
-      for (const dir of [events, conf]) await Deno.remove(dir, { recursive: true });
-    },
-  };
+  await using _events = { [Symbol.asyncDispose]: () => Deno.remove(events, { recursive: true }) };
+  await using conf = await sparkConfDir({
+    "spark.eventLog.enabled": "true",
+    "spark.eventLog.dir": `file://${events}`,
+    "spark.eventLog.compress": "false",
+    "spark.eventLog.rolling.enabled": "false",
+  });
   await withS3Server(async (server) => {
     await withEnv({
       ...server.env(),
       ...submitEnv(venv),
-      SPARK_CONF_DIR: conf,
+      SPARK_CONF_DIR: conf.dir,
     }, async () => {
       const root = await Deno.makeTempDir({ prefix: "glacier-spark-batch-" });
       const r = readings(
@@ -211,12 +201,7 @@ Deno.test("spark-submit: a partitioned step and the step after it run in one Spa
         "raw/2026-03-03.parquet",
         new TextEncoder().encode("not parquet"),
       );
-      const error = await r.pipeline.run({ mode: "cloud", quiet: true }).then(
-        () => assert.fail("the run should fail"),
-        (e: unknown) => e,
-      );
-      assert.ok(error instanceof GlacierError, `${error}`);
-      const report = error.report!;
+      const report = await failedReport(r.pipeline.run({ mode: "cloud", quiet: true }));
       assert.match(report.error!, /failed for 1 of 5 partitions, and published the others/);
       assert.deepEqual(report.failedPartitions?.map((f) => [f.partition, f.task]), [
         [{ date: "2026-03-03" }, "spark_scale"],
@@ -267,12 +252,7 @@ Deno.test("Spark Connect: a partitioned step's days go to the run's session as o
       await putObject(s3, r.bucket, "raw/2026-03-04.parquet", new TextEncoder().encode("no"));
       await r.pipeline.run({ mode: "local", quiet: true });
       const before = new Set((await connectJobs(server.ui)).map((job) => job.jobId));
-      const error = await r.pipeline.run({ mode: "cloud", quiet: true }).then(
-        () => assert.fail("the run should fail"),
-        (e: unknown) => e,
-      );
-      assert.ok(error instanceof GlacierError, `${error}`);
-      const report = error.report!;
+      const report = await failedReport(r.pipeline.run({ mode: "cloud", quiet: true }));
       assert.deepEqual(report.failedPartitions?.map((f) => f.partition.date), ["2026-03-04"]);
       assert.match(report.failedPartitions![0].error, /failed on Spark Connect sc:\/\//);
       // Each request the run sent tags the Spark jobs it started: one for the four good days of

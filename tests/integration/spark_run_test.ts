@@ -28,7 +28,13 @@ import {
   UnsupportedError,
 } from "../../mod.ts";
 import { s3Client, type S3Server, withS3Server } from "./_s3_server.ts";
-import { NO_SPARK, sharedSparkConnect, submitEnv, testSparkVenv } from "./_spark_cluster.ts";
+import {
+  NO_SPARK,
+  sharedSparkConnect,
+  sparkConfDir,
+  submitEnv,
+  testSparkVenv,
+} from "./_spark_cluster.ts";
 import { freePort } from "../../src/stack/process.ts";
 import { sourced } from "./_stack_env.ts";
 import { withLambdaStack } from "./_lambda_stack.ts";
@@ -230,16 +236,15 @@ Deno.test("spark tasks in cloud mode on local[2] (SparkConfig master) give local
   const venv = await testSparkVenv();
   // Three partitions after each shuffle, kept apart however small: the sorted join's result is
   // written by three tasks, its parts joined into the bucket's one file in order.
-  const conf = await Deno.makeTempDir({ prefix: "glacier-spark-conf-" });
-  await Deno.writeTextFile(
-    join(conf, "spark-defaults.conf"),
-    "spark.sql.shuffle.partitions 3\nspark.sql.adaptive.coalescePartitions.enabled false\n",
-  );
+  await using conf = await sparkConfDir({
+    "spark.sql.shuffle.partitions": "3",
+    "spark.sql.adaptive.coalescePartitions.enabled": "false",
+  });
   await withS3Server(async (server) => {
     await withEnv({
       ...server.env(),
       ...submitEnv(venv),
-      SPARK_CONF_DIR: conf,
+      SPARK_CONF_DIR: conf.dir,
     }, async () => {
       await sparkParity(
         test,
@@ -251,7 +256,6 @@ Deno.test("spark tasks in cloud mode on local[2] (SparkConfig master) give local
       );
     });
   });
-  await Deno.remove(conf, { recursive: true });
 });
 
 Deno.test("a spark task's checks run inside its job (Spark Connect), on the output it wrote (a CSV here)", () =>
