@@ -861,8 +861,8 @@ class Storage:
         self.spark = spark
         # A Spark Connect session has no JVM on this side: files move with boto3 instead.
         self.classic = classic
-        # The job's shared LocalCopies; `keep`: the output placed is kept there for later units;
-        # `defer`: an upload to S3 goes on while the next unit runs, `deferred` its Future.
+        # The job's shared LocalCopies; `defer`: an upload to S3 goes on while the next unit runs,
+        # `deferred` its Future; `keep`: the output uploaded is kept there for later units.
         self.copies = copies
         self.keep = keep
         self.defer = defer and copies is not None
@@ -994,8 +994,6 @@ class Storage:
                 self.s3().upload_file(path, bucket, key)
             except Exception as error:  # noqa: BLE001
                 raise JobError(f"cannot write {uri}: {s3_message(error)}", "StorageError") from error
-            if self.keep and self.copies is not None:
-                self.copies.keep(uri, path)
         elif is_s3(uri):
             self.hadoop_put(path, uri)
         else:
@@ -1174,28 +1172,20 @@ class LocalCopies:
         os.makedirs(folder)
         return os.path.join(folder, os.path.basename(uri))
 
-    def keep(self, uri, path):
-        """Keeps the local file `path`, just placed at `uri`, for later units to read; returns
-        the copy."""
+    def upload(self, path, uri, keep):
+        """Uploads a copy of the local file `path` to `uri` in the background, the copy kept for
+        later units to read when `keep`, else removed once uploaded; the Future gives the
+        SHA-256 of its bytes, or raises a JobError naming `uri`."""
         from concurrent.futures import Future
 
-        target = self._target(uri)
+        copy = self._target(uri)
         try:
-            os.link(path, target)
+            os.link(path, copy)
         except OSError:
-            shutil.copyfile(path, target)
-        done = Future()
-        done.set_result(target)
-        self._copies[uri] = done
-        return target
-
-    def upload(self, path, uri, keep):
-        """Uploads a copy of the local file `path` to `uri` in the background (kept for later
-        units to read when `keep`, else removed once uploaded); the Future gives the SHA-256 of
-        its bytes, or raises a JobError naming `uri`."""
-        copy = self.keep(uri, path)
-        if not keep:
-            del self._copies[uri]
+            shutil.copyfile(path, copy)
+        if keep:
+            self._copies[uri] = Future()
+            self._copies[uri].set_result(copy)
 
         def place():
             try:
